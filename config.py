@@ -1,0 +1,110 @@
+"""Configuration classes; every secret and location comes from the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def _dev_secret_key() -> str:
+    """Return a per-checkout random key kept in instance/, so dev sessions survive restarts."""
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _database_url(url: str) -> str:
+    """Normalise a PostgreSQL URL to the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    """Development defaults: an embedded SQLite file under instance/."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None
+    SQLALCHEMY_DATABASE_URI = _database_url(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'jejak.db'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+    # GS1's own documentation prefix; production sets KPU's real company prefix.
+    GS1_COMPANY_PREFIX = os.environ.get("GS1_COMPANY_PREFIX", "0614141")
+    GS1_EXTENSION_DIGIT = int(os.environ.get("GS1_EXTENSION_DIGIT", "0"))
+    # Voters (DPT) per inhabitant used when seeding from population: 204,807,222 voters on the
+    # 2024 DPT over 284,973,643 inhabitants in penduduk.csv.
+    SEED_VOTER_RATIO = 0.72
+    SEED_MAX_VOTERS_PER_TPS = 300
+
+    BABEL_DEFAULT_LOCALE = "id"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Jakarta"
+    LANGUAGES = {"id": "Bahasa Indonesia", "en": "English"}
+
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    LOGIN_RATE_LIMIT = "10 per minute"
+    FORCE_HTTPS = False
+
+    @staticmethod
+    def prepare(config: dict) -> None:
+        """Fill in development-only defaults; production overrides this to refuse instead."""
+        if not config.get("SECRET_KEY"):
+            config["SECRET_KEY"] = _dev_secret_key()
+
+
+class TestConfig(Config):
+    """Pytest: a throwaway database (TEST_DATABASE_URL or a temporary SQLite file)."""
+
+    TESTING = True
+    SECRET_KEY = "test-only-not-secret"
+    SQLALCHEMY_DATABASE_URI = _database_url(
+        os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'test.db'}"
+    )
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+
+    @staticmethod
+    def prepare(config: dict) -> None:
+        """Nothing to fill in for tests."""
+
+
+class ProductionConfig(Config):
+    """Production: refuses to start without secrets; cookies only over HTTPS."""
+
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    FORCE_HTTPS = os.environ.get("FORCE_HTTPS", "1") != "0"
+
+    @staticmethod
+    def prepare(config: dict) -> None:
+        """Refuse to start without SECRET_KEY and DATABASE_URL: no made-up fallback."""
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]
+        if missing:
+            raise RuntimeError(
+                "Production configuration needs these environment variables: " + ", ".join(missing)
+            )
+        config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+        config["SQLALCHEMY_DATABASE_URI"] = _database_url(os.environ["DATABASE_URL"])
+
+
+CONFIGS = {"development": Config, "testing": TestConfig, "production": ProductionConfig}
+
+
+def config_from_env() -> type[Config]:
+    """Pick the configuration class named by JEJAK_ENV (development by default)."""
+    name = os.environ.get("JEJAK_ENV", "development")
+    if name not in CONFIGS:
+        raise RuntimeError(f"JEJAK_ENV must be one of {sorted(CONFIGS)}, not {name!r}")
+    return CONFIGS[name]

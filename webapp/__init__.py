@@ -1,0 +1,56 @@
+"""Jejak: chain of custody for election logistics."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from config import BASE_DIR, Config, config_from_env
+
+
+def create_app(config_class: type[Config] | None = None) -> Flask:
+    """Build the Flask application: config, extensions, blueprints and CLI, in that order."""
+    app = Flask(
+        __name__,
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+        instance_path=str(BASE_DIR / "instance"),
+    )
+    config_class = config_class or config_from_env()
+    app.config.from_object(config_class)
+    config_class.prepare(app.config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from webapp.core import database, i18n, labels, security
+
+    database.init_app(app)
+    i18n.init_app(app)
+    labels.init_app(app)
+    security.init_app(app)
+
+    from webapp.api.views import bp as api_bp
+    from webapp.auth.admin import bp as admin_bp
+    from webapp.auth.views import bp as auth_bp
+    from webapp.boxes.views import bp as boxes_bp
+    from webapp.geo.views import bp as geo_bp
+    from webapp.main.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(geo_bp)
+    app.register_blueprint(boxes_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+
+    from webapp.auth.cli import users_cli
+    from webapp.geo.cli import geo_cli, seed_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(geo_cli)
+    app.cli.add_command(seed_cli)
+
+    from webapp.core import errors
+
+    errors.init_app(app)
+    return app

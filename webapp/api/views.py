@@ -1,0 +1,81 @@
+"""Read endpoints of API v1; every one checks role and scope through the access helper."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort
+from flask_login import current_user
+from sqlalchemy import select
+
+from webapp.auth.access import region_clause, require_box, require_region, require_site, roles_required, site_clause
+from webapp.boxes.models import Box
+from webapp.extensions import csrf, db
+from webapp.geo.models import Region, Site, dotted_code
+
+bp = Blueprint("api", __name__)
+
+csrf.exempt(bp)  # no cookie-authenticated writes yet; writes will check CSRF or a bearer token
+
+
+def site_json(site: Site) -> dict:
+    """A site as the API shows it."""
+    return {
+        "code": site.code, "kind": site.kind, "name": site.name, "region": site.region_code,
+        "parent": site.parent.code if site.parent else None, "active": site.active,
+        "tps_number": site.tps_number, "dpt": site.dpt,
+        "dapil": {link.contest: link.dapil.code for link in site.dapils},
+    }
+
+
+def box_json(box: Box) -> dict:
+    """A box as the API shows it (the ledger adds route and history later)."""
+    return {
+        "sscc": box.sscc, "kind": box.kind, "contest": box.contest,
+        "dapil": box.dapil.code if box.dapil else None, "destination": box.destination.code,
+        "set": {"index": box.set_index, "size": box.set_size}, "status": box.status,
+        "seals": box.seals, "holder_site": box.holder_site.code if box.holder_site else None,
+        "current_site": box.current_site.code if box.current_site else None,
+        "manifest": [
+            {"item": line.item_type.code, "quantity": line.quantity, "dapil": line.dapil.code if line.dapil else None}
+            for line in box.lines
+        ],
+    }
+
+
+@bp.route("/me")
+@roles_required()
+def me():
+    """Who the token or session belongs to, with role and scope."""
+    return {"username": current_user.username, "role": current_user.role, "scope": current_user.scope_label}
+
+
+@bp.route("/regions/<code>")
+@roles_required()
+def region(code: str):
+    """A region with its sub-regions and sites in the caller's scope."""
+    dotted = dotted_code(code)
+    if dotted is None:
+        abort(404)
+    region = require_region(current_user, dotted, db.session.get(Region, dotted))
+    children = db.session.scalars(
+        select(Region).where(Region.parent_code == region.code, region_clause(current_user, Region.code)).order_by(Region.code)
+    )
+    sites = db.session.scalars(select(Site).where(Site.region_code == region.code, site_clause(current_user)).order_by(Site.code))
+    return {
+        "code": region.code, "kpu_code": region.kpu_code, "name": region.name, "level": region.level,
+        "children": [{"code": r.code, "name": r.name} for r in children],
+        "sites": [s.code for s in sites],
+    }
+
+
+@bp.route("/sites/<code>")
+@roles_required()
+def site(code: str):
+    """One site."""
+    return site_json(require_site(current_user, db.session.scalar(select(Site).where(Site.code == code.upper()))))
+
+
+@bp.route("/boxes/<sscc>")
+@roles_required()
+def box(sscc: str):
+    """One box with its manifest."""
+    return box_json(require_box(current_user, db.session.scalar(select(Box).where(Box.sscc == sscc))))

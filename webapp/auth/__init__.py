@@ -1,0 +1,1 @@
+"""People: login, roles, scopes, admin pages and API tokens."""

@@ -1,0 +1,163 @@
+"""Admin pages: users and sites within the admin's own scope."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+
+from webapp.auth.access import region_in_scope, roles_required, scope_within, site_clause, site_in_scope
+from webapp.auth.forms import SiteForm, UserForm, role_choices, site_kind_choices
+from webapp.auth.models import Role, User
+from webapp.auth.services import AccountError, create_user, resolve_scope
+from webapp.extensions import db
+from webapp.geo.models import Region, RegionLevel, Site, SiteKind, dotted_code
+from webapp.geo.services import RouteSites, site_code
+
+bp = Blueprint("admin", __name__)
+log = logging.getLogger(__name__)
+PAGE = 50
+
+
+def _user_visible(user: User) -> bool:
+    return scope_within(current_user, region_code=user.scope_region_code, site=user.scope_site)
+
+
+def _page() -> int:
+    return max(1, request.args.get("page", 1, type=int) or 1)
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def users():
+    """List the users in the admin's scope and add one."""
+    form = UserForm()
+    form.role.choices = role_choices()
+    if form.validate_on_submit():
+        try:
+            scope = resolve_scope(db.session, form.scope.data)
+            if not scope_within(current_user, region_code=scope.region_code, site=scope.site):
+                raise AccountError(_("That scope is outside your own."))
+            user = create_user(db.session, username=form.username.data, role=form.role.data, scope=scope,
+                               password=form.password.data, full_name=form.full_name.data or "")
+        except AccountError as exc:
+            db.session.rollback()
+            form.scope.errors.append(str(exc))
+        else:
+            db.session.commit()
+            log.info("%s added user %s", current_user.username, user.username)
+            flash(_("User %(name)s added.", name=user.username), "success")
+            return redirect(url_for("admin.users"))
+    everyone = db.session.scalars(select(User).order_by(User.username)).all()
+    visible = [u for u in everyone if _user_visible(u)]
+    return render_template("admin/users.html", form=form, users=visible)
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@roles_required(Role.ADMIN)
+def set_user_active(user_id: int):
+    """Disable or re-enable a user (never delete: their actions stay attributable)."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    if not _user_visible(user):
+        abort(403)
+    if user.id == current_user.id:
+        flash(_("You cannot disable your own account."), "error")
+        return redirect(url_for("admin.users"))
+    user.active = request.form.get("active") == "1"
+    db.session.commit()
+    log.info("%s set user %s active=%s", current_user.username, user.username, user.active)
+    flash(_("User %(name)s enabled.", name=user.username) if user.active else _("User %(name)s disabled.", name=user.username), "success")
+    return redirect(url_for("admin.users"))
+
+
+# Which region level each site kind sits at.
+KIND_LEVEL = {
+    SiteKind.WAREHOUSE_PROV: RegionLevel.PROVINCE,
+    SiteKind.WAREHOUSE_KAB: RegionLevel.KABKOTA,
+    SiteKind.PPK: RegionLevel.KECAMATAN,
+    SiteKind.PPS: RegionLevel.DESA,
+    SiteKind.TPS: RegionLevel.DESA,
+}
+
+
+def _new_site(form: SiteForm) -> Site:
+    """Build a site from the form, or raise ValueError with a message for the person."""
+    kind = SiteKind(form.kind.data)
+    if kind == SiteKind.PRINTER:
+        if current_user.scope_site is not None or current_user.scope_region_code is not None:
+            raise ValueError(_("Only a national administrator can add a printer."))
+        if not form.number.data:
+            raise ValueError(_("A printer needs a number."))
+        return Site(code=f"PRN-{form.number.data}", kind=kind.value, name=form.name.data.strip(), address=form.address.data or None)
+    code = dotted_code(form.region.data or "")
+    region = db.session.get(Region, code) if code else None
+    if region is None:
+        raise ValueError(_("Unknown region code."))
+    if region.level != KIND_LEVEL[kind]:
+        raise ValueError(_("This kind of site belongs to a region of level: %(level)s.", level=KIND_LEVEL[kind].name.lower()))
+    if not region_in_scope(current_user, region.code):
+        raise ValueError(_("That region is outside your scope."))
+    route = RouteSites(db.session)
+    if kind == SiteKind.TPS:
+        if not form.number.data:
+            raise ValueError(_("A TPS needs its number."))
+        return Site(code=site_code(kind, region.code, form.number.data), kind=kind.value,
+                    name=form.name.data.strip(), region_code=region.code, parent=route.for_region(region),
+                    tps_number=form.number.data, dpt=form.dpt.data or 0, address=form.address.data or None)
+    if db.session.scalar(select(Site.id).where(Site.code == site_code(kind, region.code))) is not None:
+        raise ValueError(_("Site %(code)s already exists.", code=site_code(kind, region.code)))
+    site = route.for_region(region)  # creates it, with any missing sites above it on the route
+    site.name = form.name.data.strip()
+    site.address = form.address.data or None
+    return site
+
+
+@bp.route("/sites", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def sites():
+    """List the sites in the admin's scope (searchable) and add one."""
+    form = SiteForm()
+    form.kind.choices = site_kind_choices()
+    if form.validate_on_submit():
+        try:
+            site = _new_site(form)
+            if db.session.scalar(select(Site.id).where(Site.code == site.code, Site.id != site.id)) is not None:
+                raise ValueError(_("Site %(code)s already exists.", code=site.code))
+            db.session.add(site)
+            db.session.flush()
+        except ValueError as exc:
+            db.session.rollback()
+            form.region.errors.append(str(exc))
+        else:
+            db.session.commit()
+            log.info("%s added site %s", current_user.username, site.code)
+            flash(_("Site %(code)s added.", code=site.code), "success")
+            return redirect(url_for("admin.sites", q=site.code))
+    q = (request.args.get("q") or "").strip()
+    query = select(Site).where(site_clause(current_user))
+    if q:
+        query = query.where(or_(Site.code.ilike(f"%{q}%"), Site.name.ilike(f"%{q}%")))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(query.order_by(Site.code).limit(PAGE).offset((_page() - 1) * PAGE)).all()
+    return render_template("admin/sites.html", form=form, sites=rows, q=q, total=total, page=_page(), per_page=PAGE)
+
+
+@bp.route("/sites/<code>/active", methods=["POST"])
+@roles_required(Role.ADMIN)
+def set_site_active(code: str):
+    """Disable or re-enable a site."""
+    site = db.session.scalar(select(Site).where(Site.code == code))
+    if site is None:
+        abort(404)
+    if not site_in_scope(current_user, site):
+        abort(403)
+    site.active = request.form.get("active") == "1"
+    db.session.commit()
+    log.info("%s set site %s active=%s", current_user.username, site.code, site.active)
+    flash(_("Site %(code)s enabled.", code=site.code) if site.active else _("Site %(code)s disabled.", code=site.code), "success")
+    return redirect(url_for("admin.sites", q=site.code))

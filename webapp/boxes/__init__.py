@@ -1,0 +1,1 @@
+"""Boxes: SSCC identity, manifests, and (later) labels and packing."""

@@ -1,0 +1,51 @@
+"""Database wiring: SQLAlchemy, Alembic and the SQLite connection settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from config import BASE_DIR
+from webapp.extensions import db, migrate
+
+
+def _is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Enforce foreign keys, use WAL, and let SQLAlchemy own BEGIN (so BEGIN IMMEDIATE is possible)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # noqa: ANN001
+        dbapi_connection.isolation_level = None  # pysqlite must not emit its own BEGIN
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # noqa: ANN001
+        conn.exec_driver_sql(conn.info.pop("sqlite_begin", "BEGIN"))
+
+
+def init_app(app: Flask) -> None:
+    """Bind SQLAlchemy and Flask-Migrate to the app."""
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    with app.app_context():
+        if _is_sqlite(db.engine):
+            _configure_sqlite(db.engine)
+    # Import every feature's models so Alembic and the mapper see the whole schema.
+    from webapp.auth import models as _auth  # noqa: F401
+    from webapp.boxes import models as _boxes  # noqa: F401
+    from webapp.geo import models as _geo  # noqa: F401
+    from webapp.planning import models as _planning  # noqa: F401

@@ -1,0 +1,81 @@
+"""One error envelope for JSON, friendly pages for people; no stack trace ever reaches a user."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from webapp.extensions import db
+
+log = logging.getLogger(__name__)
+
+# Machine-readable codes for the JSON envelope, by HTTP status.
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "too_many_requests",
+    500: "internal_error",
+}
+
+
+def error_response(status: int, code: str | None = None, message: str = "", details=None):  # noqa: ANN001, ANN201
+    """Build `{"error": {"code", "message", "details"}}` with the given status."""
+    body = {
+        "error": {
+            "code": code or ERROR_CODES.get(status, "error"),
+            "message": message,
+            "details": details or {},
+        }
+    }
+    return jsonify(body), status
+
+
+def _messages() -> dict[int, str]:
+    return {
+        400: _("The request could not be understood."),
+        401: _("Please log in first."),
+        403: _("You do not have access to this page or data."),
+        404: _("We could not find that page or item."),
+        405: _("That action is not allowed here."),
+        413: _("The request is too large."),
+        429: _("Too many attempts. Wait a minute and try again."),
+        500: _("Something went wrong on our side. Your data is safe; please try again."),
+    }
+
+
+def _handle_http(exc: HTTPException):  # noqa: ANN202
+    status = exc.code or 500
+    message = _messages().get(status, exc.description or "")
+    if request.path.startswith("/api/"):
+        return error_response(status, message=message)
+    return render_template("errors/generic.html", status=status, message=message), status
+
+
+def _handle_csrf(exc: CSRFError):  # noqa: ANN202
+    message = _("The form expired. Please reload the page and try again.")
+    if request.path.startswith("/api/"):
+        return error_response(400, "csrf_failed", message)
+    return render_template("errors/generic.html", status=400, message=message), 400
+
+
+def _handle_unexpected(exc: Exception):  # noqa: ANN202
+    log.exception("Unhandled error on %s %s", request.method, request.path)
+    db.session.rollback()
+    return _handle_http(InternalServerError())
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers app-wide."""
+    app.register_error_handler(CSRFError, _handle_csrf)
+    app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(Exception, _handle_unexpected)

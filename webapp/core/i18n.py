@@ -1,0 +1,28 @@
+"""Flask-Babel: Bahasa Indonesia by default, English when the person chooses it."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, session
+from flask_babel import format_decimal
+
+from config import BASE_DIR
+from webapp.extensions import babel
+
+
+def select_locale() -> str:
+    """The language chosen in this session, else Indonesian."""
+    chosen = session.get("lang")
+    if chosen in current_app.config["LANGUAGES"]:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def init_app(app: Flask) -> None:
+    """Bind Babel with our catalogue directory and expose helpers to templates."""
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(BASE_DIR / "webapp" / "translations"))
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.filters["num"] = format_decimal
+
+    @app.context_processor
+    def _languages() -> dict:
+        return {"languages": app.config["LANGUAGES"], "current_lang": select_locale()}

@@ -1,0 +1,72 @@
+"""Names of roles, site kinds, box states and contests in the person's language."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+
+def role_label(role: str) -> str:
+    """A role's name as people say it."""
+    return {
+        "admin": _("Administrator"),
+        "supervisor": _("Logistics supervisor"),
+        "warehouse": _("Warehouse officer"),
+        "courier": _("Courier"),
+        "officer": _("PPK/PPS/KPPS officer"),
+        "observer": _("Observer"),
+    }.get(role, role)
+
+
+def site_kind_label(kind: str) -> str:
+    """A site kind's name."""
+    return {
+        "printer": _("Printer"),
+        "warehouse_prov": _("Province warehouse"),
+        "warehouse_kab": _("Kab/kota warehouse"),
+        "ppk": _("PPK (kecamatan)"),
+        "pps": _("PPS (desa/kelurahan)"),
+        "tps": _("TPS"),
+    }.get(kind, kind)
+
+
+def box_status_label(status: str) -> str:
+    """A box state's name."""
+    return {
+        "planned": _("Planned"),
+        "commissioned": _("Labelled"),
+        "packed": _("Packed"),
+        "sealed": _("Sealed"),
+        "in_transit": _("In transit"),
+        "held": _("Received"),
+        "opened": _("Opened at TPS"),
+        "damaged": _("Damaged"),
+        "lost": _("Lost"),
+        "voided": _("Voided"),
+    }.get(status, status)
+
+
+def contest_label(contest: str | None) -> str:
+    """A contest's name as printed on its ballot."""
+    return {
+        "PRESIDEN": _("President"),
+        "DPR": "DPR",
+        "DPD": "DPD",
+        "DPRD_PROV": _("DPRD Province"),
+        "DPRD_KAB": _("DPRD Kab/Kota"),
+    }.get(contest or "", contest or "-")
+
+
+def region_level_label(level: int) -> str:
+    """A region level's name."""
+    return {1: _("Province"), 2: _("Kab/Kota"), 3: _("Kecamatan"), 4: _("Desa/Kelurahan")}.get(level, "")
+
+
+def init_app(app) -> None:  # noqa: ANN001
+    """Expose the label helpers to templates."""
+    app.jinja_env.globals.update(
+        role_label=role_label,
+        site_kind_label=site_kind_label,
+        box_status_label=box_status_label,
+        contest_label=contest_label,
+        region_level_label=region_level_label,
+    )

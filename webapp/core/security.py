@@ -1,0 +1,97 @@
+"""Login, bearer tokens, CSRF, rate limits and security headers (a strict CSP: no inline code)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask import Flask, Request
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from webapp.extensions import csrf, db, limiter, login_manager, talisman
+
+CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": ["'self'", "data:", "blob:"],
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "media-src": "'self' blob:",
+    "worker-src": "'self'",
+    "manifest-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
+PERMISSIONS_POLICY = {"camera": "(self)", "geolocation": "(self)", "microphone": "()"}
+
+
+def _load_user(user_id: str):  # noqa: ANN202
+    from webapp.auth.models import User
+
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def _load_user_from_bearer(req: Request):  # noqa: ANN202
+    """`Authorization: Bearer TOKEN` authenticates API requests only."""
+    if not req.path.startswith("/api/"):
+        return None
+    header = req.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    from webapp.auth.models import ApiToken, hash_token
+
+    row = db.session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == hash_token(token.strip()), ApiToken.revoked_at.is_(None)
+        )
+    )
+    if row is None or not row.user.active:
+        return None
+    now = datetime.now(UTC)
+    last = row.last_used_at
+    if last is not None and last.tzinfo is None:  # SQLite returns naive UTC
+        last = last.replace(tzinfo=UTC)
+    if last is None or now - last > TOKEN_TOUCH_INTERVAL:  # not a write per request
+        row.last_used_at = now
+        db.session.commit()
+    return row.user
+
+
+def _unauthorized():  # noqa: ANN202
+    """API callers get a 401 envelope; people are sent to the login page."""
+    from flask import flash, redirect, request, url_for
+
+    from webapp.core.errors import error_response
+
+    if request.path.startswith("/api/"):
+        return error_response(401, message=str(_l("Log in or send a valid bearer token.")))
+    flash(str(login_manager.login_message), "info")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def init_app(app: Flask) -> None:
+    """Wire Flask-Login, CSRF, the rate limiter and Talisman's headers."""
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to open this page.")
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(_load_user)
+    login_manager.request_loader(_load_user_from_bearer)
+    login_manager.unauthorized_handler(_unauthorized)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    talisman.init_app(
+        app,
+        force_https=app.config["FORCE_HTTPS"],
+        strict_transport_security=app.config["FORCE_HTTPS"],
+        session_cookie_secure=app.config.get("SESSION_COOKIE_SECURE", False),
+        content_security_policy=CSP,
+        frame_options="DENY",
+        referrer_policy="same-origin",
+        permissions_policy=PERMISSIONS_POLICY,
+    )

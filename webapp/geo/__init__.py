@@ -1,0 +1,1 @@
+"""Geography: regions, dapil, sites and TPS; imports and seeding."""

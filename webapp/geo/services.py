@@ -1,0 +1,494 @@
+"""Reference data services: region, dapil and TPS imports, route sites, TPS dapil assignment.
+
+Every import validates the whole file first and writes nothing when any line is wrong; the
+problems come back with line numbers. Services flush; the caller commits.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from webapp.geo.models import (
+    DAPIL_CONTESTS,
+    Contest,
+    Dapil,
+    DapilRegion,
+    Region,
+    RegionLevel,
+    Site,
+    SiteKind,
+    TpsDapil,
+    dotted_code,
+    kpu_code,
+    region_level,
+)
+
+log = logging.getLogger(__name__)
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+REGIONS_CSV = DATA_DIR / "wilayah.csv"
+POPULATION_CSV = DATA_DIR / "penduduk.csv"
+CHUNK = 5000
+MAX_DPT_PER_TPS = 1000  # Pemilu caps a TPS at 300 voters, Pilkada at 600; above 1000 is a typo.
+
+
+@dataclass
+class ImportProblem:
+    """One reason a line of an import file was refused."""
+
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+class ImportRejected(Exception):
+    """The file had problems; nothing of it was written."""
+
+    def __init__(self, problems: list[ImportProblem]):
+        self.problems = problems
+        super().__init__(f"{len(problems)} problem(s); nothing was imported")
+
+
+@dataclass
+class ImportResult:
+    """What an import changed."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    details: dict[str, int] = field(default_factory=dict)
+
+
+def read_csv(source: Path | str | io.TextIOBase, required: Iterable[str]) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, row) from a CSV with a header; refuse a file missing required columns."""
+    handle = open(source, newline="", encoding="utf-8-sig") if isinstance(source, Path | str) else source  # noqa: SIM115
+    try:
+        reader = csv.DictReader(handle)
+        header = [name.strip() for name in reader.fieldnames or []]
+        reader.fieldnames = header
+        missing = [name for name in required if name not in header]
+        if missing:
+            raise ImportRejected(
+                [ImportProblem(1, "missing column(s): " + ", ".join(missing) + f"; found: {', '.join(header) or 'nothing'}")]
+            )
+        for row in reader:
+            if None in row:  # more cells than header columns
+                yield reader.line_num, {"__extra__": row[None]}
+                continue
+            yield reader.line_num, {k: (v or "").strip() for k, v in row.items()}
+    except UnicodeDecodeError as exc:
+        raise ImportRejected([ImportProblem(0, f"the file is not UTF-8 text ({exc.reason})")]) from exc
+    finally:
+        if isinstance(source, Path | str):
+            handle.close()
+
+
+def _extra(line: int, row: dict, problems: list[ImportProblem]) -> bool:
+    if "__extra__" in row:
+        problems.append(ImportProblem(line, "more cells than columns (a comma inside a name needs quotes)"))
+        return True
+    return False
+
+
+# --- regions -----------------------------------------------------------------------------------
+
+
+def import_regions(session: Session, source: Path | str | io.TextIOBase = REGIONS_CSV) -> ImportResult:
+    """Load the Kemendagri region table (`kode,nama`) idempotently: insert new, update renamed."""
+    existing = {code: (name, parent) for code, name, parent in session.execute(
+        select(Region.code, Region.name, Region.parent_code)
+    )}
+    problems: list[ImportProblem] = []
+    rows: dict[str, dict] = {}
+    for line, row in read_csv(source, ("kode", "nama")):
+        if _extra(line, row, problems):
+            continue
+        code, name = row["kode"], row["nama"]
+        if dotted_code(code) != code:
+            problems.append(ImportProblem(line, f"'{code}' is not a dotted region code such as 31.75.04.1001"))
+            continue
+        if not name:
+            problems.append(ImportProblem(line, f"region {code} has no name"))
+            continue
+        if len(name) > 120:
+            problems.append(ImportProblem(line, f"region {code}: name longer than 120 characters"))
+            continue
+        if code in rows:
+            problems.append(ImportProblem(line, f"region {code} appears twice"))
+            continue
+        parent = code.rsplit(".", 1)[0] if "." in code else None
+        if parent is not None and parent not in rows and parent not in existing:
+            problems.append(ImportProblem(line, f"region {code}: parent {parent} is neither in the file (above it) nor in the database"))
+            continue
+        rows[code] = {"code": code, "name": name, "level": region_level(code), "parent_code": parent}
+    if problems:
+        raise ImportRejected(problems)
+
+    result = ImportResult()
+    new = [r for code, r in rows.items() if code not in existing]
+    changed = [r for code, r in rows.items() if code in existing and existing[code] != (r["name"], r["parent_code"])]
+    new.sort(key=lambda r: r["level"])  # parents before children, for the foreign key
+    for start in range(0, len(new), CHUNK):
+        session.execute(insert(Region), new[start : start + CHUNK])
+    for row in changed:
+        session.execute(update(Region).where(Region.code == row["code"]).values(name=row["name"]))
+    session.flush()
+    result.inserted, result.updated = len(new), len(changed)
+    result.unchanged = len(rows) - len(new) - len(changed)
+    log.info("regions imported: %d new, %d renamed, %d unchanged", result.inserted, result.updated, result.unchanged)
+    return result
+
+
+def ensure_regions(session: Session) -> None:
+    """Import the shipped region table when the database has none."""
+    if session.scalar(select(Region.code).limit(1)) is None:
+        import_regions(session)
+
+
+def region_counts(session: Session) -> dict[int, int]:
+    """Number of regions per level."""
+    from sqlalchemy import func
+
+    return dict(session.execute(select(Region.level, func.count()).group_by(Region.level)).all())
+
+
+# --- sites along the route ---------------------------------------------------------------------
+
+
+def site_code(kind: SiteKind, region_code: str, number: int | None = None) -> str:
+    """Human-readable site codes of DESIGN.md section 3 (KPU-3175, PPK-317504, TPS-3175041001001)."""
+    k = kpu_code(region_code)
+    if kind in (SiteKind.WAREHOUSE_PROV, SiteKind.WAREHOUSE_KAB):
+        return f"KPU-{k}"
+    if kind == SiteKind.PPK:
+        return f"PPK-{k}"
+    if kind == SiteKind.PPS:
+        return f"PPS-{k}"
+    if kind == SiteKind.TPS:
+        return f"TPS-{k}{number:03d}"
+    raise ValueError(f"no region-based code for {kind}")
+
+
+class RouteSites:
+    """Find-or-create the warehouse > PPK > PPS chain for regions, with one query per level."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self._by_code: dict[str, Site] = {}
+
+    def _get(self, code: str) -> Site | None:
+        if code not in self._by_code:
+            site = self.session.scalar(select(Site).where(Site.code == code))
+            if site is not None:
+                self._by_code[code] = site
+        return self._by_code.get(code)
+
+    def _ensure(self, kind: SiteKind, region: Region, name: str, parent: Site | None) -> Site:
+        code = site_code(kind, region.code)
+        site = self._get(code)
+        if site is None:
+            site = Site(code=code, kind=kind.value, name=name, region_code=region.code, parent=parent)
+            self.session.add(site)
+            self._by_code[code] = site
+        return site
+
+    def for_region(self, region: Region) -> Site:
+        """The site that receives at this region's level, creating its ancestors as needed."""
+        level = RegionLevel(region.level)
+        if level == RegionLevel.PROVINCE:
+            return self._ensure(SiteKind.WAREHOUSE_PROV, region, f"Gudang KPU Provinsi {region.name}", None)
+        parent = self.for_region(self._region(region.parent_code))
+        if level == RegionLevel.KABKOTA:
+            return self._ensure(SiteKind.WAREHOUSE_KAB, region, f"Gudang KPU {region.name}", parent)
+        if level == RegionLevel.KECAMATAN:
+            return self._ensure(SiteKind.PPK, region, f"PPK Kec. {region.name}", parent)
+        return self._ensure(SiteKind.PPS, region, f"PPS {region.name}", parent)
+
+    def _region(self, code: str | None) -> Region:
+        region = self.session.get(Region, code)
+        if region is None:
+            raise LookupError(f"region {code} is not in the database; run flask geo import-regions")
+        return region
+
+
+# --- dapil -------------------------------------------------------------------------------------
+
+# Which region levels a dapil of each contest may list.
+DAPIL_LEVELS = {
+    Contest.DPR: (RegionLevel.KABKOTA, RegionLevel.KECAMATAN),
+    Contest.DPD: (RegionLevel.PROVINCE,),
+    Contest.DPRD_PROV: (RegionLevel.KABKOTA, RegionLevel.KECAMATAN),
+    Contest.DPRD_KAB: (RegionLevel.KECAMATAN, RegionLevel.DESA),
+}
+
+
+def _within_level(contest: Contest) -> RegionLevel:
+    return RegionLevel.KABKOTA if contest == Contest.DPRD_KAB else RegionLevel.PROVINCE
+
+
+def import_dapil(session: Session, source: Path | str | io.TextIOBase) -> ImportResult:
+    """Load dapil tables (`contest,dapil_code,dapil_name,region_code`, one row per covered region).
+
+    A dapil in the file replaces its stored region list; TPS dapil are re-derived afterwards.
+    """
+    problems: list[ImportProblem] = []
+    dapils: dict[str, dict] = {}
+    claimed: dict[tuple[str, str], str] = {}
+    known_regions = set(session.scalars(select(Region.code)))
+    for line, row in read_csv(source, ("contest", "dapil_code", "dapil_name", "region_code")):
+        if _extra(line, row, problems):
+            continue
+        contest_raw, code, name = row["contest"].upper(), row["dapil_code"], row["dapil_name"]
+        region_code = dotted_code(row["region_code"])
+        if contest_raw not in {c.value for c in DAPIL_CONTESTS}:
+            problems.append(ImportProblem(line, f"contest '{row['contest']}' is not one of DPR, DPD, DPRD_PROV, DPRD_KAB"))
+            continue
+        contest = Contest(contest_raw)
+        if not code or len(code) > 40:
+            problems.append(ImportProblem(line, "dapil_code must be 1 to 40 characters"))
+            continue
+        if not name or len(name) > 120:
+            problems.append(ImportProblem(line, "dapil_name must be 1 to 120 characters"))
+            continue
+        if region_code is None or region_code not in known_regions:
+            problems.append(ImportProblem(line, f"region '{row['region_code']}' is not a known region code"))
+            continue
+        if region_level(region_code) not in DAPIL_LEVELS[contest]:
+            allowed = " or ".join(level.name.lower() for level in DAPIL_LEVELS[contest])
+            problems.append(ImportProblem(line, f"a {contest} dapil lists regions at {allowed} level, not {region_code}"))
+            continue
+        entry = dapils.setdefault(code, {"contest": contest, "name": name, "regions": [], "line": line})
+        if entry["contest"] != contest or entry["name"] != name:
+            problems.append(ImportProblem(line, f"dapil {code} was given as {entry['contest']} '{entry['name']}' on line {entry['line']}"))
+            continue
+        within = ".".join(region_code.split(".")[: _within_level(contest)])
+        entry.setdefault("within", within)
+        if entry["within"] != within:
+            problems.append(ImportProblem(line, f"dapil {code} spans {entry['within']} and {within}; a {contest} dapil lies within one {'kab/kota' if contest == Contest.DPRD_KAB else 'province'}"))
+            continue
+        key = (contest.value, region_code)
+        if key in claimed:
+            problems.append(ImportProblem(line, f"region {region_code} is already in {contest} dapil {claimed[key]}"))
+            continue
+        claimed[key] = code
+        entry["regions"].append(region_code)
+    # A region and one of its own sub-regions in two dapil of the same contest would be ambiguous.
+    for (contest, region_code), code in claimed.items():
+        parts = region_code.split(".")
+        for depth in range(1, len(parts)):
+            ancestor = ".".join(parts[:depth])
+            other = claimed.get((contest, ancestor))
+            if other is not None and other != code:
+                problems.append(ImportProblem(dapils[code]["line"], f"region {region_code} (dapil {code}) lies inside {ancestor}, which is in dapil {other}"))
+    # Conflicts with dapil already stored and not replaced by this file.
+    if claimed:
+        stored = session.execute(
+            select(DapilRegion.contest, DapilRegion.region_code, Dapil.code).join(Dapil)
+        ).all()
+        for contest, region_code, code in stored:
+            if code not in dapils and (contest, region_code) in claimed:
+                problems.append(ImportProblem(dapils[claimed[(contest, region_code)]]["line"], f"region {region_code} is already in {contest} dapil {code} in the database"))
+    if problems:
+        raise ImportRejected(problems)
+
+    result = ImportResult()
+    for code, entry in dapils.items():
+        dapil = session.scalar(select(Dapil).where(Dapil.code == code))
+        if dapil is None:
+            dapil = Dapil(code=code, contest=entry["contest"].value, name=entry["name"], within_code=entry["within"])
+            session.add(dapil)
+            result.inserted += 1
+        else:
+            if dapil.contest != entry["contest"].value:
+                raise ImportRejected([ImportProblem(entry["line"], f"dapil {code} exists as a {dapil.contest} dapil")])
+            if dapil.name == entry["name"] and sorted(r.region_code for r in dapil.regions) == sorted(entry["regions"]):
+                result.unchanged += 1
+                continue
+            dapil.name = entry["name"]
+            dapil.within_code = entry["within"]
+            session.execute(delete(DapilRegion).where(DapilRegion.dapil_id == dapil.id))
+            session.expire(dapil, ["regions"])
+            result.updated += 1
+        session.flush()
+        session.execute(
+            insert(DapilRegion),
+            [{"dapil_id": dapil.id, "region_code": r, "contest": dapil.contest} for r in entry["regions"]],
+        )
+    session.flush()
+    prefixes = {entry["within"] for entry in dapils.values()}
+    result.details["tps_assigned"] = sum(assign_tps_dapils(session, prefix) for prefix in prefixes)
+    return result
+
+
+def dapil_lookup(session: Session, within: str) -> dict[str, dict[str, int]]:
+    """Map contest -> region code -> dapil id for every dapil region under `within`'s province."""
+    province = within.split(".")[0]
+    rows = session.execute(
+        select(DapilRegion.contest, DapilRegion.region_code, DapilRegion.dapil_id).where(
+            (DapilRegion.region_code == province) | DapilRegion.region_code.like(province + ".%")
+        )
+    )
+    lookup: dict[str, dict[str, int]] = defaultdict(dict)
+    for contest, region_code, dapil_id in rows:
+        lookup[contest][region_code] = dapil_id
+    return lookup
+
+
+def dapil_for_region(lookup: dict[str, dict[str, int]], contest: str, desa_code: str) -> int | None:
+    """The dapil covering a desa: the most specific listed region (desa, kecamatan, kab, province)."""
+    by_region = lookup.get(contest, {})
+    parts = desa_code.split(".")
+    for depth in range(len(parts), 0, -1):
+        dapil_id = by_region.get(".".join(parts[:depth]))
+        if dapil_id is not None:
+            return dapil_id
+    return None
+
+
+def assign_tps_dapils(session: Session, prefix: str) -> int:
+    """Derive each TPS's dapil per contest, under a region prefix, from the dapil regions.
+
+    TPS dapil that were imported explicitly and disagree are left alone: KPU's table wins.
+    Returns the number of links added.
+    """
+    lookup = dapil_lookup(session, prefix)
+    tps_rows = session.execute(
+        select(Site.id, Site.region_code).where(
+            Site.kind == SiteKind.TPS.value,
+            (Site.region_code == prefix) | Site.region_code.like(prefix + ".%"),
+        )
+    ).all()
+    if not tps_rows:
+        return 0
+    have = {
+        (site_id, contest)
+        for site_id, contest in session.execute(
+            select(TpsDapil.site_id, TpsDapil.contest).where(
+                TpsDapil.site_id.in_([site_id for site_id, _ in tps_rows])
+            )
+        )
+    }
+    new = []
+    for site_id, region_code in tps_rows:
+        for contest in DAPIL_CONTESTS:
+            if (site_id, contest.value) in have:
+                continue
+            dapil_id = dapil_for_region(lookup, contest.value, region_code)
+            if dapil_id is not None:
+                new.append({"site_id": site_id, "contest": contest.value, "dapil_id": dapil_id})
+    for start in range(0, len(new), CHUNK):
+        session.execute(insert(TpsDapil), new[start : start + CHUNK])
+    session.flush()
+    return len(new)
+
+
+# --- TPS ---------------------------------------------------------------------------------------
+
+TPS_DAPIL_COLUMNS = {
+    "dapil_dpr": Contest.DPR,
+    "dapil_dpd": Contest.DPD,
+    "dapil_dprd_prov": Contest.DPRD_PROV,
+    "dapil_dprd_kab": Contest.DPRD_KAB,
+}
+
+
+def parse_tps_code(raw: str) -> tuple[str, int] | None:
+    """KPU's TPS code: the 10-digit desa code and a 3-digit number (3175041001001) -> (desa, n)."""
+    raw = raw.strip().removeprefix("TPS-")
+    if len(raw) != 13 or not raw.isdigit() or int(raw[10:]) == 0:
+        return None
+    return dotted_code(raw[:10]), int(raw[10:])
+
+
+def import_tps(session: Session, source: Path | str | io.TextIOBase) -> ImportResult:
+    """Load KPU's TPS table (`kode_tps,nama,dpt` and optional `alamat`, `dapil_*` columns).
+
+    Creates or updates TPS sites, the PPS > PPK > warehouse sites above them, and their dapil.
+    """
+    problems: list[ImportProblem] = []
+    parsed: list[dict] = []
+    seen: dict[str, int] = {}
+    desa_codes = set(session.scalars(select(Region.code).where(Region.level == RegionLevel.DESA)))
+    dapil_by_code = {d.code: d for d in session.scalars(select(Dapil))}
+    for line, row in read_csv(source, ("kode_tps", "nama", "dpt")):
+        if _extra(line, row, problems):
+            continue
+        parsed_code = parse_tps_code(row["kode_tps"])
+        if parsed_code is None:
+            problems.append(ImportProblem(line, f"kode_tps '{row['kode_tps']}' must be 13 digits: the 10-digit desa code and a TPS number 001-999"))
+            continue
+        desa, number = parsed_code
+        if desa not in desa_codes:
+            problems.append(ImportProblem(line, f"desa {desa} of TPS {row['kode_tps']} is not a known desa/kelurahan"))
+            continue
+        if row["kode_tps"] in seen:
+            problems.append(ImportProblem(line, f"TPS {row['kode_tps']} already appears on line {seen[row['kode_tps']]}"))
+            continue
+        seen[row["kode_tps"]] = line
+        try:
+            dpt = int(row["dpt"])
+        except ValueError:
+            problems.append(ImportProblem(line, f"dpt '{row['dpt']}' is not a whole number"))
+            continue
+        if not 0 <= dpt <= MAX_DPT_PER_TPS:
+            problems.append(ImportProblem(line, f"dpt {dpt} is outside 0-{MAX_DPT_PER_TPS}"))
+            continue
+        links = {}
+        for column, contest in TPS_DAPIL_COLUMNS.items():
+            value = row.get(column, "")
+            if not value:
+                continue
+            dapil = dapil_by_code.get(value)
+            if dapil is None or dapil.contest != contest.value:
+                problems.append(ImportProblem(line, f"{column} '{value}' is not a known {contest} dapil"))
+                break
+            if not (desa == dapil.within_code or desa.startswith(dapil.within_code + ".")):
+                problems.append(ImportProblem(line, f"{column} '{value}' lies in {dapil.within_code}, not around desa {desa}"))
+                break
+            links[contest.value] = dapil.id
+        else:
+            name = row["nama"] or f"TPS {number:03d}"
+            if len(name) > 160:
+                problems.append(ImportProblem(line, "nama longer than 160 characters"))
+                continue
+            parsed.append({"desa": desa, "number": number, "name": name, "dpt": dpt, "address": row.get("alamat") or None, "links": links})
+    if problems:
+        raise ImportRejected(problems)
+
+    result = ImportResult()
+    route = RouteSites(session)
+    existing = {s.code: s for s in session.scalars(select(Site).where(Site.code.in_([site_code(SiteKind.TPS, p["desa"], p["number"]) for p in parsed])))}
+    for entry in parsed:
+        code = site_code(SiteKind.TPS, entry["desa"], entry["number"])
+        site = existing.get(code)
+        if site is None:
+            parent = route.for_region(session.get(Region, entry["desa"]))
+            site = Site(code=code, kind=SiteKind.TPS.value, name=entry["name"], region_code=entry["desa"], parent=parent, tps_number=entry["number"], dpt=entry["dpt"], address=entry["address"])
+            session.add(site)
+            result.inserted += 1
+        elif (site.name, site.dpt, site.address) != (entry["name"], entry["dpt"], entry["address"]):
+            site.name, site.dpt, site.address = entry["name"], entry["dpt"], entry["address"]
+            result.updated += 1
+        else:
+            result.unchanged += 1
+        for contest, dapil_id in entry["links"].items():
+            link = next((d for d in site.dapils if d.contest == contest), None)
+            if link is None:
+                site.dapils.append(TpsDapil(contest=contest, dapil_id=dapil_id))
+            else:
+                link.dapil_id = dapil_id
+    session.flush()
+    for prefix in {entry["desa"][:5] for entry in parsed}:
+        assign_tps_dapils(session, prefix)
+    return result

@@ -1,0 +1,1 @@
+"""Home pages per role, language choice and health check."""

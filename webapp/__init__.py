@@ -21,6 +21,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.config.from_object(config_class)
     config_class.prepare(app.config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     from webapp.core import database, i18n, labels, security
 

@@ -390,6 +390,10 @@ def assign_tps_dapils(session: Session, prefix: str) -> int:
     for start in range(0, len(new), CHUNK):
         session.execute(insert(TpsDapil), new[start : start + CHUNK])
     session.flush()
+    if new:  # bulk inserts bypass the ORM: reload any TPS dapil lists already in the session
+        for obj in list(session.identity_map.values()):
+            if isinstance(obj, Site):
+                session.expire(obj, ["dapils"])
     return len(new)
 
 

@@ -1,0 +1,55 @@
+# Jejak: two commands on a fresh machine.
+#   make run   set up .venv, migrate, seed the demo when empty, serve on http://127.0.0.1:8000
+#   make test  set up .venv and run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app wsgi
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+STAMP  := $(VENV)/.installed
+PO     := $(wildcard webapp/translations/*/LC_MESSAGES/messages.po)
+MO     := $(PO:.po=.mo)
+
+.PHONY: run test setup db lint format i18n-extract i18n-update clean
+
+setup: $(STAMP) $(MO)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip==25.3
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# Compiled catalogues are build output (not in git), made from the .po sources.
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
+
+db: setup
+	$(FLASK) db upgrade
+
+run: db
+	$(FLASK) seed demo --if-empty
+	@echo "Jejak is at http://$(HOST):$(PORT)/  (demo logins above, or: $(FLASK) users list)"
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+i18n-extract: setup
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o webapp/translations/messages.pot --no-location --sort-output --project Jejak .
+
+i18n-update: i18n-extract
+	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations --no-location --width 100
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache $(MO)

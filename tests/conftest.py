@@ -1,0 +1,112 @@
+"""Shared fixtures: one migrated database per run, a rolled-back transaction per test.
+
+The database is TEST_DATABASE_URL (PostgreSQL in CI's second pass) or a fresh SQLite file.
+It is built by the Alembic migrations, never by create_all(), and gets the real region table.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+
+from config import INSTANCE_DIR, TestConfig
+from webapp import create_app
+from webapp.extensions import db
+from webapp.geo.services import import_regions
+
+IS_POSTGRES = TestConfig.SQLALCHEMY_DATABASE_URI.startswith("postgresql")
+
+
+def _reset_database(uri: str) -> None:
+    """Start every run from an empty database."""
+    if uri.startswith("sqlite:///"):
+        path = Path(uri.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        return
+    engine = create_engine(uri)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app():
+    """The application on a migrated test database holding the real region table."""
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    _reset_database(TestConfig.SQLALCHEMY_DATABASE_URI)
+    app = create_app(TestConfig)
+    with app.app_context():
+        upgrade()
+        import_regions(db.session)
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def session(app):
+    """A database session whose every change (commits included) is rolled back after the test."""
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        scoped = db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint"})
+        original, db.session = db.session, scoped
+        try:
+            yield scoped
+        finally:
+            scoped.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app, session):
+    """A test client sharing the test's transaction."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app, session):
+    """A CLI runner sharing the test's transaction."""
+    return app.test_cli_runner()
+
+
+def login(client, username: str, password: str = "password123"):
+    """Log in through the real login form; returns the response after redirects."""
+    return client.post("/login", data={"username": username, "password": password}, follow_redirects=True)
+
+
+@pytest.fixture
+def log_in(client):
+    """Log the test client in as a user object (created by a factory with the default password)."""
+
+    def _log_in(user):
+        response = login(client, user.username)
+        assert response.status_code == 200, response.text
+        return client
+
+    return _log_in
+
+
+@pytest.fixture
+def seeded(session, app):
+    """Kepulauan Seribu (31.01: 2 kecamatan, 6 kelurahan) seeded: sites, dapil, TPS and boxes."""
+    from webapp.geo.seed import seed_region
+
+    seed_region(session, "31.01", app.config)
+    session.commit()
+    return session
+
+
+requires_postgres = pytest.mark.skipif(
+    not IS_POSTGRES, reason="needs PostgreSQL: set TEST_DATABASE_URL (CI's second pass does)"
+)
+os.environ.setdefault("JEJAK_ENV", "testing")

@@ -1,0 +1,232 @@
+"""Region, dapil and TPS imports: good files load, bad files are refused whole with line numbers."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from webapp.geo.models import Dapil, DapilRegion, Region, Site, TpsDapil
+from webapp.geo.services import ImportRejected, import_dapil, import_regions, import_tps, region_counts
+
+
+def csv_file(tmp_path, name: str, text: str):
+    path = tmp_path / name
+    path.write_text(text.lstrip(), encoding="utf-8")
+    return path
+
+
+def count(session, model) -> int:
+    return session.scalar(select(func.count()).select_from(model))
+
+
+# --- regions -----------------------------------------------------------------------------------
+
+
+def test_region_table_has_every_level_of_indonesia(session):
+    assert region_counts(session) == {1: 38, 2: 514, 3: 7285, 4: 83762}
+    assert session.get(Region, "31.75.04").name == "Kramatjati"
+    assert session.get(Region, "31.75.04.1001").parent_code == "31.75.04"
+
+
+def test_import_regions_into_an_empty_table_gives_exact_counts(session, runner):
+    for level in (4, 3, 2, 1):  # children first, for the parent foreign key
+        session.execute(Region.__table__.delete().where(Region.level == level))
+    assert count(session, Region) == 0
+    result = runner.invoke(args=["geo", "import-regions"])
+    assert result.exit_code == 0, result.output
+    assert "province: 38, kabkota: 514, kecamatan: 7285, desa: 83762" in result.output
+    assert region_counts(session) == {1: 38, 2: 514, 3: 7285, 4: 83762}
+
+
+def test_import_regions_twice_changes_nothing(session):
+    result = import_regions(session)
+    assert (result.inserted, result.updated, result.unchanged) == (0, 0, 91599)
+
+
+def test_import_regions_renames_and_adds(session, tmp_path):
+    path = csv_file(tmp_path, "w.csv", "kode,nama\n31.75.04,Kramat Jati\n31.75.04.9001,Kelurahan Baru\n")
+    result = import_regions(session, path)
+    assert (result.inserted, result.updated) == (1, 1)
+    assert session.get(Region, "31.75.04").name == "Kramat Jati"
+    assert session.get(Region, "31.75.04.9001").level == 4
+
+
+def test_bad_region_file_is_refused_with_line_numbers_and_nothing_written(session, tmp_path, runner):
+    before = count(session, Region)
+    path = csv_file(
+        tmp_path,
+        "bad.csv",
+        """
+kode,nama
+31.75.04.9001,Fine Desa
+3175049002,Undotted
+31.75.04.9003,
+99.01.01.0001,Orphan
+31.75.04.9001,Twice
+""",
+    )
+    with pytest.raises(ImportRejected) as caught:
+        import_regions(session, path)
+    lines = {p.line for p in caught.value.problems}
+    assert lines == {3, 4, 5, 6}
+    assert count(session, Region) == before
+    assert session.get(Region, "31.75.04.9001") is None
+
+    result = runner.invoke(args=["geo", "import-regions", str(path)])
+    assert result.exit_code == 1
+    assert "line 3:" in result.output and "line 6:" in result.output
+    assert count(session, Region) == before
+
+
+def test_region_file_without_the_right_columns_is_refused(session, tmp_path):
+    path = csv_file(tmp_path, "cols.csv", "code,name\n31,DKI\n")
+    with pytest.raises(ImportRejected, match="1 problem") as caught:
+        import_regions(session, path)
+    assert "missing column(s): kode, nama" in str(caught.value.problems[0])
+
+
+def test_region_file_that_is_not_utf8_is_refused(session, tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("kode,nama\n31.75.04.9001,Kelurahan \xe9\n".encode("latin-1"))
+    with pytest.raises(ImportRejected) as caught:
+        import_regions(session, path)
+    assert "not UTF-8" in str(caught.value.problems[0])
+
+
+# --- dapil -------------------------------------------------------------------------------------
+
+GOOD_DAPIL = """
+contest,dapil_code,dapil_name,region_code
+DPR,T-DPR-1,Uji I,31.01
+DPD,T-DPD,Uji DPD,31
+DPRD_PROV,T-PROV-1,Uji Prov 1,31.01.01
+DPRD_PROV,T-PROV-2,Uji Prov 2,31.01.02
+"""
+
+
+def test_import_dapil_loads_and_assigns_tps(session, tmp_path):
+    tps = Site(code="TPS-3101011001001", kind="tps", name="TPS 001", region_code="31.01.01.1001", tps_number=1, dpt=200)
+    session.add(tps)
+    session.flush()
+    result = import_dapil(session, csv_file(tmp_path, "d.csv", GOOD_DAPIL))
+    assert result.inserted == 4
+    assert result.details["tps_assigned"] == 3
+    assert tps.dapil_for("DPRD_PROV").code == "T-PROV-1"
+    assert tps.dapil_for("DPR").code == "T-DPR-1"
+    assert tps.dapil_for("DPD").code == "T-DPD"
+    again = import_dapil(session, csv_file(tmp_path, "d2.csv", GOOD_DAPIL))
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 4)
+
+
+def test_import_dapil_accepts_kpu_codes_without_dots(session, tmp_path):
+    import_dapil(session, csv_file(tmp_path, "d.csv", "contest,dapil_code,dapil_name,region_code\nDPRD_PROV,T-P,Uji,310101\n"))
+    assert session.scalar(select(DapilRegion.region_code).join(Dapil).where(Dapil.code == "T-P")) == "31.01.01"
+
+
+def test_bad_dapil_file_is_refused_whole(session, tmp_path, runner):
+    before = (count(session, Dapil), count(session, DapilRegion), count(session, TpsDapil))
+    path = csv_file(
+        tmp_path,
+        "bad.csv",
+        """
+contest,dapil_code,dapil_name,region_code
+DPR,T-DPR-1,Uji I,31.01
+SENATE,T-X,Uji,31.01
+DPR,T-DPR-2,Uji II,31.01
+DPRD_KAB,T-K,Uji,31.01
+DPR,T-DPR-3,Uji III,99.99
+DPRD_PROV,T-P,Uji,31.01.01
+DPRD_PROV,T-P,Uji,32.01.01
+DPR,T-DPR-1,Another name,31.71
+""",
+    )
+    with pytest.raises(ImportRejected) as caught:
+        import_dapil(session, path)
+    by_line = {p.line: p.message for p in caught.value.problems}
+    assert set(by_line) == {3, 4, 5, 6, 8, 9}
+    assert "not one of DPR" in by_line[3]
+    assert "already in DPR dapil T-DPR-1" in by_line[4]
+    assert "kecamatan or desa" in by_line[5]
+    assert "not a known region" in by_line[6]
+    assert "spans" in by_line[8]
+    assert "was given as" in by_line[9]
+    assert (count(session, Dapil), count(session, DapilRegion), count(session, TpsDapil)) == before
+
+    result = runner.invoke(args=["geo", "import-dapil", str(path)])
+    assert result.exit_code == 1 and "line 4:" in result.output
+
+
+def test_dapil_that_overlaps_a_stored_one_is_refused(session, tmp_path):
+    import_dapil(session, csv_file(tmp_path, "a.csv", "contest,dapil_code,dapil_name,region_code\nDPR,T-A,A,31.01\n"))
+    with pytest.raises(ImportRejected, match="1 problem") as caught:
+        import_dapil(session, csv_file(tmp_path, "b.csv", "contest,dapil_code,dapil_name,region_code\nDPR,T-B,B,31.01\n"))
+    assert "already in DPR dapil T-A in the database" in caught.value.problems[0].message
+
+
+# --- TPS ---------------------------------------------------------------------------------------
+
+
+def test_import_tps_creates_route_sites_and_dapil(session, tmp_path):
+    import_dapil(session, csv_file(tmp_path, "d.csv", GOOD_DAPIL))
+    path = csv_file(
+        tmp_path,
+        "tps.csv",
+        """
+kode_tps,nama,dpt,alamat,dapil_dpr
+3101011001001,TPS 001 Pulau Panggang,287,"Jl. Dermaga, RT 01",T-DPR-1
+3101011001002,,150,,
+""",
+    )
+    result = import_tps(session, path)
+    assert result.inserted == 2
+    tps = session.scalar(select(Site).where(Site.code == "TPS-3101011001001"))
+    assert (tps.dpt, tps.address, tps.tps_number) == (287, "Jl. Dermaga, RT 01", 1)
+    assert [s.code for s in (tps.parent, tps.parent.parent, tps.parent.parent.parent)] == ["PPS-3101011001", "PPK-310101", "KPU-3101"]
+    assert tps.parent.parent.parent.parent.code == "KPU-31"
+    assert tps.dapil_for("DPRD_PROV").code == "T-PROV-1"
+    second = session.scalar(select(Site).where(Site.code == "TPS-3101011001002"))
+    assert second.name == "TPS 002" and second.dapil_for("DPR").code == "T-DPR-1"
+    again = import_tps(session, path)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+
+
+def test_bad_tps_file_is_refused_with_line_numbers(session, tmp_path, runner):
+    before = count(session, Site)
+    path = csv_file(
+        tmp_path,
+        "bad.csv",
+        """
+kode_tps,nama,dpt,dapil_dpr
+3101011001001,TPS 001,280,
+31010110010,TPS short,280,
+9999999999001,TPS nowhere,280,
+3101011001003,TPS 003,many,
+3101011001004,TPS 004,5000,
+3101011001001,TPS again,10,
+3101011001006,TPS 006,10,NO-SUCH-DAPIL
+3101011001007,TPS 007,10,,extra
+""",
+    )
+    with pytest.raises(ImportRejected) as caught:
+        import_tps(session, path)
+    by_line = {p.line: p.message for p in caught.value.problems}
+    assert set(by_line) == {3, 4, 5, 6, 7, 8, 9}
+    assert "13 digits" in by_line[3]
+    assert "not a known desa" in by_line[4]
+    assert "not a whole number" in by_line[5]
+    assert "outside 0-1000" in by_line[6]
+    assert "already appears on line 2" in by_line[7]
+    assert "not a known DPR dapil" in by_line[8]
+    assert "more cells than columns" in by_line[9]
+    assert count(session, Site) == before
+
+    result = runner.invoke(args=["geo", "import-tps", str(path)])
+    assert result.exit_code == 1 and "line 5:" in result.output
+    assert count(session, Site) == before
+
+
+def test_import_from_a_stream(session):
+    result = import_regions(session, io.StringIO("kode,nama\n31.75.04.9009,Dari Stream\n"))
+    assert result.inserted == 1

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, orm, text
 
 from config import INSTANCE_DIR, TestConfig
 from webapp import create_app
@@ -56,7 +56,11 @@ def session(app):
     with app.app_context():
         connection = db.engine.connect()
         outer = connection.begin()
-        scoped = db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint"})
+        # A plain Session: Flask-SQLAlchemy's own get_bind() would ignore `bind` and use the engine.
+        scoped = orm.scoped_session(
+            orm.sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+            scopefunc=db.session.registry.scopefunc,
+        )
         original, db.session = db.session, scoped
         try:
             yield scoped

@@ -50,25 +50,36 @@ def app():
         db.engine.dispose()
 
 
+class _TestSession(orm.scoped_session):
+    """One session for the whole test, shared by the test body and every request it makes."""
+
+    def remove(self) -> None:
+        """Flask-SQLAlchemy removes the session after each request; the test keeps its own."""
+
+    def close_for_good(self) -> None:
+        super().remove()
+
+
 @pytest.fixture
 def session(app):
-    """A database session whose every change (commits included) is rolled back after the test."""
+    """A database session whose every change (commits included) is rolled back after the test.
+
+    No application context is held during the test, so each request gets its own context
+    (and its own `g`), as in production.
+    """
     with app.app_context():
         connection = db.engine.connect()
-        outer = connection.begin()
-        # A plain Session: Flask-SQLAlchemy's own get_bind() would ignore `bind` and use the engine.
-        scoped = orm.scoped_session(
-            orm.sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
-            scopefunc=db.session.registry.scopefunc,
-        )
-        original, db.session = db.session, scoped
-        try:
-            yield scoped
-        finally:
-            scoped.remove()
-            db.session = original
-            outer.rollback()
-            connection.close()
+    outer = connection.begin()
+    # A plain Session: Flask-SQLAlchemy's own get_bind() would ignore `bind` and use the engine.
+    scoped = _TestSession(orm.sessionmaker(bind=connection, join_transaction_mode="create_savepoint"))
+    original, db.session = db.session, scoped
+    try:
+        yield scoped
+    finally:
+        scoped.close_for_good()
+        db.session = original
+        outer.rollback()
+        connection.close()
 
 
 @pytest.fixture

@@ -99,7 +99,7 @@ def plan_tps_boxes(session: Session, tps_ids: list[int], *, extension: int, comp
     for row, sscc in zip(box_rows, ssccs, strict=True):
         row["sscc"] = sscc
     for start in range(0, len(box_rows), CHUNK):
-        session.execute(insert(Box), box_rows[start : start + CHUNK])
+        session.execute(insert(Box.__table__), box_rows[start : start + CHUNK])
     ids = {}
     for start in range(0, len(ssccs), CHUNK):
         ids.update(session.execute(select(Box.sscc, Box.id).where(Box.sscc.in_(ssccs[start : start + CHUNK]))).all())
@@ -110,7 +110,7 @@ def plan_tps_boxes(session: Session, tps_ids: list[int], *, extension: int, comp
         for need in needs
     ]
     for start in range(0, len(lines), CHUNK):
-        session.execute(insert(ManifestLine), lines[start : start + CHUNK])
+        session.execute(insert(ManifestLine.__table__), lines[start : start + CHUNK])
     session.flush()
     log.info("planned %d boxes with %d manifest lines for %d TPS", len(box_rows), len(lines), len(sites))
     return len(box_rows)

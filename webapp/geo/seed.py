@@ -209,7 +209,7 @@ def seed_kab(session: Session, kab: Region, *, population: int, voter_ratio: flo
                 "parent_id": pps_by_desa[desa.code].id, "tps_number": number, "dpt": dpt, "active": True,
             })
     for chunk in _chunks(rows, 5000):
-        session.execute(insert(Site), chunk)
+        session.execute(insert(Site.__table__), chunk)
     session.flush()
     after = session.scalar(select(func.count()).select_from(Site))
     return after - before, len(rows)

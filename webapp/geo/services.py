@@ -140,7 +140,7 @@ def import_regions(session: Session, source: Path | str | io.TextIOBase = REGION
     changed = [r for code, r in rows.items() if code in existing and existing[code] != (r["name"], r["parent_code"])]
     new.sort(key=lambda r: r["level"])  # parents before children, for the foreign key
     for start in range(0, len(new), CHUNK):
-        session.execute(insert(Region), new[start : start + CHUNK])
+        session.execute(insert(Region.__table__), new[start : start + CHUNK])
     for row in changed:
         session.execute(update(Region).where(Region.code == row["code"]).values(name=row["name"]))
     session.flush()
@@ -322,7 +322,7 @@ def import_dapil(session: Session, source: Path | str | io.TextIOBase) -> Import
             result.updated += 1
         session.flush()
         session.execute(
-            insert(DapilRegion),
+            insert(DapilRegion.__table__),
             [{"dapil_id": dapil.id, "region_code": r, "contest": dapil.contest} for r in entry["regions"]],
         )
     session.flush()
@@ -388,7 +388,7 @@ def assign_tps_dapils(session: Session, prefix: str) -> int:
             if dapil_id is not None:
                 new.append({"site_id": site_id, "contest": contest.value, "dapil_id": dapil_id})
     for start in range(0, len(new), CHUNK):
-        session.execute(insert(TpsDapil), new[start : start + CHUNK])
+        session.execute(insert(TpsDapil.__table__), new[start : start + CHUNK])
     session.flush()
     if new:  # bulk inserts bypass the ORM: reload any TPS dapil lists already in the session
         for obj in list(session.identity_map.values()):

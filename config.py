@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import ClassVar
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
@@ -32,10 +33,8 @@ class Config:
     """Development defaults: an embedded SQLite file under instance/."""
 
     SECRET_KEY = os.environ.get("SECRET_KEY") or None
-    SQLALCHEMY_DATABASE_URI = _database_url(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'jejak.db'}"
-    )
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_DATABASE_URI = _database_url(os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'jejak.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"pool_pre_ping": True}
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
     # GS1's own documentation prefix; production sets KPU's real company prefix.
     GS1_COMPANY_PREFIX = os.environ.get("GS1_COMPANY_PREFIX", "0614141")
@@ -47,7 +46,7 @@ class Config:
 
     BABEL_DEFAULT_LOCALE = "id"
     BABEL_DEFAULT_TIMEZONE = "Asia/Jakarta"
-    LANGUAGES = {"id": "Bahasa Indonesia", "en": "English"}
+    LANGUAGES: ClassVar[dict[str, str]] = {"id": "Bahasa Indonesia", "en": "English"}
 
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
@@ -92,9 +91,7 @@ class ProductionConfig(Config):
         """Refuse to start without SECRET_KEY and DATABASE_URL: no made-up fallback."""
         missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]
         if missing:
-            raise RuntimeError(
-                "Production configuration needs these environment variables: " + ", ".join(missing)
-            )
+            raise RuntimeError("Production configuration needs these environment variables: " + ", ".join(missing))
         config["SECRET_KEY"] = os.environ["SECRET_KEY"]
         config["SQLALCHEMY_DATABASE_URI"] = _database_url(os.environ["DATABASE_URL"])
 

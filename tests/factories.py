@@ -34,7 +34,7 @@ class UserFactory(BaseFactory):
     active = True
 
     @factory.post_generation
-    def password(obj, create, extracted, **kwargs):  # noqa: N805
+    def password(obj, create, extracted, **kwargs):
         obj.set_password(extracted or PASSWORD)
 
     class Params:

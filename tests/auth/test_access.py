@@ -100,16 +100,24 @@ def test_scoped_admin_cannot_change_anything_outside(client, world, session):
     assert session.get(User, outsider.id).active is True
     assert outsider.username not in client.get("/admin/users").text
 
-    response = client.post("/admin/users", data={"username": "luar", "role": "observer", "scope": "31.01.02", "password": "password123"})
+    response = client.post(
+        "/admin/users", data={"username": "luar", "role": "observer", "scope": "31.01.02", "password": "password123"}
+    )
     assert response.status_code == 200 and "di luar cakupan" in response.text
     assert session.scalar(select(User).where(User.username == "luar")) is None
 
-    response = client.post("/admin/sites", data={"kind": "tps", "region": "31.01.02.1001", "number": 50, "name": "TPS 050", "dpt": 100})
+    response = client.post(
+        "/admin/sites", data={"kind": "tps", "region": "31.01.02.1001", "number": 50, "name": "TPS 050", "dpt": 100}
+    )
     assert "di luar cakupan" in response.text
     assert session.scalar(select(Site).where(Site.code == "TPS-3101021001050")) is None
 
     # Inside its own scope the same admin can act.
-    response = client.post("/admin/sites", data={"kind": "tps", "region": "31.01.01.1001", "number": 50, "name": "TPS 050", "dpt": 100}, follow_redirects=True)
+    response = client.post(
+        "/admin/sites",
+        data={"kind": "tps", "region": "31.01.01.1001", "number": 50, "name": "TPS 050", "dpt": 100},
+        follow_redirects=True,
+    )
     assert "TPS-3101011001050" in response.text
     created = session.scalar(select(Site).where(Site.code == "TPS-3101011001050"))
     assert created.parent.code == "PPS-3101011001" and created.dpt == 100
@@ -117,12 +125,14 @@ def test_scoped_admin_cannot_change_anything_outside(client, world, session):
     assert session.scalar(select(Site.active).where(Site.code == "TPS-3101011001050")) is False
 
 
-
-
 @pytest.mark.parametrize(
     ("scope_site", "visible", "hidden"),
     [
-        ("PPK-310101", ["PPK-310101", "PPS-3101011001", "TPS-3101011001001"], ["PPK-310102", "TPS-3101021001001", "KPU-3101"]),
+        (
+            "PPK-310101",
+            ["PPK-310101", "PPS-3101011001", "TPS-3101011001001"],
+            ["PPK-310102", "TPS-3101021001001", "KPU-3101"],
+        ),
         ("PPS-3101011001", ["PPS-3101011001", "TPS-3101011001001"], ["PPS-3101011002", "PPK-310101"]),
         ("TPS-3101011001001", ["TPS-3101011001001"], ["TPS-3101011001002", "PPS-3101011001"]),
         ("KPU-3101", ["KPU-3101", "PPK-310102", "TPS-3101021001001"], ["KPU-31", "PRN-1"]),
@@ -149,7 +159,13 @@ def test_anonymous_is_sent_to_login_and_api_gets_401(client, world):
 
 def test_missing_things_are_404_not_errors(client, world):
     login(client, UserFactory(role="supervisor").username)
-    for path in ("/sites/TPS-0000000000000", "/boxes/000000000000000000", "/regions/99.99", "/regions/nonsense", "/nowhere"):
+    for path in (
+        "/sites/TPS-0000000000000",
+        "/boxes/000000000000000000",
+        "/regions/99.99",
+        "/regions/nonsense",
+        "/nowhere",
+    ):
         assert client.get(path).status_code == 404, path
     response = client.get("/api/v1/boxes/123")
     assert response.status_code == 404 and response.json["error"]["code"] == "not_found"

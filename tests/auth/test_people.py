@@ -137,14 +137,28 @@ def test_bad_or_disabled_tokens_get_401(client, runner, session):
 
 
 def test_users_create_and_set_password(runner, session, seeded):
-    result = runner.invoke(args=["users", "create", "Siti.Rahma", "--role", "officer", "--scope", "PPS-3101011001", "--password", "kata-sandi-1"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "Siti.Rahma",
+            "--role",
+            "officer",
+            "--scope",
+            "PPS-3101011001",
+            "--password",
+            "kata-sandi-1",
+        ]
+    )
     assert result.exit_code == 0, result.output
     user = session.scalar(select(User).where(User.username == "siti.rahma"))
     assert user.scope_site.code == "PPS-3101011001" and user.check_password("kata-sandi-1")
     assert runner.invoke(args=["users", "set-password", "siti.rahma", "--password", "kata-sandi-2"]).exit_code == 0
     session.refresh(user)
     assert user.check_password("kata-sandi-2")
-    result = runner.invoke(args=["users", "create", "budi", "--role", "supervisor", "--scope", "3101", "--password", "kata-sandi-1"])
+    result = runner.invoke(
+        args=["users", "create", "budi", "--role", "supervisor", "--scope", "3101", "--password", "kata-sandi-1"]
+    )
     assert session.scalar(select(User.scope_region_code).where(User.username == "budi")) == "31.01"
     assert "budi" in runner.invoke(args=["users", "list"]).output
 
@@ -177,7 +191,17 @@ def test_duplicate_username_is_refused(runner, session):
 def test_admin_adds_disables_and_enables_a_user(client, session, seeded):
     admin = UserFactory(admin=True)
     login(client, admin.username)
-    response = client.post("/admin/users", data={"username": "kurir2", "full_name": "Andi", "role": "courier", "scope": "31.01", "password": "rahasia-123"}, follow_redirects=True)
+    response = client.post(
+        "/admin/users",
+        data={
+            "username": "kurir2",
+            "full_name": "Andi",
+            "role": "courier",
+            "scope": "31.01",
+            "password": "rahasia-123",
+        },
+        follow_redirects=True,
+    )
     assert "Pengguna kurir2 ditambahkan" in response.text
     user = session.scalar(select(User).where(User.username == "kurir2"))
     assert user.role == "courier" and user.scope_region_code == "31.01"
@@ -202,13 +226,17 @@ def test_admin_user_form_shows_errors_and_keeps_input(client, session):
 
 def test_admin_adds_sites_with_derived_codes(client, session, seeded):
     login(client, UserFactory(admin=True).username)
-    response = client.post("/admin/sites", data={"kind": "printer", "number": 7, "name": "Percetakan Tujuh"}, follow_redirects=True)
+    response = client.post(
+        "/admin/sites", data={"kind": "printer", "number": 7, "name": "Percetakan Tujuh"}, follow_redirects=True
+    )
     assert "Lokasi PRN-7 ditambahkan" in response.text
     response = client.post("/admin/sites", data={"kind": "ppk", "region": "3101", "name": "PPK salah tingkat"})
     assert "Jenis lokasi ini harus berada di wilayah tingkat" in response.text
     response = client.post("/admin/sites", data={"kind": "ppk", "region": "31.01.01", "name": "Dua kali"})
     assert "sudah ada" in response.text
-    response = client.post("/admin/sites", data={"kind": "pps", "region": "31.71.01.1001", "name": "PPS Gambir"}, follow_redirects=True)
+    response = client.post(
+        "/admin/sites", data={"kind": "pps", "region": "31.71.01.1001", "name": "PPS Gambir"}, follow_redirects=True
+    )
     assert "PPS-3171011001" in response.text
     pps = session.scalar(select(Site).where(Site.code == "PPS-3171011001"))
     assert pps.parent.code == "PPK-317101" and pps.parent.parent.code == "KPU-3171"

@@ -121,7 +121,9 @@ def test_import_dapil_loads_and_assigns_tps(session, tmp_path):
 
 
 def test_import_dapil_accepts_kpu_codes_without_dots(session, tmp_path):
-    import_dapil(session, csv_file(tmp_path, "d.csv", "contest,dapil_code,dapil_name,region_code\nDPRD_PROV,T-P,Uji,310101\n"))
+    import_dapil(
+        session, csv_file(tmp_path, "d.csv", "contest,dapil_code,dapil_name,region_code\nDPRD_PROV,T-P,Uji,310101\n")
+    )
     assert session.scalar(select(DapilRegion.region_code).join(Dapil).where(Dapil.code == "T-P")) == "31.01.01"
 
 
@@ -161,7 +163,9 @@ DPR,T-DPR-1,Another name,31.71
 def test_dapil_that_overlaps_a_stored_one_is_refused(session, tmp_path):
     import_dapil(session, csv_file(tmp_path, "a.csv", "contest,dapil_code,dapil_name,region_code\nDPR,T-A,A,31.01\n"))
     with pytest.raises(ImportRejected, match="1 problem") as caught:
-        import_dapil(session, csv_file(tmp_path, "b.csv", "contest,dapil_code,dapil_name,region_code\nDPR,T-B,B,31.01\n"))
+        import_dapil(
+            session, csv_file(tmp_path, "b.csv", "contest,dapil_code,dapil_name,region_code\nDPR,T-B,B,31.01\n")
+        )
     assert "already in DPR dapil T-A in the database" in caught.value.problems[0].message
 
 
@@ -183,7 +187,11 @@ kode_tps,nama,dpt,alamat,dapil_dpr
     assert result.inserted == 2
     tps = session.scalar(select(Site).where(Site.code == "TPS-3101011001001"))
     assert (tps.dpt, tps.address, tps.tps_number) == (287, "Jl. Dermaga, RT 01", 1)
-    assert [s.code for s in (tps.parent, tps.parent.parent, tps.parent.parent.parent)] == ["PPS-3101011001", "PPK-310101", "KPU-3101"]
+    assert [s.code for s in (tps.parent, tps.parent.parent, tps.parent.parent.parent)] == [
+        "PPS-3101011001",
+        "PPK-310101",
+        "KPU-3101",
+    ]
     assert tps.parent.parent.parent.parent.code == "KPU-31"
     assert tps.dapil_for("DPRD_PROV").code == "T-PROV-1"
     second = session.scalar(select(Site).where(Site.code == "TPS-3101011001002"))

@@ -12,7 +12,7 @@ from webapp.auth.models import User
 from webapp.boxes.models import Box, ManifestLine
 from webapp.boxes.services import is_valid_sscc
 from webapp.geo.models import Dapil, Region, Site, TpsDapil
-from webapp.geo.seed import DKI_DPRD_JAKTIM, _population, seed_region
+from webapp.geo.seed import DKI_DPRD_JAKTIM, _population
 from webapp.planning.models import ItemType
 
 pytestmark = pytest.mark.slow
@@ -22,7 +22,9 @@ def snapshot(session) -> dict:
     """Everything a repeat seed must leave exactly as it was."""
     return {
         "sites": sorted(session.execute(select(Site.code, Site.name, Site.dpt, Site.parent_id)).all()),
-        "boxes": sorted(session.execute(select(Box.sscc, Box.destination_id, Box.contest, Box.dapil_id, Box.set_index)).all()),
+        "boxes": sorted(
+            session.execute(select(Box.sscc, Box.destination_id, Box.contest, Box.dapil_id, Box.set_index)).all()
+        ),
         "lines": session.scalar(select(func.sum(ManifestLine.quantity))),
         "dapil": sorted(session.scalars(select(Dapil.code))),
         "tps_dapil": session.scalar(select(func.count()).select_from(TpsDapil)),
@@ -41,7 +43,10 @@ def test_seed_demo_builds_jakarta_timur(session, runner, app):
     kelurahan = session.scalars(select(Site).where(Site.kind == "pps", Site.region_code.like("31.75.%"))).all()
     assert len(kecamatan) == 10 and len(kelurahan) == 65
     assert {s.name for s in kecamatan} >= {"PPK Kec. Kramatjati", "PPK Kec. Duren Sawit", "PPK Kec. Cipayung"}
-    assert {s.code for s in session.scalars(select(Site).where(Site.kind.in_(["printer", "warehouse_prov", "warehouse_kab"])))} >= {"PRN-1", "KPU-31", "KPU-3175"}
+    assert {
+        s.code
+        for s in session.scalars(select(Site).where(Site.kind.in_(["printer", "warehouse_prov", "warehouse_kab"])))
+    } >= {"PRN-1", "KPU-31", "KPU-3175"}
 
     # TPS sized from population at the stated ratio, never over 300 voters.
     tps = session.scalars(select(Site).where(Site.kind == "tps", Site.region_code.like("31.75.%"))).all()
@@ -57,7 +62,9 @@ def test_seed_demo_builds_jakarta_timur(session, runner, app):
     assert len(tps) == sum(math.ceil(sum(v) / 300) for v in by_desa.values())
 
     # Exactly four boxes per TPS (no DPRD kab/kota in DKI), each with destination and manifest.
-    boxes = session.scalars(select(Box).join(Site, Box.destination_id == Site.id).where(Site.region_code.like("31.75.%"))).all()
+    boxes = session.scalars(
+        select(Box).join(Site, Box.destination_id == Site.id).where(Site.region_code.like("31.75.%"))
+    ).all()
     per_tps = Counter(box.destination_id for box in boxes)
     assert set(per_tps.values()) == {4} and len(per_tps) == len(tps)
     assert {box.contest for box in boxes} == {"PRESIDEN", "DPR", "DPD", "DPRD_PROV"}
@@ -104,7 +111,9 @@ def test_seed_region_outside_dki_gives_five_boxes_and_dprd_kab(session, runner):
     result = runner.invoke(args=["seed", "region", "1372"])  # Kota Solok, KPU code without dots
     assert result.exit_code == 0, result.output
     tps = session.scalars(select(Site).where(Site.kind == "tps", Site.region_code.like("13.72.%"))).all()
-    desa = session.scalar(select(func.count()).select_from(Region).where(Region.level == 4, Region.code.like("13.72.%")))
+    desa = session.scalar(
+        select(func.count()).select_from(Region).where(Region.level == 4, Region.code.like("13.72.%"))
+    )
     assert len({s.region_code for s in tps}) == desa
     boxes = session.scalars(select(Box).where(Box.destination_id.in_([s.id for s in tps]))).all()
     assert set(Counter(b.destination_id for b in boxes).values()) == {5}

@@ -19,9 +19,14 @@ csrf.exempt(bp)  # no cookie-authenticated writes yet; writes will check CSRF or
 def site_json(site: Site) -> dict:
     """A site as the API shows it."""
     return {
-        "code": site.code, "kind": site.kind, "name": site.name, "region": site.region_code,
-        "parent": site.parent.code if site.parent else None, "active": site.active,
-        "tps_number": site.tps_number, "dpt": site.dpt,
+        "code": site.code,
+        "kind": site.kind,
+        "name": site.name,
+        "region": site.region_code,
+        "parent": site.parent.code if site.parent else None,
+        "active": site.active,
+        "tps_number": site.tps_number,
+        "dpt": site.dpt,
         "dapil": {link.contest: link.dapil.code for link in site.dapils},
     }
 
@@ -29,10 +34,15 @@ def site_json(site: Site) -> dict:
 def box_json(box: Box) -> dict:
     """A box as the API shows it (the ledger adds route and history later)."""
     return {
-        "sscc": box.sscc, "kind": box.kind, "contest": box.contest,
-        "dapil": box.dapil.code if box.dapil else None, "destination": box.destination.code,
-        "set": {"index": box.set_index, "size": box.set_size}, "status": box.status,
-        "seals": box.seals, "holder_site": box.holder_site.code if box.holder_site else None,
+        "sscc": box.sscc,
+        "kind": box.kind,
+        "contest": box.contest,
+        "dapil": box.dapil.code if box.dapil else None,
+        "destination": box.destination.code,
+        "set": {"index": box.set_index, "size": box.set_size},
+        "status": box.status,
+        "seals": box.seals,
+        "holder_site": box.holder_site.code if box.holder_site else None,
         "current_site": box.current_site.code if box.current_site else None,
         "manifest": [
             {"item": line.item_type.code, "quantity": line.quantity, "dapil": line.dapil.code if line.dapil else None}
@@ -57,11 +67,18 @@ def region(code: str):
         abort(404)
     region = require_region(current_user, dotted, db.session.get(Region, dotted))
     children = db.session.scalars(
-        select(Region).where(Region.parent_code == region.code, region_clause(current_user, Region.code)).order_by(Region.code)
+        select(Region)
+        .where(Region.parent_code == region.code, region_clause(current_user, Region.code))
+        .order_by(Region.code)
     )
-    sites = db.session.scalars(select(Site).where(Site.region_code == region.code, site_clause(current_user)).order_by(Site.code))
+    sites = db.session.scalars(
+        select(Site).where(Site.region_code == region.code, site_clause(current_user)).order_by(Site.code)
+    )
     return {
-        "code": region.code, "kpu_code": region.kpu_code, "name": region.name, "level": region.level,
+        "code": region.code,
+        "kpu_code": region.kpu_code,
+        "name": region.name,
+        "level": region.level,
         "children": [{"code": r.code, "name": r.name} for r in children],
         "sites": [s.code for s in sites],
     }

@@ -93,8 +93,7 @@ def box_clause(user: User) -> ColumnElement[bool]:
 def box_in_scope(user: User, box: Box) -> bool:
     """Whether the user may see one box."""
     return box.holder_user_id == user.id or any(
-        site is not None and site_in_scope(user, site)
-        for site in (box.destination, box.holder_site, box.current_site)
+        site is not None and site_in_scope(user, site) for site in (box.destination, box.holder_site, box.current_site)
     )
 
 

@@ -41,8 +41,14 @@ def users():
             scope = resolve_scope(db.session, form.scope.data)
             if not scope_within(current_user, region_code=scope.region_code, site=scope.site):
                 raise AccountError(_("That scope is outside your own."))
-            user = create_user(db.session, username=form.username.data, role=form.role.data, scope=scope,
-                               password=form.password.data, full_name=form.full_name.data or "")
+            user = create_user(
+                db.session,
+                username=form.username.data,
+                role=form.role.data,
+                scope=scope,
+                password=form.password.data,
+                full_name=form.full_name.data or "",
+            )
         except AccountError as exc:
             db.session.rollback()
             form.scope.errors.append(str(exc))
@@ -71,7 +77,12 @@ def set_user_active(user_id: int):
     user.active = request.form.get("active") == "1"
     db.session.commit()
     log.info("%s set user %s active=%s", current_user.username, user.username, user.active)
-    flash(_("User %(name)s enabled.", name=user.username) if user.active else _("User %(name)s disabled.", name=user.username), "success")
+    flash(
+        _("User %(name)s enabled.", name=user.username)
+        if user.active
+        else _("User %(name)s disabled.", name=user.username),
+        "success",
+    )
     return redirect(url_for("admin.users"))
 
 
@@ -85,35 +96,50 @@ KIND_LEVEL = {
 }
 
 
+def _refuse_duplicate(code: str) -> None:
+    if db.session.scalar(select(Site.id).where(Site.code == code)) is not None:
+        raise ValueError(_("Site %(code)s already exists.", code=code))
+
+
 def _new_site(form: SiteForm) -> Site:
     """Build a site from the form, or raise ValueError with a message for the person."""
     kind = SiteKind(form.kind.data)
+    name, address = form.name.data.strip(), form.address.data or None
     if kind == SiteKind.PRINTER:
         if current_user.scope_site is not None or current_user.scope_region_code is not None:
             raise ValueError(_("Only a national administrator can add a printer."))
         if not form.number.data:
             raise ValueError(_("A printer needs a number."))
-        return Site(code=f"PRN-{form.number.data}", kind=kind.value, name=form.name.data.strip(), address=form.address.data or None)
-    code = dotted_code(form.region.data or "")
-    region = db.session.get(Region, code) if code else None
+        _refuse_duplicate(f"PRN-{form.number.data}")
+        return Site(code=f"PRN-{form.number.data}", kind=kind.value, name=name, address=address)
+    region_code = dotted_code(form.region.data or "")
+    region = db.session.get(Region, region_code) if region_code else None
     if region is None:
         raise ValueError(_("Unknown region code."))
     if region.level != KIND_LEVEL[kind]:
-        raise ValueError(_("This kind of site belongs to a region of level: %(level)s.", level=KIND_LEVEL[kind].name.lower()))
+        raise ValueError(
+            _("This kind of site belongs to a region of level: %(level)s.", level=KIND_LEVEL[kind].name.lower())
+        )
     if not region_in_scope(current_user, region.code):
         raise ValueError(_("That region is outside your scope."))
     route = RouteSites(db.session)
     if kind == SiteKind.TPS:
         if not form.number.data:
             raise ValueError(_("A TPS needs its number."))
-        return Site(code=site_code(kind, region.code, form.number.data), kind=kind.value,
-                    name=form.name.data.strip(), region_code=region.code, parent=route.for_region(region),
-                    tps_number=form.number.data, dpt=form.dpt.data or 0, address=form.address.data or None)
-    if db.session.scalar(select(Site.id).where(Site.code == site_code(kind, region.code))) is not None:
-        raise ValueError(_("Site %(code)s already exists.", code=site_code(kind, region.code)))
+        _refuse_duplicate(site_code(kind, region.code, form.number.data))
+        return Site(
+            code=site_code(kind, region.code, form.number.data),
+            kind=kind.value,
+            name=name,
+            region_code=region.code,
+            parent=route.for_region(region),
+            tps_number=form.number.data,
+            dpt=form.dpt.data or 0,
+            address=address,
+        )
+    _refuse_duplicate(site_code(kind, region.code))
     site = route.for_region(region)  # creates it, with any missing sites above it on the route
-    site.name = form.name.data.strip()
-    site.address = form.address.data or None
+    site.name, site.address = name, address
     return site
 
 
@@ -126,8 +152,6 @@ def sites():
     if form.validate_on_submit():
         try:
             site = _new_site(form)
-            if db.session.scalar(select(Site.id).where(Site.code == site.code, Site.id != site.id)) is not None:
-                raise ValueError(_("Site %(code)s already exists.", code=site.code))
             db.session.add(site)
             db.session.flush()
         except ValueError as exc:
@@ -159,5 +183,8 @@ def set_site_active(code: str):
     site.active = request.form.get("active") == "1"
     db.session.commit()
     log.info("%s set site %s active=%s", current_user.username, site.code, site.active)
-    flash(_("Site %(code)s enabled.", code=site.code) if site.active else _("Site %(code)s disabled.", code=site.code), "success")
+    flash(
+        _("Site %(code)s enabled.", code=site.code) if site.active else _("Site %(code)s disabled.", code=site.code),
+        "success",
+    )
     return redirect(url_for("admin.sites", q=site.code))

@@ -7,7 +7,15 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from webapp.auth.models import Role, User
-from webapp.auth.services import AccountError, create_user, get_user, issue_token, resolve_scope, revoke_tokens, validate_password
+from webapp.auth.services import (
+    AccountError,
+    create_user,
+    get_user,
+    issue_token,
+    resolve_scope,
+    revoke_tokens,
+    validate_password,
+)
 from webapp.extensions import db
 
 users_cli = click.Group("users", help="People: accounts, passwords and API tokens.")
@@ -28,7 +36,14 @@ def _fail(exc: AccountError) -> None:
 def create_command(username: str, role: str, scope: str, password: str, full_name: str) -> None:
     """Add a user with a role and a scope."""
     try:
-        user = create_user(db.session, username=username, role=role, scope=resolve_scope(db.session, scope), password=password, full_name=full_name)
+        user = create_user(
+            db.session,
+            username=username,
+            role=role,
+            scope=resolve_scope(db.session, scope),
+            password=password,
+            full_name=full_name,
+        )
     except AccountError as exc:
         _fail(exc)
     db.session.commit()
@@ -87,4 +102,6 @@ def revoke_command(username: str) -> None:
 def list_command() -> None:
     """List users with their role, scope and state."""
     for user in db.session.scalars(select(User).order_by(User.username)):
-        click.echo(f"{user.username:<20} {user.role:<11} {user.scope_label:<20} {'active' if user.active else 'disabled'}")
+        click.echo(
+            f"{user.username:<20} {user.role:<11} {user.scope_label:<20} {'active' if user.active else 'disabled'}"
+        )

@@ -53,11 +53,15 @@ class SiteForm(FlaskForm):
 
     kind = SelectField(_l("Kind"), validators=[DataRequired()])
     region = StringField(
-        _l("Region code"), validators=[Optional(), Length(max=13)],
+        _l("Region code"),
+        validators=[Optional(), Length(max=13)],
         description=_l("Desa for a TPS or PPS, kecamatan for a PPK, kab/kota or province for a warehouse."),
     )
-    number = IntegerField(_l("Number"), validators=[Optional(), NumberRange(min=1, max=999)],
-                          description=_l("TPS number, or the printer's number."))
+    number = IntegerField(
+        _l("Number"),
+        validators=[Optional(), NumberRange(min=1, max=999)],
+        description=_l("TPS number, or the printer's number."),
+    )
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=160)])
     dpt = IntegerField(_l("Voters (DPT)"), validators=[Optional(), NumberRange(min=0, max=1000)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=255)])

@@ -44,9 +44,7 @@ class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint(f"role IN ({ROLE_VALUES})", name="role_valid"),
-        CheckConstraint(
-            "scope_region_code IS NULL OR scope_site_id IS NULL", name="one_scope_kind"
-        ),
+        CheckConstraint("scope_region_code IS NULL OR scope_site_id IS NULL", name="one_scope_kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,9 +55,7 @@ class User(UserMixin, db.Model):
     scope_region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"), index=True)
     scope_site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     scope_region: Mapped[Region | None] = relationship()
@@ -103,9 +99,7 @@ class ApiToken(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(80), default="")
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

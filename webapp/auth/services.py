@@ -50,7 +50,9 @@ def validate_password(password: str) -> None:
         raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
 
 
-def create_user(session: Session, *, username: str, role: str, scope: Scope, password: str, full_name: str = "") -> User:
+def create_user(
+    session: Session, *, username: str, role: str, scope: Scope, password: str, full_name: str = ""
+) -> User:
     """Add a user; the username is lower-case letters, digits, dot, dash or underscore."""
     username = (username or "").strip().lower()
     if not USERNAME_RE.match(username):
@@ -60,7 +62,13 @@ def create_user(session: Session, *, username: str, role: str, scope: Scope, pas
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise AccountError(f"user {username} already exists")
     validate_password(password)
-    user = User(username=username, role=role, full_name=full_name.strip(), scope_region_code=scope.region_code, scope_site=scope.site)
+    user = User(
+        username=username,
+        role=role,
+        full_name=full_name.strip(),
+        scope_region_code=scope.region_code,
+        scope_site=scope.site,
+    )
     user.set_password(password)
     session.add(user)
     session.flush()
@@ -95,7 +103,9 @@ def revoke_tokens(session: Session, user: User) -> int:
 def demo_accounts(session: Session, region_code: str) -> list[tuple[str, str, str, str]]:
     """The demo's (username, role, scope, password): one per role, in and around Jakarta Timur."""
     first_kec = session.scalar(
-        select(Region.code).where(Region.level == RegionLevel.KECAMATAN, Region.code.like(region_code + ".%")).order_by(Region.code)
+        select(Region.code)
+        .where(Region.level == RegionLevel.KECAMATAN, Region.code.like(region_code + ".%"))
+        .order_by(Region.code)
     )
     kab = region_code.replace(".", "")
     return [
@@ -114,6 +124,13 @@ def ensure_demo_users(session: Session, region_code: str) -> list[tuple[str, str
     for username, role, scope, password in demo_accounts(session, region_code):
         exists = session.scalar(select(User.id).where(User.username == username)) is not None
         if not exists:
-            create_user(session, username=username, role=role, scope=resolve_scope(session, scope), password=password, full_name=f"Demo {role}")
+            create_user(
+                session,
+                username=username,
+                role=role,
+                scope=resolve_scope(session, scope),
+                password=password,
+                full_name=f"Demo {role}",
+            )
         out.append((username, role, scope, password, not exists))
     return out

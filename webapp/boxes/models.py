@@ -77,9 +77,7 @@ class Box(db.Model):
     holder_site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True)
     holder_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     current_site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     destination: Mapped[Site] = relationship(foreign_keys=[destination_id])
     holder_site: Mapped[Site | None] = relationship(foreign_keys=[holder_site_id])

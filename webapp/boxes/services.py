@@ -82,18 +82,27 @@ def plan_tps_boxes(session: Session, tps_ids: list[int], *, extension: int, comp
     sites = []
     for start in range(0, len(todo), CHUNK):
         sites += session.execute(
-            select(Site.id, Site.region_code, Site.dpt).where(Site.id.in_(todo[start : start + CHUNK]), Site.kind == SiteKind.TPS.value)
+            select(Site.id, Site.region_code, Site.dpt).where(
+                Site.id.in_(todo[start : start + CHUNK]), Site.kind == SiteKind.TPS.value
+            )
         ).all()
     sites.sort()
     box_rows, contents = [], []
     for site_id, region_code, dpt in sites:
         contests = contests_for(region_code)
         for index, contest in enumerate(contests, start=1):
-            box_rows.append({
-                "kind": BoxKind.BALLOT_BOX.value, "contest": contest.value,
-                "dapil_id": dapil_of.get((site_id, contest.value)), "destination_id": site_id,
-                "set_index": index, "set_size": len(contests), "seals": [], "status": BoxStatus.PLANNED.value,
-            })
+            box_rows.append(
+                {
+                    "kind": BoxKind.BALLOT_BOX.value,
+                    "contest": contest.value,
+                    "dapil_id": dapil_of.get((site_id, contest.value)),
+                    "destination_id": site_id,
+                    "set_index": index,
+                    "set_size": len(contests),
+                    "seals": [],
+                    "status": BoxStatus.PLANNED.value,
+                }
+            )
             contents.append(box_contents(items, contest.value, dpt or 0, len(contests)))
     ssccs = allocate_ssccs(session, len(box_rows), extension=extension, company_prefix=company_prefix)
     for row, sscc in zip(box_rows, ssccs, strict=True):
@@ -104,8 +113,12 @@ def plan_tps_boxes(session: Session, tps_ids: list[int], *, extension: int, comp
     for start in range(0, len(ssccs), CHUNK):
         ids.update(session.execute(select(Box.sscc, Box.id).where(Box.sscc.in_(ssccs[start : start + CHUNK]))).all())
     lines = [
-        {"box_id": ids[row["sscc"]], "item_type_id": need.item.id, "quantity": need.quantity,
-         "dapil_id": row["dapil_id"] if need.item.per_dapil else None}
+        {
+            "box_id": ids[row["sscc"]],
+            "item_type_id": need.item.id,
+            "quantity": need.quantity,
+            "dapil_id": row["dapil_id"] if need.item.per_dapil else None,
+        }
         for row, needs in zip(box_rows, contents, strict=True)
         for need in needs
     ]

@@ -18,9 +18,12 @@ bp = Blueprint("boxes", __name__)
 @roles_required()
 def box(sscc: str):
     """One box by its SSCC."""
-    box = require_box(current_user, db.session.scalar(
-        select(Box).where(Box.sscc == sscc).options(selectinload(Box.lines).selectinload(ManifestLine.item_type))
-    ))
+    box = require_box(
+        current_user,
+        db.session.scalar(
+            select(Box).where(Box.sscc == sscc).options(selectinload(Box.lines).selectinload(ManifestLine.item_type))
+        ),
+    )
     route, node = [], box.destination
     while node is not None:
         route.insert(0, node)

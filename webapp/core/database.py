@@ -20,7 +20,7 @@ def _configure_sqlite(engine: Engine) -> None:
     """Enforce foreign keys, use WAL, and let SQLAlchemy own BEGIN (so BEGIN IMMEDIATE is possible)."""
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # noqa: ANN001
+    def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # pysqlite must not emit its own BEGIN
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -30,7 +30,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # noqa: ANN001
+    def _on_begin(conn):
         conn.exec_driver_sql(conn.info.pop("sqlite_begin", "BEGIN"))
 
 

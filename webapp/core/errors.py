@@ -28,7 +28,7 @@ ERROR_CODES = {
 }
 
 
-def error_response(status: int, code: str | None = None, message: str = "", details=None):  # noqa: ANN001, ANN201
+def error_response(status: int, code: str | None = None, message: str = "", details=None):
     """Build `{"error": {"code", "message", "details"}}` with the given status."""
     body = {
         "error": {
@@ -53,7 +53,7 @@ def _messages() -> dict[int, str]:
     }
 
 
-def _handle_http(exc: HTTPException):  # noqa: ANN202
+def _handle_http(exc: HTTPException):
     status = exc.code or 500
     message = _messages().get(status, exc.description or "")
     if request.path.startswith("/api/"):
@@ -61,14 +61,14 @@ def _handle_http(exc: HTTPException):  # noqa: ANN202
     return render_template("errors/generic.html", status=status, message=message), status
 
 
-def _handle_csrf(exc: CSRFError):  # noqa: ANN202
+def _handle_csrf(exc: CSRFError):
     message = _("The form expired. Please reload the page and try again.")
     if request.path.startswith("/api/"):
         return error_response(400, "csrf_failed", message)
     return render_template("errors/generic.html", status=400, message=message), 400
 
 
-def _handle_unexpected(exc: Exception):  # noqa: ANN202
+def _handle_unexpected(exc: Exception):
     log.exception("Unhandled error on %s %s", request.method, request.path)
     db.session.rollback()
     return _handle_http(InternalServerError())

@@ -61,7 +61,7 @@ def region_level_label(level: int) -> str:
     return {1: _("Province"), 2: _("Kab/Kota"), 3: _("Kecamatan"), 4: _("Desa/Kelurahan")}.get(level, "")
 
 
-def init_app(app) -> None:  # noqa: ANN001
+def init_app(app) -> None:
     """Expose the label helpers to templates."""
     app.jinja_env.globals.update(
         role_label=role_label,

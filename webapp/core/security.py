@@ -29,13 +29,13 @@ TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 PERMISSIONS_POLICY = {"camera": "(self)", "geolocation": "(self)", "microphone": "()"}
 
 
-def _load_user(user_id: str):  # noqa: ANN202
+def _load_user(user_id: str):
     from webapp.auth.models import User
 
     return db.session.get(User, int(user_id)) if user_id.isdigit() else None
 
 
-def _load_user_from_bearer(req: Request):  # noqa: ANN202
+def _load_user_from_bearer(req: Request):
     """`Authorization: Bearer TOKEN` authenticates API requests only."""
     if not req.path.startswith("/api/"):
         return None
@@ -46,9 +46,7 @@ def _load_user_from_bearer(req: Request):  # noqa: ANN202
     from webapp.auth.models import ApiToken, hash_token
 
     row = db.session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == hash_token(token.strip()), ApiToken.revoked_at.is_(None)
-        )
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip()), ApiToken.revoked_at.is_(None))
     )
     if row is None or not row.user.active:
         return None
@@ -62,7 +60,7 @@ def _load_user_from_bearer(req: Request):  # noqa: ANN202
     return row.user
 
 
-def _unauthorized():  # noqa: ANN202
+def _unauthorized():
     """API callers get a 401 envelope; people are sent to the login page."""
     from flask import flash, redirect, request, url_for
 

@@ -17,7 +17,7 @@ geo_cli = click.Group("geo", help="Regions, dapil and TPS reference data.")
 seed_cli = click.Group("seed", help="Realistic working sets for a demo or a test.")
 
 
-def _run_import(func_, *args) -> None:  # noqa: ANN001
+def _run_import(func_, *args) -> None:
     started = time.perf_counter()
     try:
         result = func_(db.session, *args)

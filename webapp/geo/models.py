@@ -72,9 +72,7 @@ def dotted_code(code: str) -> str | None:
     if "." in code:
         parts = code.split(".")
         widths = (2, 2, 2, 4)
-        if len(parts) > 4 or any(
-            len(p) != w or not p.isdigit() for p, w in zip(parts, widths, strict=False)
-        ):
+        if len(parts) > 4 or any(len(p) != w or not p.isdigit() for p, w in zip(parts, widths, strict=False)):
             return None
         return code
     if not code.isdigit() or len(code) not in (2, 4, 6, 10):
@@ -92,9 +90,7 @@ class Region(db.Model):
     code: Mapped[str] = mapped_column(String(13), primary_key=True)
     name: Mapped[str] = mapped_column(String(120), index=True)
     level: Mapped[int] = mapped_column(SmallInteger)
-    parent_code: Mapped[str | None] = mapped_column(
-        ForeignKey("region.code", ondelete="RESTRICT"), index=True
-    )
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("region.code", ondelete="RESTRICT"), index=True)
 
     parent: Mapped[Region | None] = relationship(remote_side=[code])
 
@@ -116,11 +112,7 @@ class Dapil(db.Model):
     """An electoral district of one contest; DPD has one per province."""
 
     __tablename__ = "dapil"
-    __table_args__ = (
-        CheckConstraint(
-            "contest IN ('DPR', 'DPD', 'DPRD_PROV', 'DPRD_KAB')", name="contest_valid"
-        ),
-    )
+    __table_args__ = (CheckConstraint("contest IN ('DPR', 'DPD', 'DPRD_PROV', 'DPRD_KAB')", name="contest_valid"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
@@ -129,9 +121,7 @@ class Dapil(db.Model):
     # The region that holds the whole dapil: a province for DPR/DPD/DPRD_PROV, a kab/kota for DPRD_KAB.
     within_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
 
-    regions: Mapped[list[DapilRegion]] = relationship(
-        back_populates="dapil", cascade="all, delete-orphan"
-    )
+    regions: Mapped[list[DapilRegion]] = relationship(back_populates="dapil", cascade="all, delete-orphan")
 
     def __repr__(self) -> str:
         return f"<Dapil {self.code}>"
@@ -143,9 +133,7 @@ class DapilRegion(db.Model):
     __tablename__ = "dapil_region"
     __table_args__ = (UniqueConstraint("contest", "region_code"),)
 
-    dapil_id: Mapped[int] = mapped_column(
-        ForeignKey("dapil.id", ondelete="CASCADE"), primary_key=True
-    )
+    dapil_id: Mapped[int] = mapped_column(ForeignKey("dapil.id", ondelete="CASCADE"), primary_key=True)
     region_code: Mapped[str] = mapped_column(ForeignKey("region.code"), primary_key=True)
     # Copied from the dapil so the database can refuse a region in two dapil of one contest.
     contest: Mapped[str] = mapped_column(String(12))
@@ -201,15 +189,11 @@ class Site(db.Model):
     tps_number: Mapped[int | None] = mapped_column(Integer)
     dpt: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     region: Mapped[Region | None] = relationship()
     parent: Mapped[Site | None] = relationship(remote_side=[id])
-    dapils: Mapped[list[TpsDapil]] = relationship(
-        back_populates="site", cascade="all, delete-orphan"
-    )
+    dapils: Mapped[list[TpsDapil]] = relationship(back_populates="site", cascade="all, delete-orphan")
 
     def __repr__(self) -> str:
         return f"<Site {self.code}>"
@@ -229,9 +213,7 @@ class TpsDapil(db.Model):
 
     __tablename__ = "tps_dapil"
 
-    site_id: Mapped[int] = mapped_column(
-        ForeignKey("site.id", ondelete="CASCADE"), primary_key=True
-    )
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), primary_key=True)
     contest: Mapped[str] = mapped_column(String(12), primary_key=True)
     dapil_id: Mapped[int] = mapped_column(ForeignKey("dapil.id"), index=True)
 

@@ -145,9 +145,7 @@ def ensure_dapil(session: Session, province: Region, kabs: list[Region]) -> int:
     have_contests = defaultdict(set)
     for contest, within in session.execute(select(Dapil.contest, Dapil.within_code)):
         have_contests[contest].add(within)
-    wanted = [
-        row for row in _dapil_rows(session, province, kabs) if row["within"] not in have_contests[row["contest"]]
-    ]
+    wanted = [row for row in _dapil_rows(session, province, kabs) if row["within"] not in have_contests[row["contest"]]]
     if not wanted:
         return 0
     buffer = io.StringIO()
@@ -182,7 +180,9 @@ def tps_sizes(voters: int, max_per_tps: int) -> list[int]:
     return [base + 1 if i < extra else base for i in range(count)]
 
 
-def seed_kab(session: Session, kab: Region, *, population: int, voter_ratio: float, max_per_tps: int) -> tuple[int, int]:
+def seed_kab(
+    session: Session, kab: Region, *, population: int, voter_ratio: float, max_per_tps: int
+) -> tuple[int, int]:
     """Create the warehouse, PPK, PPS and TPS sites of one kab/kota; returns (sites, tps) created."""
     route = RouteSites(session)
     before = session.scalar(select(func.count()).select_from(Site))
@@ -194,7 +194,13 @@ def seed_kab(session: Session, kab: Region, *, population: int, voter_ratio: flo
         pps_by_desa[desa.code] = route.for_region(desa)
     route.for_region(kab)
     session.flush()
-    with_tps = set(session.scalars(select(Site.region_code).where(Site.kind == SiteKind.TPS.value, Site.region_code.like(kab.code + ".%")).distinct()))
+    with_tps = set(
+        session.scalars(
+            select(Site.region_code)
+            .where(Site.kind == SiteKind.TPS.value, Site.region_code.like(kab.code + ".%"))
+            .distinct()
+        )
+    )
     weights = {d.code: _weight(d.code) for d in desas}
     total_weight = sum(weights.values()) or 1.0
     rows = []
@@ -203,11 +209,18 @@ def seed_kab(session: Session, kab: Region, *, population: int, voter_ratio: flo
             continue
         voters = round(population * weights[desa.code] / total_weight * voter_ratio)
         for number, dpt in enumerate(tps_sizes(voters, max_per_tps), start=1):
-            rows.append({
-                "code": site_code(SiteKind.TPS, desa.code, number), "kind": SiteKind.TPS.value,
-                "name": f"TPS {number:03d} {desa.name}", "region_code": desa.code,
-                "parent_id": pps_by_desa[desa.code].id, "tps_number": number, "dpt": dpt, "active": True,
-            })
+            rows.append(
+                {
+                    "code": site_code(SiteKind.TPS, desa.code, number),
+                    "kind": SiteKind.TPS.value,
+                    "name": f"TPS {number:03d} {desa.name}",
+                    "region_code": desa.code,
+                    "parent_id": pps_by_desa[desa.code].id,
+                    "tps_number": number,
+                    "dpt": dpt,
+                    "active": True,
+                }
+            )
     for chunk in _chunks(rows, 5000):
         session.execute(insert(Site.__table__), chunk)
     session.flush()
@@ -231,15 +244,29 @@ def seed_region(session: Session, code: str, config: dict) -> SeedReport:
     report.dapil = ensure_dapil(session, province, kabs)
     population = _population()
     national = population["0"]
-    per_desa = national / max(1, session.scalar(select(func.count()).select_from(Region).where(Region.level == RegionLevel.DESA)))
+    per_desa = national / max(
+        1, session.scalar(select(func.count()).select_from(Region).where(Region.level == RegionLevel.DESA))
+    )
     for kab in kabs:
         people = population.get(kab.code) or round(per_desa * len(_children(session, kab.code, RegionLevel.DESA)))
-        sites, tps = seed_kab(session, kab, population=people, voter_ratio=config["SEED_VOTER_RATIO"], max_per_tps=config["SEED_MAX_VOTERS_PER_TPS"])
+        sites, tps = seed_kab(
+            session,
+            kab,
+            population=people,
+            voter_ratio=config["SEED_VOTER_RATIO"],
+            max_per_tps=config["SEED_MAX_VOTERS_PER_TPS"],
+        )
         report.sites += sites
         report.tps += tps
         assign_tps_dapils(session, kab.code)
-        tps_ids = list(session.scalars(select(Site.id).where(Site.kind == SiteKind.TPS.value, Site.region_code.like(kab.code + ".%"))))
-        report.boxes += plan_tps_boxes(session, tps_ids, extension=config["GS1_EXTENSION_DIGIT"], company_prefix=config["GS1_COMPANY_PREFIX"])
+        tps_ids = list(
+            session.scalars(
+                select(Site.id).where(Site.kind == SiteKind.TPS.value, Site.region_code.like(kab.code + ".%"))
+            )
+        )
+        report.boxes += plan_tps_boxes(
+            session, tps_ids, extension=config["GS1_EXTENSION_DIGIT"], company_prefix=config["GS1_COMPANY_PREFIX"]
+        )
     log.info("seeded %s: %s", code, report)
     return report
 

@@ -80,7 +80,11 @@ def read_csv(source: Path | str | io.TextIOBase, required: Iterable[str]) -> Ite
         missing = [name for name in required if name not in header]
         if missing:
             raise ImportRejected(
-                [ImportProblem(1, "missing column(s): " + ", ".join(missing) + f"; found: {', '.join(header) or 'nothing'}")]
+                [
+                    ImportProblem(
+                        1, "missing column(s): " + ", ".join(missing) + f"; found: {', '.join(header) or 'nothing'}"
+                    )
+                ]
             )
         for row in reader:
             if None in row:  # more cells than header columns
@@ -106,9 +110,10 @@ def _extra(line: int, row: dict, problems: list[ImportProblem]) -> bool:
 
 def import_regions(session: Session, source: Path | str | io.TextIOBase = REGIONS_CSV) -> ImportResult:
     """Load the Kemendagri region table (`kode,nama`) idempotently: insert new, update renamed."""
-    existing = {code: (name, parent) for code, name, parent in session.execute(
-        select(Region.code, Region.name, Region.parent_code)
-    )}
+    existing = {
+        code: (name, parent)
+        for code, name, parent in session.execute(select(Region.code, Region.name, Region.parent_code))
+    }
     problems: list[ImportProblem] = []
     rows: dict[str, dict] = {}
     for line, row in read_csv(source, ("kode", "nama")):
@@ -129,7 +134,11 @@ def import_regions(session: Session, source: Path | str | io.TextIOBase = REGION
             continue
         parent = code.rsplit(".", 1)[0] if "." in code else None
         if parent is not None and parent not in rows and parent not in existing:
-            problems.append(ImportProblem(line, f"region {code}: parent {parent} is neither in the file (above it) nor in the database"))
+            problems.append(
+                ImportProblem(
+                    line, f"region {code}: parent {parent} is neither in the file (above it) nor in the database"
+                )
+            )
             continue
         rows[code] = {"code": code, "name": name, "level": region_level(code), "parent_code": parent}
     if problems:
@@ -252,7 +261,9 @@ def import_dapil(session: Session, source: Path | str | io.TextIOBase) -> Import
         contest_raw, code, name = row["contest"].upper(), row["dapil_code"], row["dapil_name"]
         region_code = dotted_code(row["region_code"])
         if contest_raw not in {c.value for c in DAPIL_CONTESTS}:
-            problems.append(ImportProblem(line, f"contest '{row['contest']}' is not one of DPR, DPD, DPRD_PROV, DPRD_KAB"))
+            problems.append(
+                ImportProblem(line, f"contest '{row['contest']}' is not one of DPR, DPD, DPRD_PROV, DPRD_KAB")
+            )
             continue
         contest = Contest(contest_raw)
         if not code or len(code) > 40:
@@ -266,16 +277,28 @@ def import_dapil(session: Session, source: Path | str | io.TextIOBase) -> Import
             continue
         if region_level(region_code) not in DAPIL_LEVELS[contest]:
             allowed = " or ".join(level.name.lower() for level in DAPIL_LEVELS[contest])
-            problems.append(ImportProblem(line, f"a {contest} dapil lists regions at {allowed} level, not {region_code}"))
+            problems.append(
+                ImportProblem(line, f"a {contest} dapil lists regions at {allowed} level, not {region_code}")
+            )
             continue
         entry = dapils.setdefault(code, {"contest": contest, "name": name, "regions": [], "line": line})
         if entry["contest"] != contest or entry["name"] != name:
-            problems.append(ImportProblem(line, f"dapil {code} was given as {entry['contest']} '{entry['name']}' on line {entry['line']}"))
+            problems.append(
+                ImportProblem(
+                    line, f"dapil {code} was given as {entry['contest']} '{entry['name']}' on line {entry['line']}"
+                )
+            )
             continue
         within = ".".join(region_code.split(".")[: _within_level(contest)])
         entry.setdefault("within", within)
         if entry["within"] != within:
-            problems.append(ImportProblem(line, f"dapil {code} spans {entry['within']} and {within}; a {contest} dapil lies within one {'kab/kota' if contest == Contest.DPRD_KAB else 'province'}"))
+            problems.append(
+                ImportProblem(
+                    line,
+                    f"dapil {code} spans {entry['within']} and {within}; a {contest} dapil lies within one "
+                    + ("kab/kota" if contest == Contest.DPRD_KAB else "province"),
+                )
+            )
             continue
         key = (contest.value, region_code)
         if key in claimed:
@@ -290,15 +313,23 @@ def import_dapil(session: Session, source: Path | str | io.TextIOBase) -> Import
             ancestor = ".".join(parts[:depth])
             other = claimed.get((contest, ancestor))
             if other is not None and other != code:
-                problems.append(ImportProblem(dapils[code]["line"], f"region {region_code} (dapil {code}) lies inside {ancestor}, which is in dapil {other}"))
+                problems.append(
+                    ImportProblem(
+                        dapils[code]["line"],
+                        f"region {region_code} (dapil {code}) lies inside {ancestor}, which is in dapil {other}",
+                    )
+                )
     # Conflicts with dapil already stored and not replaced by this file.
     if claimed:
-        stored = session.execute(
-            select(DapilRegion.contest, DapilRegion.region_code, Dapil.code).join(Dapil)
-        ).all()
+        stored = session.execute(select(DapilRegion.contest, DapilRegion.region_code, Dapil.code).join(Dapil)).all()
         for contest, region_code, code in stored:
             if code not in dapils and (contest, region_code) in claimed:
-                problems.append(ImportProblem(dapils[claimed[(contest, region_code)]]["line"], f"region {region_code} is already in {contest} dapil {code} in the database"))
+                problems.append(
+                    ImportProblem(
+                        dapils[claimed[(contest, region_code)]]["line"],
+                        f"region {region_code} is already in {contest} dapil {code} in the database",
+                    )
+                )
     if problems:
         raise ImportRejected(problems)
 
@@ -374,9 +405,7 @@ def assign_tps_dapils(session: Session, prefix: str) -> int:
     have = {
         (site_id, contest)
         for site_id, contest in session.execute(
-            select(TpsDapil.site_id, TpsDapil.contest).where(
-                TpsDapil.site_id.in_([site_id for site_id, _ in tps_rows])
-            )
+            select(TpsDapil.site_id, TpsDapil.contest).where(TpsDapil.site_id.in_([site_id for site_id, _ in tps_rows]))
         )
     }
     new = []
@@ -430,14 +459,21 @@ def import_tps(session: Session, source: Path | str | io.TextIOBase) -> ImportRe
             continue
         parsed_code = parse_tps_code(row["kode_tps"])
         if parsed_code is None:
-            problems.append(ImportProblem(line, f"kode_tps '{row['kode_tps']}' must be 13 digits: the 10-digit desa code and a TPS number 001-999"))
+            problems.append(
+                ImportProblem(
+                    line,
+                    f"kode_tps '{row['kode_tps']}' must be 13 digits: the 10-digit desa code and a TPS number 001-999",
+                )
+            )
             continue
         desa, number = parsed_code
         if desa not in desa_codes:
             problems.append(ImportProblem(line, f"desa {desa} of TPS {row['kode_tps']} is not a known desa/kelurahan"))
             continue
         if row["kode_tps"] in seen:
-            problems.append(ImportProblem(line, f"TPS {row['kode_tps']} already appears on line {seen[row['kode_tps']]}"))
+            problems.append(
+                ImportProblem(line, f"TPS {row['kode_tps']} already appears on line {seen[row['kode_tps']]}")
+            )
             continue
         seen[row["kode_tps"]] = line
         try:
@@ -458,7 +494,9 @@ def import_tps(session: Session, source: Path | str | io.TextIOBase) -> ImportRe
                 problems.append(ImportProblem(line, f"{column} '{value}' is not a known {contest} dapil"))
                 break
             if not (desa == dapil.within_code or desa.startswith(dapil.within_code + ".")):
-                problems.append(ImportProblem(line, f"{column} '{value}' lies in {dapil.within_code}, not around desa {desa}"))
+                problems.append(
+                    ImportProblem(line, f"{column} '{value}' lies in {dapil.within_code}, not around desa {desa}")
+                )
                 break
             links[contest.value] = dapil.id
         else:
@@ -466,19 +504,42 @@ def import_tps(session: Session, source: Path | str | io.TextIOBase) -> ImportRe
             if len(name) > 160:
                 problems.append(ImportProblem(line, "nama longer than 160 characters"))
                 continue
-            parsed.append({"desa": desa, "number": number, "name": name, "dpt": dpt, "address": row.get("alamat") or None, "links": links})
+            parsed.append(
+                {
+                    "desa": desa,
+                    "number": number,
+                    "name": name,
+                    "dpt": dpt,
+                    "address": row.get("alamat") or None,
+                    "links": links,
+                }
+            )
     if problems:
         raise ImportRejected(problems)
 
     result = ImportResult()
     route = RouteSites(session)
-    existing = {s.code: s for s in session.scalars(select(Site).where(Site.code.in_([site_code(SiteKind.TPS, p["desa"], p["number"]) for p in parsed])))}
+    existing = {
+        s.code: s
+        for s in session.scalars(
+            select(Site).where(Site.code.in_([site_code(SiteKind.TPS, p["desa"], p["number"]) for p in parsed]))
+        )
+    }
     for entry in parsed:
         code = site_code(SiteKind.TPS, entry["desa"], entry["number"])
         site = existing.get(code)
         if site is None:
             parent = route.for_region(session.get(Region, entry["desa"]))
-            site = Site(code=code, kind=SiteKind.TPS.value, name=entry["name"], region_code=entry["desa"], parent=parent, tps_number=entry["number"], dpt=entry["dpt"], address=entry["address"])
+            site = Site(
+                code=code,
+                kind=SiteKind.TPS.value,
+                name=entry["name"],
+                region_code=entry["desa"],
+                parent=parent,
+                tps_number=entry["number"],
+                dpt=entry["dpt"],
+                address=entry["address"],
+            )
             session.add(site)
             result.inserted += 1
         elif (site.name, site.dpt, site.address) != (entry["name"], entry["dpt"], entry["address"]):

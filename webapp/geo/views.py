@@ -55,10 +55,15 @@ def region(code: str):
     dotted = dotted_code(code) or code
     region = require_region(current_user, dotted, db.session.get(Region, dotted))
     children = db.session.scalars(
-        select(Region).where(Region.parent_code == region.code, region_clause(current_user, Region.code)).order_by(Region.code)
+        select(Region)
+        .where(Region.parent_code == region.code, region_clause(current_user, Region.code))
+        .order_by(Region.code)
     ).all()
     sites = db.session.scalars(
-        select(Site).where(Site.region_code == region.code, site_clause(current_user)).order_by(Site.kind, Site.code).limit(500)
+        select(Site)
+        .where(Site.region_code == region.code, site_clause(current_user))
+        .order_by(Site.kind, Site.code)
+        .limit(500)
     ).all()
     return render_template("geo/regions.html", region=region, children=children, sites=sites, trail=_trail(region))
 
@@ -67,13 +72,24 @@ def region(code: str):
 @roles_required()
 def site(code: str):
     """A site: where it sits on the route, the sites below it, and the boxes bound for it."""
-    site = require_site(current_user, db.session.scalar(
-        select(Site).where(Site.code == code.upper()).options(selectinload(Site.dapils).selectinload(TpsDapil.dapil))
-    ))
+    site = require_site(
+        current_user,
+        db.session.scalar(
+            select(Site)
+            .where(Site.code == code.upper())
+            .options(selectinload(Site.dapils).selectinload(TpsDapil.dapil))
+        ),
+    )
     children = db.session.scalars(
-        select(Site).where(Site.parent_id == site.id, site_clause(current_user)).order_by(Site.code).limit(PAGE).offset((_page() - 1) * PAGE)
+        select(Site)
+        .where(Site.parent_id == site.id, site_clause(current_user))
+        .order_by(Site.code)
+        .limit(PAGE)
+        .offset((_page() - 1) * PAGE)
     ).all()
-    child_total = db.session.scalar(select(func.count()).select_from(Site).where(Site.parent_id == site.id, site_clause(current_user)))
+    child_total = db.session.scalar(
+        select(func.count()).select_from(Site).where(Site.parent_id == site.id, site_clause(current_user))
+    )
     boxes = db.session.scalars(
         select(Box).where(Box.destination_id == site.id, box_clause(current_user)).order_by(Box.set_index)
     ).all()
@@ -81,8 +97,16 @@ def site(code: str):
     while node is not None:
         route.insert(0, node)
         node = node.parent
-    return render_template("geo/site.html", site=site, children=children, child_total=child_total, boxes=boxes,
-                           route=route, page=_page(), per_page=PAGE)
+    return render_template(
+        "geo/site.html",
+        site=site,
+        children=children,
+        child_total=child_total,
+        boxes=boxes,
+        route=route,
+        page=_page(),
+        per_page=PAGE,
+    )
 
 
 @bp.route("/search")
@@ -98,7 +122,10 @@ def search():
         if dotted:
             region_match.append(Region.code == dotted)
         results["regions"] = db.session.scalars(
-            select(Region).where(or_(*region_match), region_clause(current_user, Region.code)).order_by(Region.level, Region.code).limit(SEARCH_LIMIT)
+            select(Region)
+            .where(or_(*region_match), region_clause(current_user, Region.code))
+            .order_by(Region.level, Region.code)
+            .limit(SEARCH_LIMIT)
         ).all()
         site_match = [Site.code.ilike(like), Site.name.ilike(like)]
         if q.isdigit():
@@ -109,6 +136,9 @@ def search():
         digits = "".join(ch for ch in q if ch.isdigit())
         if len(digits) >= 6:
             results["boxes"] = db.session.scalars(
-                select(Box).where(Box.sscc.like(f"%{digits[-18:]}%"), box_clause(current_user)).order_by(Box.sscc).limit(SEARCH_LIMIT)
+                select(Box)
+                .where(Box.sscc.like(f"%{digits[-18:]}%"), box_clause(current_user))
+                .order_by(Box.sscc)
+                .limit(SEARCH_LIMIT)
             ).all()
     return render_template("geo/search.html", q=q, **results)

@@ -36,11 +36,15 @@ def home():
     if current_user.role == Role.ADMIN:
         context["user_count"] = db.session.scalar(select(func.count()).select_from(User))
     if current_user.role == Role.COURIER:
-        context["held"] = db.session.scalar(select(func.count()).select_from(Box).where(Box.holder_user_id == current_user.id))
+        context["held"] = db.session.scalar(
+            select(func.count()).select_from(Box).where(Box.holder_user_id == current_user.id)
+        )
     if current_user.scope_site is not None:
         context["site"] = current_user.scope_site
         context["below"] = db.session.scalar(
-            select(func.count()).select_from(Site).where(site_clause(current_user), Site.id != current_user.scope_site_id)
+            select(func.count())
+            .select_from(Site)
+            .where(site_clause(current_user), Site.id != current_user.scope_site_id)
         )
     context["tps_count"] = context["site_counts"].get(SiteKind.TPS.value, 0)
     return render_template("main/home.html", **context)

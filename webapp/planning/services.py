@@ -24,29 +24,86 @@ BALLOT_RESERVE_PCT = Decimal("2.0")  # UU 7/2017 Pasal 344: DPT + 2% per TPS
 def default_catalogue() -> list[dict]:
     """KPU's per-TPS logistics, with norms (items common to a TPS travel in its Presiden box)."""
     items = [
-        dict(code="KOTAK_SUARA", name="Kotak suara", unit="buah", contest=None, basis=NormBasis.PER_BOX, quantity=1, packed_in_box=False),
-        dict(code="BILIK_SUARA", name="Bilik suara", unit="buah", contest=None, basis=NormBasis.PER_TPS, quantity=4, packed_in_box=False),
-        dict(code="TINTA", name="Tinta sidik jari", unit="botol", contest=Contest.PRESIDEN, basis=NormBasis.PER_TPS, quantity=2),
-        dict(code="SEGEL", name="Segel kotak suara", unit="lembar", contest=Contest.PRESIDEN, basis=NormBasis.PER_TPS, quantity=40),
+        dict(
+            code="KOTAK_SUARA",
+            name="Kotak suara",
+            unit="buah",
+            contest=None,
+            basis=NormBasis.PER_BOX,
+            quantity=1,
+            packed_in_box=False,
+        ),
+        dict(
+            code="BILIK_SUARA",
+            name="Bilik suara",
+            unit="buah",
+            contest=None,
+            basis=NormBasis.PER_TPS,
+            quantity=4,
+            packed_in_box=False,
+        ),
+        dict(
+            code="TINTA",
+            name="Tinta sidik jari",
+            unit="botol",
+            contest=Contest.PRESIDEN,
+            basis=NormBasis.PER_TPS,
+            quantity=2,
+        ),
+        dict(
+            code="SEGEL",
+            name="Segel kotak suara",
+            unit="lembar",
+            contest=Contest.PRESIDEN,
+            basis=NormBasis.PER_TPS,
+            quantity=40,
+        ),
     ]
     for contest, label in CONTEST_LABELS.items():
         items += [
-            dict(code=f"SURAT_SUARA_{contest}", name=f"Surat suara {label}", unit="lembar", contest=contest, basis=NormBasis.PER_VOTER, quantity=1, reserve_pct=BALLOT_RESERVE_PCT, per_dapil=contest != Contest.PRESIDEN),
-            dict(code=f"FORMULIR_{contest}", name=f"Formulir C {label}", unit="set", contest=contest, basis=NormBasis.PER_TPS, quantity=1),
-            dict(code=f"SAMPUL_{contest}", name=f"Sampul kertas {label}", unit="lembar", contest=contest, basis=NormBasis.PER_TPS, quantity=8),
+            dict(
+                code=f"SURAT_SUARA_{contest}",
+                name=f"Surat suara {label}",
+                unit="lembar",
+                contest=contest,
+                basis=NormBasis.PER_VOTER,
+                quantity=1,
+                reserve_pct=BALLOT_RESERVE_PCT,
+                per_dapil=contest != Contest.PRESIDEN,
+            ),
+            dict(
+                code=f"FORMULIR_{contest}",
+                name=f"Formulir C {label}",
+                unit="set",
+                contest=contest,
+                basis=NormBasis.PER_TPS,
+                quantity=1,
+            ),
+            dict(
+                code=f"SAMPUL_{contest}",
+                name=f"Sampul kertas {label}",
+                unit="lembar",
+                contest=contest,
+                basis=NormBasis.PER_TPS,
+                quantity=8,
+            ),
         ]
-    return items
+    defaults = {"reserve_pct": Decimal("0"), "packed_in_box": True, "per_dapil": False}
+    return [
+        {
+            **defaults,
+            **item,
+            "contest": item["contest"].value if item["contest"] else None,
+            "basis": item["basis"].value,
+        }
+        for item in items
+    ]
 
 
 def ensure_catalogue(session: Session) -> int:
     """Add the default item types that are missing; existing ones (maybe edited) are kept."""
     have = set(session.scalars(select(ItemType.code)))
-    rows = []
-    for item in default_catalogue():
-        if item["code"] in have:
-            continue
-        rows.append({"reserve_pct": Decimal("0"), "packed_in_box": True, "per_dapil": False, **item,
-                     "contest": item["contest"].value if item["contest"] else None, "basis": item["basis"].value})
+    rows = [item for item in default_catalogue() if item["code"] not in have]
     if rows:
         session.execute(insert(ItemType), rows)
         session.flush()
@@ -63,8 +120,4 @@ class Need:
 
 def box_contents(items: list[ItemType], contest: str, dpt: int, boxes: int) -> list[Need]:
     """What goes into a TPS's box of one contest: that contest's packed items at the norm."""
-    return [
-        Need(item, item.need_for(dpt, boxes))
-        for item in items
-        if item.packed_in_box and item.contest == contest
-    ]
+    return [Need(item, item.need_for(dpt, boxes)) for item in items if item.packed_in_box and item.contest == contest]

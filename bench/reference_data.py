@@ -17,15 +17,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
-from config import Config, _database_url  # noqa: E402
-from webapp import create_app  # noqa: E402
-from webapp.extensions import db  # noqa: E402
-from webapp.geo.seed import DEMO_REGION, seed_region  # noqa: E402
-from webapp.geo.services import import_regions  # noqa: E402
+from config import Config, _database_url
+from webapp import create_app
+from webapp.extensions import db
+from webapp.geo.seed import DEMO_REGION, seed_region
+from webapp.geo.services import import_regions
 
 RUNS = 3
 

@@ -42,6 +42,9 @@ class Config:
     # Voters (DPT) per inhabitant used when seeding from population: 204,807,222 voters on the
     # 2024 DPT over 284,973,643 inhabitants in penduduk.csv.
     SEED_VOTER_RATIO = 0.72
+    # Base64 of the 32-byte Ed25519 seed that signs ledger checkpoints (development makes its own).
+    LEDGER_SIGNING_KEY = os.environ.get("LEDGER_SIGNING_KEY") or None
+    LEDGER_CHECKPOINT_EVERY = int(os.environ.get("LEDGER_CHECKPOINT_EVERY", "10000"))
     SEED_MAX_VOTERS_PER_TPS = 300
 
     BABEL_DEFAULT_LOCALE = "id"
@@ -55,12 +58,20 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     LOGIN_RATE_LIMIT = "10 per minute"
     FORCE_HTTPS = False
+    # `flask seed demo` creates accounts whose passwords are in the README: never in production.
+    DEMO_ACCOUNTS_ALLOWED = True
+    # Proxies in front of the app that set X-Forwarded-For (werkzeug ProxyFix), so rate limits see the client.
+    PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
 
     @staticmethod
     def prepare(config: dict) -> None:
         """Fill in development-only defaults; production overrides this to refuse instead."""
         if not config.get("SECRET_KEY"):
             config["SECRET_KEY"] = _dev_secret_key()
+        if not config.get("LEDGER_SIGNING_KEY"):
+            from webapp.custody.ledger import dev_signing_key
+
+            config["LEDGER_SIGNING_KEY"] = dev_signing_key(INSTANCE_DIR)
 
 
 class TestConfig(Config):
@@ -68,6 +79,7 @@ class TestConfig(Config):
 
     TESTING = True
     SECRET_KEY = "test-only-not-secret"
+    LEDGER_SIGNING_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # bytes 0..31: tests only
     SQLALCHEMY_DATABASE_URI = _database_url(
         os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'test.db'}"
     )
@@ -84,16 +96,18 @@ class ProductionConfig(Config):
 
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    DEMO_ACCOUNTS_ALLOWED = False
     FORCE_HTTPS = os.environ.get("FORCE_HTTPS", "1") != "0"
 
     @staticmethod
     def prepare(config: dict) -> None:
         """Refuse to start without SECRET_KEY and DATABASE_URL: no made-up fallback."""
-        missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "LEDGER_SIGNING_KEY") if not os.environ.get(name)]
         if missing:
             raise RuntimeError("Production configuration needs these environment variables: " + ", ".join(missing))
         config["SECRET_KEY"] = os.environ["SECRET_KEY"]
         config["SQLALCHEMY_DATABASE_URI"] = _database_url(os.environ["DATABASE_URL"])
+        config["LEDGER_SIGNING_KEY"] = os.environ["LEDGER_SIGNING_KEY"]
 
 
 CONFIGS = {"development": Config, "testing": TestConfig, "production": ProductionConfig}

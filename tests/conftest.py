@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, orm, text
+from sqlalchemy import create_engine, make_url, orm, text
 
 from config import INSTANCE_DIR, TestConfig
 from webapp import create_app
@@ -28,6 +28,8 @@ def _reset_database(uri: str) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
         return
+    if "test" not in (make_url(uri).database or ""):
+        raise RuntimeError(f"refusing to empty {uri}: a test database's name must contain 'test'")
     engine = create_engine(uri)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))

@@ -45,11 +45,13 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
     from webapp.auth.cli import users_cli
+    from webapp.custody.cli import ledger_cli
     from webapp.geo.cli import geo_cli, seed_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(geo_cli)
     app.cli.add_command(seed_cli)
+    app.cli.add_command(ledger_cli)
 
     from webapp.core import errors
 

@@ -113,6 +113,8 @@ def upgrade():
     sa.Column('dapil_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['dapil_id'], ['dapil.id'], name=op.f('fk_tps_dapil_dapil_id_dapil')),
     sa.ForeignKeyConstraint(['site_id'], ['site.id'], name=op.f('fk_tps_dapil_site_id_site'), ondelete='CASCADE'),
+    sa.Column('source', sa.String(length=8), server_default='derived', nullable=False),
+    sa.CheckConstraint("source IN ('kpu', 'derived')", name=op.f('ck_tps_dapil_source_valid')),
     sa.PrimaryKeyConstraint('site_id', 'contest', name=op.f('pk_tps_dapil'))
     )
     with op.batch_alter_table('tps_dapil', schema=None) as batch_op:

@@ -179,3 +179,44 @@ def test_every_route_declares_its_roles(app):
             continue
         view = app.view_functions[rule.endpoint]
         assert getattr(view, "allowed_roles", None), f"{rule.rule} ({rule.endpoint}) has no roles_required"
+
+
+def test_site_scoped_admin_cannot_add_a_sibling_site(client, session, world):
+    tps = session.scalar(select(Site).where(Site.code == "TPS-3101011001001"))
+    login(client, UserFactory(role="admin", scope_site=tps).username)
+    response = client.post(
+        "/admin/sites", data={"kind": "tps", "region": "31.01.01.1001", "number": 77, "name": "TPS 077", "dpt": 10}
+    )
+    assert "di luar cakupan" in response.text
+    assert session.scalar(select(Site).where(Site.code == "TPS-3101011001077")) is None
+
+
+def test_scoped_admin_cannot_create_sites_above_its_scope(client, session):
+    """On an empty database a new PPS would need KPU-31 and KPU-3101: outside a kecamatan admin's scope."""
+    login(client, UserFactory(role="admin", scope_region_code="31.01.01").username)
+    response = client.post(
+        "/admin/sites", data={"kind": "pps", "region": "31.01.01.1001", "name": "PPS Pulau Panggang"}
+    )
+    assert "di luar cakupan" in response.text
+    assert session.scalar(select(Site).where(Site.code.in_(["KPU-31", "KPU-3101", "PPS-3101011001"]))) is None
+
+
+def test_a_bearer_token_carries_the_same_scope(client, runner, world):
+    user = scoped_user("officer")
+    token = runner.invoke(args=["users", "token", user.username]).output.strip()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/sites/TPS-3101011001001", headers=headers).status_code == 200
+    assert client.get("/api/v1/sites/TPS-3101021001001", headers=headers).status_code == 403
+    assert client.get(f"/api/v1/boxes/{world['box_out']}", headers=headers).status_code == 403
+
+
+def test_admin_user_list_and_counts_stay_in_scope(client, session, world):
+    admin = scoped_user("admin")
+    inside = scoped_user("observer")
+    outside = scoped_user("observer", scope="31.01.02")
+    national = UserFactory(role="supervisor")
+    login(client, admin.username)
+    page = client.get("/admin/users").text
+    assert inside.username in page and admin.username in page
+    assert outside.username not in page and national.username not in page
+    assert '<span class="stat-value">2</span><span class="stat-label">Pengguna</span>' in client.get("/").text

@@ -112,7 +112,7 @@ def test_import_dapil_loads_and_assigns_tps(session, tmp_path):
     session.flush()
     result = import_dapil(session, csv_file(tmp_path, "d.csv", GOOD_DAPIL))
     assert result.inserted == 4
-    assert result.details["tps_assigned"] == 3
+    assert result.tps_ids == {tps.id}
     assert tps.dapil_for("DPRD_PROV").code == "T-PROV-1"
     assert tps.dapil_for("DPR").code == "T-DPR-1"
     assert tps.dapil_for("DPD").code == "T-DPD"
@@ -137,7 +137,7 @@ contest,dapil_code,dapil_name,region_code
 DPR,T-DPR-1,Uji I,31.01
 SENATE,T-X,Uji,31.01
 DPR,T-DPR-2,Uji II,31.01
-DPRD_KAB,T-K,Uji,31.01
+DPRD_KAB,T-K,Uji,32.01
 DPR,T-DPR-3,Uji III,99.99
 DPRD_PROV,T-P,Uji,31.01.01
 DPRD_PROV,T-P,Uji,32.01.01
@@ -215,12 +215,16 @@ kode_tps,nama,dpt,dapil_dpr
 3101011001001,TPS again,10,
 3101011001006,TPS 006,10,NO-SUCH-DAPIL
 3101011001007,TPS 007,10,,extra
+TPS-3101011001001,TPS 001 again,10,
+3101011001009,TPS 009,2_00,
 """,
     )
     with pytest.raises(ImportRejected) as caught:
         import_tps(session, path)
     by_line = {p.line: p.message for p in caught.value.problems}
-    assert set(by_line) == {3, 4, 5, 6, 7, 8, 9}
+    assert set(by_line) == {3, 4, 5, 6, 7, 8, 9, 10, 11}
+    assert "already appears on line 2" in by_line[10]  # the same TPS written with its site code
+    assert "not a whole number" in by_line[11]
     assert "13 digits" in by_line[3]
     assert "not a known desa" in by_line[4]
     assert "not a whole number" in by_line[5]
@@ -238,3 +242,87 @@ kode_tps,nama,dpt,dapil_dpr
 def test_import_from_a_stream(session):
     result = import_regions(session, io.StringIO("kode,nama\n31.75.04.9009,Dari Stream\n"))
     assert result.inserted == 1
+
+
+SWAP_BEFORE = """
+contest,dapil_code,dapil_name,region_code
+DPRD_PROV,T-4,Uji 4,31.01.01
+DPRD_PROV,T-5,Uji 5,31.01.02
+"""
+SWAP_AFTER = """
+contest,dapil_code,dapil_name,region_code
+DPRD_PROV,T-4,Uji 4,31.01.02
+DPRD_PROV,T-5,Uji 5,31.01.01
+"""
+
+
+def test_correcting_a_dapil_swap_moves_tps_and_planned_boxes(session, tmp_path, runner):
+    """The dapil 4/5 mix-up, corrected by importing the fixed table: TPS and unlabelled boxes follow."""
+    from webapp.boxes.models import Box
+
+    assert runner.invoke(args=["geo", "import-dapil", str(csv_file(tmp_path, "a.csv", SWAP_BEFORE))]).exit_code == 0
+    result = runner.invoke(
+        args=["geo", "import-tps", str(csv_file(tmp_path, "t.csv", "kode_tps,nama,dpt\n3101011001001,TPS 001,280\n"))]
+    )
+    assert result.exit_code == 0, result.output
+    tps = session.scalar(select(Site).where(Site.code == "TPS-3101011001001"))
+    box = session.scalar(select(Box).where(Box.destination_id == tps.id, Box.contest == "DPRD_PROV"))
+    assert box.dapil.code == "T-4"
+    result = runner.invoke(args=["geo", "import-dapil", str(csv_file(tmp_path, "b.csv", SWAP_AFTER))])
+    assert result.exit_code == 0, result.output
+    session.expire_all()
+    assert tps.dapil_for("DPRD_PROV").code == "T-5"
+    assert box.dapil.code == "T-5"
+    assert all(line.dapil.code == "T-5" for line in box.lines if line.item_type.per_dapil)
+
+
+def test_kpu_dapil_links_are_not_overridden_by_the_dapil_table(session, tmp_path):
+    import_dapil(session, csv_file(tmp_path, "a.csv", SWAP_BEFORE))
+    import_tps(
+        session, csv_file(tmp_path, "t.csv", "kode_tps,nama,dpt,dapil_dprd_prov\n3101011001001,TPS 001,280,T-5\n")
+    )
+    import_dapil(session, csv_file(tmp_path, "b.csv", SWAP_AFTER.replace("Uji 4", "Uji Empat")))
+    tps = session.scalar(select(Site).where(Site.code == "TPS-3101011001001"))
+    assert tps.dapil_for("DPRD_PROV").code == "T-5"
+
+
+def test_a_dpt_change_replans_unlabelled_boxes(session, tmp_path, runner):
+    from webapp.boxes.models import Box
+
+    path = csv_file(tmp_path, "t.csv", "kode_tps,nama,dpt\n3101011001001,TPS 001,299\n")
+    runner.invoke(args=["geo", "import-tps", str(path)])
+    tps = session.scalar(select(Site).where(Site.code == "TPS-3101011001001"))
+    box = session.scalar(select(Box).where(Box.destination_id == tps.id, Box.contest == "DPR"))
+    sscc = box.sscc
+    ballots = lambda: next(x.quantity for x in box.lines if x.item_type.code == "SURAT_SUARA_DPR")  # noqa: E731
+    assert ballots() == 305
+    path.write_text("kode_tps,nama,dpt\n3101011001001,TPS 001,280\n")
+    result = runner.invoke(args=["geo", "import-tps", str(path)])
+    assert result.exit_code == 0, result.output
+    session.expire_all()
+    assert ballots() == 286 and box.sscc == sscc
+
+
+def test_dapil_overlapping_a_stored_one_at_another_level_is_refused(session, tmp_path):
+    import_dapil(
+        session, csv_file(tmp_path, "a.csv", "contest,dapil_code,dapil_name,region_code\nDPRD_PROV,T-A,A,31.01\n")
+    )
+    with pytest.raises(ImportRejected) as caught:
+        import_dapil(
+            session,
+            csv_file(tmp_path, "b.csv", "contest,dapil_code,dapil_name,region_code\nDPRD_PROV,T-B,B,31.01.01\n"),
+        )
+    assert "lies inside 31.01, which is in dapil T-A" in caught.value.problems[0].message
+    with pytest.raises(ImportRejected) as caught:
+        import_dapil(
+            session, csv_file(tmp_path, "c.csv", "contest,dapil_code,dapil_name,region_code\nDPR,T-A,A,31.01\n")
+        )
+    assert "exists as a DPRD_PROV dapil" in caught.value.problems[0].message
+
+
+def test_dki_elects_no_dprd_kab(session, tmp_path):
+    with pytest.raises(ImportRejected) as caught:
+        import_dapil(
+            session, csv_file(tmp_path, "a.csv", "contest,dapil_code,dapil_name,region_code\nDPRD_KAB,T-K,K,31.01.01\n")
+        )
+    assert "elects no DPRD kab/kota" in caught.value.problems[0].message

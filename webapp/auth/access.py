@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from webapp.auth.models import Role, User
 from webapp.boxes.models import Box
-from webapp.geo.models import SITE_RANK, Site, SiteKind
+from webapp.geo.models import SITE_RANK, Site
 
 
 def code_in_prefix(code: str | None, prefix: str) -> bool:
@@ -97,6 +97,16 @@ def box_in_scope(user: User, box: Box) -> bool:
     )
 
 
+def user_clause(viewer: User) -> ColumnElement[bool]:
+    """SQL condition: a user whose scope lies inside the viewer's (whom an admin may see and manage)."""
+    if viewer.scope_site is None and viewer.scope_region_code is None:
+        return true()
+    in_sites = User.scope_site_id.in_(select(Site.id).where(site_clause(viewer)))
+    if viewer.scope_site is not None:
+        return in_sites
+    return or_(region_clause(viewer, User.scope_region_code), in_sites)
+
+
 def scope_within(user: User, *, region_code: str | None, site: Site | None) -> bool:
     """Whether a scope (for a new user, say) lies inside the user's own scope."""
     if site is not None:
@@ -153,9 +163,3 @@ def require_box(user: User, box: Box | None) -> Box:
     if not box_in_scope(user, box):
         abort(403)
     return box
-
-
-SITE_KINDS_FOR_ROLE = {
-    Role.WAREHOUSE: (SiteKind.PRINTER, SiteKind.WAREHOUSE_PROV, SiteKind.WAREHOUSE_KAB),
-    Role.OFFICER: (SiteKind.PPK, SiteKind.PPS, SiteKind.TPS),
-}

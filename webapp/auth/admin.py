@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
-from webapp.auth.access import region_in_scope, roles_required, scope_within, site_clause, site_in_scope
+from webapp.auth.access import region_in_scope, roles_required, scope_within, site_clause, site_in_scope, user_clause
 from webapp.auth.forms import SiteForm, UserForm, role_choices, site_kind_choices
 from webapp.auth.models import Role, User
 from webapp.auth.services import AccountError, create_user, resolve_scope
+from webapp.boxes.services import plan_tps_boxes
 from webapp.extensions import db
 from webapp.geo.models import Region, RegionLevel, Site, SiteKind, dotted_code
 from webapp.geo.services import RouteSites, site_code
@@ -57,9 +59,12 @@ def users():
             log.info("%s added user %s", current_user.username, user.username)
             flash(_("User %(name)s added.", name=user.username), "success")
             return redirect(url_for("admin.users"))
-    everyone = db.session.scalars(select(User).order_by(User.username)).all()
-    visible = [u for u in everyone if _user_visible(u)]
-    return render_template("admin/users.html", form=form, users=visible)
+    query = select(User).where(user_clause(current_user))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(
+        query.options(selectinload(User.scope_site)).order_by(User.username).limit(PAGE).offset((_page() - 1) * PAGE)
+    ).all()
+    return render_template("admin/users.html", form=form, users=rows, total=total, page=_page(), per_page=PAGE)
 
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
@@ -101,7 +106,7 @@ def _refuse_duplicate(code: str) -> None:
         raise ValueError(_("Site %(code)s already exists.", code=code))
 
 
-def _new_site(form: SiteForm) -> Site:
+def _new_site(form: SiteForm) -> tuple[Site, list[Site]]:
     """Build a site from the form, or raise ValueError with a message for the person."""
     kind = SiteKind(form.kind.data)
     name, address = form.name.data.strip(), form.address.data or None
@@ -111,7 +116,8 @@ def _new_site(form: SiteForm) -> Site:
         if not form.number.data:
             raise ValueError(_("A printer needs a number."))
         _refuse_duplicate(f"PRN-{form.number.data}")
-        return Site(code=f"PRN-{form.number.data}", kind=kind.value, name=name, address=address)
+        printer = Site(code=f"PRN-{form.number.data}", kind=kind.value, name=name, address=address)
+        return printer, [printer]
     region_code = dotted_code(form.region.data or "")
     region = db.session.get(Region, region_code) if region_code else None
     if region is None:
@@ -127,7 +133,7 @@ def _new_site(form: SiteForm) -> Site:
         if not form.number.data:
             raise ValueError(_("A TPS needs its number."))
         _refuse_duplicate(site_code(kind, region.code, form.number.data))
-        return Site(
+        site = Site(
             code=site_code(kind, region.code, form.number.data),
             kind=kind.value,
             name=name,
@@ -137,10 +143,11 @@ def _new_site(form: SiteForm) -> Site:
             dpt=form.dpt.data or 0,
             address=address,
         )
+        return site, [*route.created, site]
     _refuse_duplicate(site_code(kind, region.code))
     site = route.for_region(region)  # creates it, with any missing sites above it on the route
     site.name, site.address = name, address
-    return site
+    return site, route.created
 
 
 @bp.route("/sites", methods=["GET", "POST"])
@@ -151,9 +158,18 @@ def sites():
     form.kind.choices = site_kind_choices()
     if form.validate_on_submit():
         try:
-            site = _new_site(form)
+            site, created = _new_site(form)
             db.session.add(site)
+            if not all(site_in_scope(current_user, obj) for obj in created):
+                raise ValueError(_("That site, or a site it needs above it, is outside your scope."))
             db.session.flush()
+            if site.kind == SiteKind.TPS:
+                plan_tps_boxes(
+                    db.session,
+                    [site.id],
+                    extension=current_app.config["GS1_EXTENSION_DIGIT"],
+                    company_prefix=current_app.config["GS1_COMPANY_PREFIX"],
+                )
         except ValueError as exc:
             db.session.rollback()
             form.region.errors.append(str(exc))

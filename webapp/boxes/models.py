@@ -77,11 +77,19 @@ class Box(db.Model):
     holder_site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True)
     holder_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     current_site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True)
+    # While in transit: the receiver the sender named (a site, or a courier).
+    transit_site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True)
+    transit_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # The head of the box's hash chain in the ledger (custody writes these under the box's row lock).
+    chain_length: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    chain_head: Mapped[str | None] = mapped_column(String(64))
+    last_event_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     destination: Mapped[Site] = relationship(foreign_keys=[destination_id])
     holder_site: Mapped[Site | None] = relationship(foreign_keys=[holder_site_id])
     current_site: Mapped[Site | None] = relationship(foreign_keys=[current_site_id])
+    transit_site: Mapped[Site | None] = relationship(foreign_keys=[transit_site_id])
     dapil: Mapped[Dapil | None] = relationship()
     lines: Mapped[list[ManifestLine]] = relationship(
         back_populates="box", cascade="all, delete-orphan", order_by="ManifestLine.id"

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from webapp.boxes.models import Box, BoxKind, BoxStatus, ManifestLine, SsccCounter
+from webapp.core.batching import chunks
 from webapp.geo.models import PROVINCES_WITHOUT_DPRD_KAB, Contest, Site, SiteKind, TpsDapil
 from webapp.planning.models import ItemType
-from webapp.planning.services import box_contents
+from webapp.planning.services import box_contents, ensure_catalogue
 
 log = logging.getLogger(__name__)
-CHUNK = 5000
 
 
 def gs1_check_digit(digits: str) -> int:
@@ -50,8 +52,9 @@ def allocate_ssccs(session: Session, count: int, *, extension: int, company_pref
         .returning(SsccCounter.next_serial)
     )
     end = session.execute(stmt).scalar()
-    if end is None:
-        session.execute(insert(SsccCounter).values(prefix=key, next_serial=1))
+    if end is None:  # first use of this prefix; a concurrent first use may have created the row
+        create = {"sqlite": sqlite_insert, "postgresql": pg_insert}[session.get_bind().dialect.name]
+        session.execute(create(SsccCounter).values(prefix=key, next_serial=1).on_conflict_do_nothing())
         end = session.execute(stmt).scalar()
     start = end - count
     return [make_sscc(extension, company_prefix, serial) for serial in range(start, end)]
@@ -65,30 +68,77 @@ def contests_for(region_code: str) -> list[Contest]:
     return contests
 
 
-def plan_tps_boxes(session: Session, tps_ids: list[int], *, extension: int, company_prefix: str) -> int:
-    """Create the ballot boxes (with manifests) of TPS that have none yet; returns boxes created."""
-    if not tps_ids:
-        return 0
-    items = list(session.scalars(select(ItemType).order_by(ItemType.id)))
-    planned = set(session.scalars(select(Box.destination_id).where(Box.kind == BoxKind.BALLOT_BOX.value).distinct()))
-    dapil_of: dict[tuple[int, str], int] = {}
-    todo = [i for i in tps_ids if i not in planned]
-    for start in range(0, len(todo), CHUNK):
-        chunk = todo[start : start + CHUNK]
+def _tps_facts(session: Session, tps_ids: list[int]) -> tuple[dict[int, tuple[str, int]], dict[tuple[int, str], int]]:
+    """Region and DPT of each TPS, and its dapil per contest, in IN-lists PostgreSQL accepts."""
+    sites, dapil_of = {}, {}
+    for chunk in chunks(tps_ids):
+        for site_id, region_code, dpt in session.execute(
+            select(Site.id, Site.region_code, Site.dpt).where(Site.id.in_(chunk), Site.kind == SiteKind.TPS.value)
+        ):
+            sites[site_id] = (region_code, dpt or 0)
         for site_id, contest, dapil_id in session.execute(
             select(TpsDapil.site_id, TpsDapil.contest, TpsDapil.dapil_id).where(TpsDapil.site_id.in_(chunk))
         ):
             dapil_of[(site_id, contest)] = dapil_id
-    sites = []
-    for start in range(0, len(todo), CHUNK):
-        sites += session.execute(
-            select(Site.id, Site.region_code, Site.dpt).where(
-                Site.id.in_(todo[start : start + CHUNK]), Site.kind == SiteKind.TPS.value
+    return sites, dapil_of
+
+
+def _manifest_rows(
+    items: list[ItemType], box_id: int, contest: str, dpt: int, boxes: int, dapil_id: int | None
+) -> list[dict]:
+    return [
+        {
+            "box_id": box_id,
+            "item_type_id": need.item.id,
+            "quantity": need.quantity,
+            "dapil_id": dapil_id if need.item.per_dapil else None,
+        }
+        for need in box_contents(items, contest, dpt, boxes)
+    ]
+
+
+def plan_tps_boxes(session: Session, tps_ids: list[int], *, extension: int, company_prefix: str) -> int:
+    """Give each TPS its ballot boxes, and keep boxes not yet labelled in step with the TPS.
+
+    A TPS without boxes gets one per contest, with SSCCs and manifests from the norms. A box still
+    `planned` (no label printed, nothing in the ledger) follows later changes of its TPS's DPT and
+    dapil. A labelled box never changes here: a mismatch is caught when it is scanned. Returns the
+    number of boxes created.
+    """
+    if not tps_ids:
+        return 0
+    ensure_catalogue(session)
+    items = list(session.scalars(select(ItemType).order_by(ItemType.id)))
+    sites, dapil_of = _tps_facts(session, tps_ids)
+    existing: dict[int, list[tuple[int, str, str]]] = {}
+    for chunk in chunks(list(sites)):
+        for box_id, destination_id, contest, status in session.execute(
+            select(Box.id, Box.destination_id, Box.contest, Box.status).where(
+                Box.destination_id.in_(chunk), Box.kind == BoxKind.BALLOT_BOX.value
             )
-        ).all()
-    sites.sort()
-    box_rows, contents = [], []
-    for site_id, region_code, dpt in sites:
+        ):
+            existing.setdefault(destination_id, []).append((box_id, contest, status))
+
+    # Boxes still planned: refresh dapil and manifest from the TPS as it is now.
+    refresh = [
+        (box_id, site_id, contest)
+        for site_id, boxes in existing.items()
+        for box_id, contest, status in boxes
+        if status == BoxStatus.PLANNED
+    ]
+    lines = []
+    for chunk in chunks(refresh):
+        session.execute(delete(ManifestLine).where(ManifestLine.box_id.in_([box_id for box_id, _, _ in chunk])))
+        for box_id, site_id, contest in chunk:
+            region_code, dpt = sites[site_id]
+            dapil_id = dapil_of.get((site_id, contest))
+            session.execute(update(Box).where(Box.id == box_id).values(dapil_id=dapil_id))
+            lines += _manifest_rows(items, box_id, contest, dpt, len(existing[site_id]), dapil_id)
+
+    # TPS with no boxes yet: create them.
+    box_rows = []
+    for site_id in sorted(set(sites) - set(existing)):
+        region_code, dpt = sites[site_id]
         contests = contests_for(region_code)
         for index, contest in enumerate(contests, start=1):
             box_rows.append(
@@ -103,27 +153,25 @@ def plan_tps_boxes(session: Session, tps_ids: list[int], *, extension: int, comp
                     "status": BoxStatus.PLANNED.value,
                 }
             )
-            contents.append(box_contents(items, contest.value, dpt or 0, len(contests)))
     ssccs = allocate_ssccs(session, len(box_rows), extension=extension, company_prefix=company_prefix)
     for row, sscc in zip(box_rows, ssccs, strict=True):
         row["sscc"] = sscc
-    for start in range(0, len(box_rows), CHUNK):
-        session.execute(insert(Box.__table__), box_rows[start : start + CHUNK])
+    for chunk in chunks(box_rows):
+        session.execute(insert(Box.__table__), chunk)
     ids = {}
-    for start in range(0, len(ssccs), CHUNK):
-        ids.update(session.execute(select(Box.sscc, Box.id).where(Box.sscc.in_(ssccs[start : start + CHUNK]))).all())
-    lines = [
-        {
-            "box_id": ids[row["sscc"]],
-            "item_type_id": need.item.id,
-            "quantity": need.quantity,
-            "dapil_id": row["dapil_id"] if need.item.per_dapil else None,
-        }
-        for row, needs in zip(box_rows, contents, strict=True)
-        for need in needs
-    ]
-    for start in range(0, len(lines), CHUNK):
-        session.execute(insert(ManifestLine.__table__), lines[start : start + CHUNK])
+    for chunk in chunks(ssccs):
+        ids.update(session.execute(select(Box.sscc, Box.id).where(Box.sscc.in_(chunk))).all())
+    for row in box_rows:
+        _, dpt = sites[row["destination_id"]]
+        lines += _manifest_rows(items, ids[row["sscc"]], row["contest"], dpt, row["set_size"], row["dapil_id"])
+    for chunk in chunks(lines):
+        session.execute(insert(ManifestLine.__table__), chunk)
     session.flush()
-    log.info("planned %d boxes with %d manifest lines for %d TPS", len(box_rows), len(lines), len(sites))
+    if refresh:  # bulk statements bypass the ORM: reload boxes already in the session
+        for obj in list(session.identity_map.values()):
+            if isinstance(obj, Box):
+                session.expire(obj)
+    log.info(
+        "planned %d new boxes, refreshed %d planned boxes, %d manifest lines", len(box_rows), len(refresh), len(lines)
+    )
     return len(box_rows)

@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from config import BASE_DIR
 from webapp.extensions import db, migrate
@@ -34,6 +35,17 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(conn.info.pop("sqlite_begin", "BEGIN"))
 
 
+def begin_write(session: Session) -> None:
+    """Start a write transaction: BEGIN IMMEDIATE on SQLite (the write lock up front, so a read can
+    never need upgrading mid-way), a plain one on PostgreSQL (rows are then locked FOR UPDATE).
+
+    Ends any read transaction the request already opened (loading the user, say).
+    """
+    session.rollback()
+    if isinstance(session.get_bind(), Engine) and _is_sqlite(session.get_bind()):
+        session.connection(execution_options={"sqlite_immediate": True})
+
+
 def init_app(app: Flask) -> None:
     """Bind SQLAlchemy and Flask-Migrate to the app."""
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
@@ -47,5 +59,6 @@ def init_app(app: Flask) -> None:
     # Import every feature's models so Alembic and the mapper see the whole schema.
     from webapp.auth import models as _auth  # noqa: F401
     from webapp.boxes import models as _boxes  # noqa: F401
+    from webapp.custody import models as _custody  # noqa: F401
     from webapp.geo import models as _geo  # noqa: F401
     from webapp.planning import models as _planning  # noqa: F401

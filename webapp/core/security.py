@@ -74,6 +74,10 @@ def _unauthorized():
 
 def init_app(app: Flask) -> None:
     """Wire Flask-Login, CSRF, the rate limiter and Talisman's headers."""
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=app.config["PROXY_COUNT"])
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to open this page.")

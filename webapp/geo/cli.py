@@ -29,6 +29,17 @@ def _run_import(func_, *args) -> None:
         if len(exc.problems) > 200:
             click.echo(f"  ... and {len(exc.problems) - 200} more", err=True)
         raise SystemExit(1) from None
+    if result.tps_ids:  # new TPS get boxes; boxes not yet labelled follow DPT and dapil changes
+        from webapp.boxes.services import plan_tps_boxes
+
+        config = current_app.config
+        created = plan_tps_boxes(
+            db.session,
+            sorted(result.tps_ids),
+            extension=config["GS1_EXTENSION_DIGIT"],
+            company_prefix=config["GS1_COMPANY_PREFIX"],
+        )
+        result.details["boxes_created"] = created
     db.session.commit()
     extra = "".join(f", {k}: {v}" for k, v in result.details.items())
     click.echo(
@@ -68,11 +79,18 @@ def _seed(code: str, demo: bool) -> None:
     from webapp.geo.seed import seed_region
 
     started = time.perf_counter()
+    if demo and not current_app.config["DEMO_ACCOUNTS_ALLOWED"]:
+        raise click.ClickException("the demo accounts have published passwords: not on a production database")
     try:
         report = seed_region(db.session, code, current_app.config)
     except LookupError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
+    except ImportRejected as exc:
+        db.session.rollback()
+        raise click.ClickException(
+            f"the dapil this seed would add conflict with stored ones: {exc.problems[0]}"
+        ) from None
     users = ensure_demo_users(db.session, code) if demo else []
     db.session.commit()
     click.echo(

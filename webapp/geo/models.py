@@ -212,10 +212,13 @@ class TpsDapil(db.Model):
     """The dapil a TPS votes in for one contest (KPU's table, or derived from dapil regions)."""
 
     __tablename__ = "tps_dapil"
+    __table_args__ = (CheckConstraint("source IN ('kpu', 'derived')", name="source_valid"),)
 
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), primary_key=True)
     contest: Mapped[str] = mapped_column(String(12), primary_key=True)
     dapil_id: Mapped[int] = mapped_column(ForeignKey("dapil.id"), index=True)
+    # "kpu": given explicitly by KPU's TPS table, never overridden; "derived": from the dapil's regions.
+    source: Mapped[str] = mapped_column(String(8), default="derived", server_default="derived")
 
     site: Mapped[Site] = relationship(back_populates="dapils")
     dapil: Mapped[Dapil] = relationship()

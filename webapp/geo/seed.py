@@ -21,6 +21,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from webapp.boxes.services import contests_for, plan_tps_boxes
+from webapp.core.batching import chunks
 from webapp.geo.models import (
     PROVINCES_WITHOUT_DPRD_KAB,
     Contest,
@@ -71,10 +72,6 @@ class SeedReport:
     users: list[tuple[str, str, str, bool]] = field(default_factory=list)
 
 
-def _chunks(items: list, size: int) -> list[list]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
 def _population() -> dict[str, int]:
     with open(POPULATION_CSV, newline="", encoding="utf-8-sig") as handle:
         return {row["kode"]: int(row["total"]) for row in csv.DictReader(handle)}
@@ -123,19 +120,19 @@ def _dapil_rows(session: Session, province: Region, kabs: list[Region]) -> list[
                 continue
             kecs = [r.code for r in _children(session, kab, RegionLevel.KECAMATAN)]
             size = math.ceil(len(kecs) / parts)
-            for group in _chunks(kecs, size):
+            for group in chunks(kecs, size):
                 number += 1
                 extra = ["31.01"] if kab == "31.72" and number == 3 else []  # Kepulauan Seribu
                 add(Contest.DPRD_PROV, number, f"{short} {number}", group + extra, province.code)
     else:
-        for number, group in enumerate(_chunks([k.code for k in all_kabs], 3), start=1):
+        for number, group in enumerate(chunks([k.code for k in all_kabs], 3), start=1):
             add(Contest.DPR, number, f"{short} {ROMAN[(number - 1) % len(ROMAN)]}", group, province.code)
-        for number, group in enumerate(_chunks([k.code for k in all_kabs], 2), start=1):
+        for number, group in enumerate(chunks([k.code for k in all_kabs], 2), start=1):
             add(Contest.DPRD_PROV, number, f"{short} {number}", group, province.code)
     if province.code not in PROVINCES_WITHOUT_DPRD_KAB:
         for kab in kabs:
             kecs = [r.code for r in _children(session, kab.code, RegionLevel.KECAMATAN)]
-            for number, group in enumerate(_chunks(kecs, 4), start=1):
+            for number, group in enumerate(chunks(kecs, 4), start=1):
                 add(Contest.DPRD_KAB, number, f"{kab.name} {number}", group, kab.code)
     return rows
 
@@ -221,7 +218,7 @@ def seed_kab(
                     "active": True,
                 }
             )
-    for chunk in _chunks(rows, 5000):
+    for chunk in chunks(rows):
         session.execute(insert(Site.__table__), chunk)
     session.flush()
     after = session.scalar(select(func.count()).select_from(Site))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,8 +18,10 @@ from pathlib import Path
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from webapp.core.batching import chunks
 from webapp.geo.models import (
     DAPIL_CONTESTS,
+    PROVINCES_WITHOUT_DPRD_KAB,
     Contest,
     Dapil,
     DapilRegion,
@@ -37,7 +40,6 @@ log = logging.getLogger(__name__)
 DATA_DIR = Path(__file__).resolve().parent / "data"
 REGIONS_CSV = DATA_DIR / "wilayah.csv"
 POPULATION_CSV = DATA_DIR / "penduduk.csv"
-CHUNK = 5000
 MAX_DPT_PER_TPS = 1000  # Pemilu caps a TPS at 300 voters, Pilkada at 600; above 1000 is a typo.
 
 
@@ -68,6 +70,8 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     details: dict[str, int] = field(default_factory=dict)
+    # TPS whose DPT or dapil changed, or that are new: their planned boxes need (re)planning.
+    tps_ids: set[int] = field(default_factory=set)
 
 
 def read_csv(source: Path | str | io.TextIOBase, required: Iterable[str]) -> Iterator[tuple[int, dict]]:
@@ -148,8 +152,8 @@ def import_regions(session: Session, source: Path | str | io.TextIOBase = REGION
     new = [r for code, r in rows.items() if code not in existing]
     changed = [r for code, r in rows.items() if code in existing and existing[code] != (r["name"], r["parent_code"])]
     new.sort(key=lambda r: r["level"])  # parents before children, for the foreign key
-    for start in range(0, len(new), CHUNK):
-        session.execute(insert(Region.__table__), new[start : start + CHUNK])
+    for chunk in chunks(new):
+        session.execute(insert(Region.__table__), chunk)
     for row in changed:
         session.execute(update(Region).where(Region.code == row["code"]).values(name=row["name"]))
     session.flush()
@@ -195,6 +199,7 @@ class RouteSites:
     def __init__(self, session: Session):
         self.session = session
         self._by_code: dict[str, Site] = {}
+        self.created: list[Site] = []
 
     def _get(self, code: str) -> Site | None:
         if code not in self._by_code:
@@ -209,6 +214,7 @@ class RouteSites:
         if site is None:
             site = Site(code=code, kind=kind.value, name=name, region_code=region.code, parent=parent)
             self.session.add(site)
+            self.created.append(site)
             self._by_code[code] = site
         return site
 
@@ -275,6 +281,9 @@ def import_dapil(session: Session, source: Path | str | io.TextIOBase) -> Import
         if region_code is None or region_code not in known_regions:
             problems.append(ImportProblem(line, f"region '{row['region_code']}' is not a known region code"))
             continue
+        if contest == Contest.DPRD_KAB and region_code.split(".")[0] in PROVINCES_WITHOUT_DPRD_KAB:
+            problems.append(ImportProblem(line, f"province {region_code.split('.')[0]} elects no DPRD kab/kota"))
+            continue
         if region_level(region_code) not in DAPIL_LEVELS[contest]:
             allowed = " or ".join(level.name.lower() for level in DAPIL_LEVELS[contest])
             problems.append(
@@ -306,12 +315,31 @@ def import_dapil(session: Session, source: Path | str | io.TextIOBase) -> Import
             continue
         claimed[key] = code
         entry["regions"].append(region_code)
+    # Dapil already stored and not replaced by this file keep their regions: take them into account.
+    stored_contest = dict(session.execute(select(Dapil.code, Dapil.contest)).all())
+    for code, entry in dapils.items():
+        if code in stored_contest and stored_contest[code] != entry["contest"].value:
+            problems.append(ImportProblem(entry["line"], f"dapil {code} exists as a {stored_contest[code]} dapil"))
+    kept = {
+        (contest, region_code): code
+        for contest, region_code, code in session.execute(
+            select(DapilRegion.contest, DapilRegion.region_code, Dapil.code).join(Dapil)
+        )
+        if code not in dapils
+    }
     # A region and one of its own sub-regions in two dapil of the same contest would be ambiguous.
     for (contest, region_code), code in claimed.items():
         parts = region_code.split(".")
+        if (contest, region_code) in kept:
+            problems.append(
+                ImportProblem(
+                    dapils[code]["line"],
+                    f"region {region_code} is already in {contest} dapil {kept[(contest, region_code)]} in the database",
+                )
+            )
         for depth in range(1, len(parts)):
             ancestor = ".".join(parts[:depth])
-            other = claimed.get((contest, ancestor))
+            other = claimed.get((contest, ancestor)) or kept.get((contest, ancestor))
             if other is not None and other != code:
                 problems.append(
                     ImportProblem(
@@ -319,46 +347,45 @@ def import_dapil(session: Session, source: Path | str | io.TextIOBase) -> Import
                         f"region {region_code} (dapil {code}) lies inside {ancestor}, which is in dapil {other}",
                     )
                 )
-    # Conflicts with dapil already stored and not replaced by this file.
-    if claimed:
-        stored = session.execute(select(DapilRegion.contest, DapilRegion.region_code, Dapil.code).join(Dapil)).all()
-        for contest, region_code, code in stored:
-            if code not in dapils and (contest, region_code) in claimed:
+    for (contest, region_code), code in kept.items():
+        for (claimed_contest, claimed_region), new_code in claimed.items():
+            if contest == claimed_contest and region_code.startswith(claimed_region + "."):
                 problems.append(
                     ImportProblem(
-                        dapils[claimed[(contest, region_code)]]["line"],
-                        f"region {region_code} is already in {contest} dapil {code} in the database",
+                        dapils[new_code]["line"],
+                        f"region {claimed_region} (dapil {new_code}) contains {region_code}, which is in dapil {code} in the database",
                     )
                 )
+                break
     if problems:
         raise ImportRejected(problems)
 
     result = ImportResult()
+    # First every replaced dapil lets go of its regions, then all are written: regions may move between them.
+    to_write: list[tuple[Dapil, list[str]]] = []
     for code, entry in dapils.items():
         dapil = session.scalar(select(Dapil).where(Dapil.code == code))
         if dapil is None:
             dapil = Dapil(code=code, contest=entry["contest"].value, name=entry["name"], within_code=entry["within"])
             session.add(dapil)
             result.inserted += 1
+        elif dapil.name == entry["name"] and sorted(r.region_code for r in dapil.regions) == sorted(entry["regions"]):
+            result.unchanged += 1
+            continue
         else:
-            if dapil.contest != entry["contest"].value:
-                raise ImportRejected([ImportProblem(entry["line"], f"dapil {code} exists as a {dapil.contest} dapil")])
-            if dapil.name == entry["name"] and sorted(r.region_code for r in dapil.regions) == sorted(entry["regions"]):
-                result.unchanged += 1
-                continue
-            dapil.name = entry["name"]
-            dapil.within_code = entry["within"]
+            dapil.name, dapil.within_code = entry["name"], entry["within"]
             session.execute(delete(DapilRegion).where(DapilRegion.dapil_id == dapil.id))
             session.expire(dapil, ["regions"])
             result.updated += 1
-        session.flush()
-        session.execute(
-            insert(DapilRegion.__table__),
-            [{"dapil_id": dapil.id, "region_code": r, "contest": dapil.contest} for r in entry["regions"]],
-        )
+        to_write.append((dapil, entry["regions"]))
     session.flush()
-    prefixes = {entry["within"] for entry in dapils.values()}
-    result.details["tps_assigned"] = sum(assign_tps_dapils(session, prefix) for prefix in prefixes)
+    rows = [{"dapil_id": d.id, "region_code": r, "contest": d.contest} for d, regions in to_write for r in regions]
+    for chunk in chunks(rows):
+        session.execute(insert(DapilRegion.__table__), chunk)
+    session.flush()
+    for prefix in {entry["within"] for entry in dapils.values()}:
+        result.tps_ids |= assign_tps_dapils(session, prefix)
+    result.details["tps_reassigned"] = len(result.tps_ids)
     return result
 
 
@@ -387,11 +414,11 @@ def dapil_for_region(lookup: dict[str, dict[str, int]], contest: str, desa_code:
     return None
 
 
-def assign_tps_dapils(session: Session, prefix: str) -> int:
+def assign_tps_dapils(session: Session, prefix: str) -> set[int]:
     """Derive each TPS's dapil per contest, under a region prefix, from the dapil regions.
 
-    TPS dapil that were imported explicitly and disagree are left alone: KPU's table wins.
-    Returns the number of links added.
+    Links given by KPU's TPS table (source "kpu") are never overridden; derived links are added,
+    corrected or removed to match the dapil table. Returns the ids of TPS whose links changed.
     """
     lookup = dapil_lookup(session, prefix)
     tps_rows = session.execute(
@@ -400,30 +427,42 @@ def assign_tps_dapils(session: Session, prefix: str) -> int:
             (Site.region_code == prefix) | Site.region_code.like(prefix + ".%"),
         )
     ).all()
-    if not tps_rows:
-        return 0
-    have = {
-        (site_id, contest)
-        for site_id, contest in session.execute(
-            select(TpsDapil.site_id, TpsDapil.contest).where(TpsDapil.site_id.in_([site_id for site_id, _ in tps_rows]))
-        )
-    }
-    new = []
+    have: dict[tuple[int, str], tuple[int, str]] = {}
+    for chunk in chunks([site_id for site_id, _ in tps_rows]):
+        for site_id, contest, dapil_id, source in session.execute(
+            select(TpsDapil.site_id, TpsDapil.contest, TpsDapil.dapil_id, TpsDapil.source).where(
+                TpsDapil.site_id.in_(chunk)
+            )
+        ):
+            have[(site_id, contest)] = (dapil_id, source)
+    new, changed, gone = [], [], []
     for site_id, region_code in tps_rows:
         for contest in DAPIL_CONTESTS:
-            if (site_id, contest.value) in have:
+            current = have.get((site_id, contest.value))
+            if current is not None and current[1] == "kpu":
                 continue
             dapil_id = dapil_for_region(lookup, contest.value, region_code)
-            if dapil_id is not None:
-                new.append({"site_id": site_id, "contest": contest.value, "dapil_id": dapil_id})
-    for start in range(0, len(new), CHUNK):
-        session.execute(insert(TpsDapil.__table__), new[start : start + CHUNK])
+            if current is None and dapil_id is not None:
+                new.append({"site_id": site_id, "contest": contest.value, "dapil_id": dapil_id, "source": "derived"})
+            elif current is not None and dapil_id is None:
+                gone.append((site_id, contest.value))
+            elif current is not None and current[0] != dapil_id:
+                changed.append((site_id, contest.value, dapil_id))
+    for chunk in chunks(new):
+        session.execute(insert(TpsDapil.__table__), chunk)
+    for site_id, contest, dapil_id in changed:
+        session.execute(
+            update(TpsDapil).where(TpsDapil.site_id == site_id, TpsDapil.contest == contest).values(dapil_id=dapil_id)
+        )
+    for site_id, contest in gone:
+        session.execute(delete(TpsDapil).where(TpsDapil.site_id == site_id, TpsDapil.contest == contest))
     session.flush()
-    if new:  # bulk inserts bypass the ORM: reload any TPS dapil lists already in the session
+    touched = {row["site_id"] for row in new} | {c[0] for c in changed} | {g[0] for g in gone}
+    if touched:  # bulk statements bypass the ORM: reload any TPS dapil lists already in the session
         for obj in list(session.identity_map.values()):
             if isinstance(obj, Site):
                 session.expire(obj, ["dapils"])
-    return len(new)
+    return touched
 
 
 # --- TPS ---------------------------------------------------------------------------------------
@@ -470,17 +509,15 @@ def import_tps(session: Session, source: Path | str | io.TextIOBase) -> ImportRe
         if desa not in desa_codes:
             problems.append(ImportProblem(line, f"desa {desa} of TPS {row['kode_tps']} is not a known desa/kelurahan"))
             continue
-        if row["kode_tps"] in seen:
-            problems.append(
-                ImportProblem(line, f"TPS {row['kode_tps']} already appears on line {seen[row['kode_tps']]}")
-            )
+        key = site_code(SiteKind.TPS, desa, number)
+        if key in seen:
+            problems.append(ImportProblem(line, f"TPS {row['kode_tps']} already appears on line {seen[key]}"))
             continue
-        seen[row["kode_tps"]] = line
-        try:
-            dpt = int(row["dpt"])
-        except ValueError:
+        seen[key] = line
+        if not re.fullmatch(r"[0-9]{1,4}", row["dpt"]):
             problems.append(ImportProblem(line, f"dpt '{row['dpt']}' is not a whole number"))
             continue
+        dpt = int(row["dpt"])
         if not 0 <= dpt <= MAX_DPT_PER_TPS:
             problems.append(ImportProblem(line, f"dpt {dpt} is outside 0-{MAX_DPT_PER_TPS}"))
             continue
@@ -519,12 +556,10 @@ def import_tps(session: Session, source: Path | str | io.TextIOBase) -> ImportRe
 
     result = ImportResult()
     route = RouteSites(session)
-    existing = {
-        s.code: s
-        for s in session.scalars(
-            select(Site).where(Site.code.in_([site_code(SiteKind.TPS, p["desa"], p["number"]) for p in parsed]))
-        )
-    }
+    existing: dict[str, Site] = {}
+    for chunk in chunks([site_code(SiteKind.TPS, p["desa"], p["number"]) for p in parsed]):
+        existing.update((s.code, s) for s in session.scalars(select(Site).where(Site.code.in_(chunk))))
+    changed: list[Site] = []
     for entry in parsed:
         code = site_code(SiteKind.TPS, entry["desa"], entry["number"])
         site = existing.get(code)
@@ -542,7 +577,10 @@ def import_tps(session: Session, source: Path | str | io.TextIOBase) -> ImportRe
             )
             session.add(site)
             result.inserted += 1
+            changed.append(site)
         elif (site.name, site.dpt, site.address) != (entry["name"], entry["dpt"], entry["address"]):
+            if site.dpt != entry["dpt"]:
+                changed.append(site)
             site.name, site.dpt, site.address = entry["name"], entry["dpt"], entry["address"]
             result.updated += 1
         else:
@@ -550,10 +588,13 @@ def import_tps(session: Session, source: Path | str | io.TextIOBase) -> ImportRe
         for contest, dapil_id in entry["links"].items():
             link = next((d for d in site.dapils if d.contest == contest), None)
             if link is None:
-                site.dapils.append(TpsDapil(contest=contest, dapil_id=dapil_id))
-            else:
-                link.dapil_id = dapil_id
+                site.dapils.append(TpsDapil(contest=contest, dapil_id=dapil_id, source="kpu"))
+                changed.append(site)
+            elif (link.dapil_id, link.source) != (dapil_id, "kpu"):
+                link.dapil_id, link.source = dapil_id, "kpu"
+                changed.append(site)
     session.flush()
+    result.tps_ids = {site.id for site in changed}
     for prefix in {entry["desa"][:5] for entry in parsed}:
-        assign_tps_dapils(session, prefix)
+        result.tps_ids |= assign_tps_dapils(session, prefix)
     return result

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_login import current_user
 from sqlalchemy import func, select, text
 
-from webapp.auth.access import box_clause, roles_required, site_clause
+from webapp.auth.access import box_clause, roles_required, site_clause, user_clause
 from webapp.auth.models import Role, User
 from webapp.boxes.models import Box
 from webapp.extensions import csrf, db
@@ -34,7 +34,9 @@ def home():
     context = {"box_counts": _box_status_counts(), "site_counts": _site_counts()}
     context["box_total"] = sum(context["box_counts"].values())
     if current_user.role == Role.ADMIN:
-        context["user_count"] = db.session.scalar(select(func.count()).select_from(User))
+        context["user_count"] = db.session.scalar(
+            select(func.count()).select_from(User).where(user_clause(current_user))
+        )
     if current_user.role == Role.COURIER:
         context["held"] = db.session.scalar(
             select(func.count()).select_from(Box).where(Box.holder_user_id == current_user.id)

@@ -1,0 +1,72 @@
+"""`flask ledger ...`: verify, checkpoint and export the custody ledger."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from webapp.core.database import begin_write
+from webapp.custody.integrity import export_ledger, make_checkpoint, signing_key, verify_database, verify_export
+from webapp.extensions import db
+
+ledger_cli = click.Group("ledger", help="The custody ledger: verify it, checkpoint it, export it.")
+
+
+def _report(report, started: float) -> None:
+    elapsed = time.perf_counter() - started
+    rate = report.events / elapsed if elapsed else 0
+    if report.ok:
+        click.echo(
+            f"OK: {report.events} events in {report.boxes} box chains and {report.checkpoints} signed "
+            f"checkpoints verify ({elapsed:.2f}s, {rate:,.0f} events/s)."
+        )
+        return
+    click.echo(str(report.problem), err=True)
+    click.echo(f"Verified {report.events} events before that.", err=True)
+    sys.exit(1)
+
+
+@ledger_cli.command("verify")
+@click.option(
+    "--from-export", "export", type=click.Path(exists=True, dir_okay=False), help="Verify an export file offline."
+)
+@click.option("--public-key", help="Base64 Ed25519 public key to check signatures with (default: the server's).")
+@with_appcontext
+def verify_command(export: str | None, public_key: str | None) -> None:
+    """Recompute every chain and checkpoint; exit 1 naming the first broken box and event."""
+    started = time.perf_counter()
+    if export:
+        _report(verify_export(Path(export), public_key), started)
+        return
+    key = public_key or signing_key(current_app.config).public_text
+    _report(verify_database(db.session, key), started)
+
+
+@ledger_cli.command("checkpoint")
+@with_appcontext
+def checkpoint_command() -> None:
+    """Sign a Merkle root over every event so far."""
+    begin_write(db.session)
+    checkpoint = make_checkpoint(db.session, signing_key(current_app.config))
+    db.session.commit()
+    if checkpoint is None:
+        click.echo("No new events since the last checkpoint.")
+    else:
+        click.echo(
+            f"Checkpoint: {checkpoint.event_count} events up to event {checkpoint.upto_event_id}, root {checkpoint.root}."
+        )
+
+
+@ledger_cli.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def export_command(path: str) -> None:
+    """Write every event and checkpoint as JSON Lines, for `ledger verify --from-export`."""
+    with open(path, "w", encoding="utf-8") as out:
+        count = export_ledger(db.session, signing_key(current_app.config).public_text, out)
+    click.echo(f"Exported {count} events to {path}.")

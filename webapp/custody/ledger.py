@@ -1,0 +1,353 @@
+"""Integrity of the ledger: canonical encoding, per-box hash chains, Merkle checkpoints, signatures.
+
+docs/ledger.md describes every byte of this so that an outsider can write a verifier from it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+GENESIS = "0" * 64
+ENCODING_VERSION = 1
+# The fields of an event that its hash covers, in the order docs/ledger.md lists them.
+HASHED_FIELDS = (
+    "v",
+    "box",
+    "seq",
+    "kind",
+    "from",
+    "to",
+    "site",
+    "actor",
+    "device",
+    "device_seq",
+    "client_id",
+    "scanned_at",
+    "recorded_at",
+    "lat",
+    "lon",
+    "accuracy",
+    "seals",
+    "condition",
+    "note",
+    "witness",
+    "handover",
+)
+
+
+def utc_text(moment: datetime) -> str:
+    """RFC 3339 in UTC with exactly three decimals: 2026-04-01T07:30:00.123Z."""
+    if moment.tzinfo is None:  # SQLite hands back naive UTC
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def coordinate_text(value: Decimal | float | None) -> str | None:
+    """Coordinates as text with six decimals, so no float formatting differs between verifiers."""
+    return None if value is None else f"{Decimal(value):.6f}"
+
+
+def canonical_event(fields: dict) -> bytes:
+    """The event's canonical JSON: sorted keys, no spaces, UTF-8, nothing but HASHED_FIELDS."""
+    return json.dumps(
+        {key: fields[key] for key in HASHED_FIELDS}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
+
+
+def chain_hash(prev_hash: str, canonical: bytes) -> str:
+    """hash = SHA-256(prev_hash as 64 ASCII hex characters || canonical bytes), as lowercase hex."""
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical).hexdigest()
+
+
+def event_fields(
+    *,
+    sscc: str,
+    seq: int,
+    kind: str,
+    from_holder,
+    to_holder,
+    site_code,
+    actor,
+    device_id: str,
+    device_seq: int,
+    client_id: str,
+    scanned_at: datetime,
+    recorded_at: datetime,
+    lat,
+    lon,
+    accuracy,
+    seals,
+    condition,
+    note,
+    witness,
+    handover,
+) -> dict:
+    """The hashed view of one event, from its stored values (see docs/ledger.md)."""
+    return {
+        "v": ENCODING_VERSION,
+        "box": sscc,
+        "seq": seq,
+        "kind": kind,
+        "from": from_holder,
+        "to": to_holder,
+        "site": site_code,
+        "actor": actor,
+        "device": device_id,
+        "device_seq": device_seq,
+        "client_id": client_id,
+        "scanned_at": utc_text(scanned_at),
+        "recorded_at": utc_text(recorded_at),
+        "lat": coordinate_text(lat),
+        "lon": coordinate_text(lon),
+        "accuracy": accuracy,
+        "seals": list(seals or []),
+        "condition": condition,
+        "note": note,
+        "witness": witness,
+        "handover": handover,
+    }
+
+
+# --- Merkle tree (RFC 6962 / RFC 9162 shape) ----------------------------------------------------
+
+
+def merkle_leaf(event_hash: str) -> bytes:
+    """Leaf hash: SHA-256(0x00 || the event hash's 32 bytes)."""
+    return hashlib.sha256(b"\x00" + bytes.fromhex(event_hash)).digest()
+
+
+def merkle_node(left: bytes, right: bytes) -> bytes:
+    """Interior node: SHA-256(0x01 || left || right)."""
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+class MerkleAccumulator:
+    """Appends leaves keeping only the roots of complete subtrees ("peaks"), at most log2(n) of them."""
+
+    def __init__(self, peaks: Iterable[tuple[int, str]] = ()):
+        self.peaks: list[tuple[int, bytes]] = [(size, bytes.fromhex(h)) for size, h in peaks]
+
+    @property
+    def count(self) -> int:
+        return sum(size for size, _ in self.peaks)
+
+    def add(self, event_hash: str) -> None:
+        peaks = self.peaks
+        peaks.append((1, merkle_leaf(event_hash)))
+        while len(peaks) > 1 and peaks[-1][0] == peaks[-2][0]:
+            (size, right), (_, left) = peaks.pop(), peaks.pop()
+            peaks.append((size * 2, merkle_node(left, right)))
+
+    def root(self) -> str:
+        """The RFC 6962 tree head: fold the peaks from the right. The empty tree is SHA-256('')."""
+        if not self.peaks:
+            return hashlib.sha256(b"").hexdigest()
+        root = self.peaks[-1][1]
+        for _, peak in reversed(self.peaks[:-1]):
+            root = merkle_node(peak, root)
+        return root.hex()
+
+    def dump(self) -> list[list]:
+        return [[size, h.hex()] for size, h in self.peaks]
+
+
+# --- signing ------------------------------------------------------------------------------------
+
+
+def checkpoint_message(*, event_count: int, upto_event_id: int, root: str, created_at: datetime) -> bytes:
+    """The exact bytes a checkpoint signature covers."""
+    body = {
+        "v": ENCODING_VERSION,
+        "count": event_count,
+        "upto": upto_event_id,
+        "root": root,
+        "at": utc_text(created_at),
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("ascii")
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """The server's Ed25519 key for checkpoints."""
+
+    private: Ed25519PrivateKey
+
+    @classmethod
+    def from_text(cls, text: str) -> SigningKey:
+        """Read a key given as base64 of its 32-byte seed (LEDGER_SIGNING_KEY)."""
+        seed = base64.b64decode(text.strip(), validate=True)
+        if len(seed) != 32:
+            raise ValueError("LEDGER_SIGNING_KEY must be base64 of 32 bytes (an Ed25519 seed)")
+        return cls(Ed25519PrivateKey.from_private_bytes(seed))
+
+    @staticmethod
+    def new_text() -> str:
+        """A fresh key, as LEDGER_SIGNING_KEY expects it."""
+        from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
+
+        raw = Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        return base64.b64encode(raw).decode()
+
+    @property
+    def public_bytes(self) -> bytes:
+        return self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+    @property
+    def public_text(self) -> str:
+        return base64.b64encode(self.public_bytes).decode()
+
+    @property
+    def key_id(self) -> str:
+        """First 16 hex characters of SHA-256 of the raw public key."""
+        return hashlib.sha256(self.public_bytes).hexdigest()[:16]
+
+    def sign(self, message: bytes) -> str:
+        return base64.b64encode(self.private.sign(message)).decode()
+
+
+def verify_signature(public_text: str, message: bytes, signature: str) -> bool:
+    """Whether an Ed25519 signature (base64) over `message` is valid for the public key (base64)."""
+    try:
+        Ed25519PublicKey.from_public_bytes(base64.b64decode(public_text)).verify(base64.b64decode(signature), message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def dev_signing_key(instance_dir: Path) -> str:
+    """Development only: a key generated once and kept in instance/ledger_signing_key."""
+    instance_dir.mkdir(exist_ok=True)
+    path = instance_dir / "ledger_signing_key"
+    if not path.exists():
+        path.write_text(SigningKey.new_text())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+# --- verification -------------------------------------------------------------------------------
+
+
+@dataclass
+class Problem:
+    """The first thing found broken."""
+
+    message: str
+    box: str | None = None
+    event_id: int | None = None
+
+    def __str__(self) -> str:
+        where = "".join([f" box {self.box}" if self.box else "", f" event {self.event_id}" if self.event_id else ""])
+        return f"BROKEN{where}: {self.message}"
+
+
+@dataclass
+class VerifyReport:
+    """What a verification run saw."""
+
+    events: int = 0
+    boxes: int = 0
+    checkpoints: int = 0
+    problem: Problem | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def verify_stream(
+    events: Iterator[dict],
+    checkpoints: list[dict],
+    public_key: str | None,
+    box_heads: dict[str, tuple[int, str | None]] | None = None,
+) -> VerifyReport:
+    """Recompute every chain and checkpoint from events in id order; stop at the first broken link.
+
+    `events` yields dicts with `id`, `hash`, `prev_hash` and the HASHED_FIELDS values. `checkpoints`
+    are dicts with upto_event_id, event_count, root, signature, created_at (text or datetime).
+    `box_heads` maps SSCC to (chain_length, chain_head) as the box table has them, which catches a
+    deleted last event.
+    """
+    report = VerifyReport()
+    heads: dict[str, tuple[int, str]] = {}
+    pending = sorted(checkpoints, key=lambda c: c["upto_event_id"])
+    accumulator = MerkleAccumulator()
+    last_id = 0
+
+    def check_checkpoints_upto(event_id: int | None) -> Problem | None:
+        while pending and (event_id is None or pending[0]["upto_event_id"] < event_id):
+            cp = pending.pop(0)
+            report.checkpoints += 1
+            if accumulator.count != cp["event_count"] or accumulator.root() != cp["root"]:
+                return Problem(
+                    f"checkpoint up to event {cp['upto_event_id']} does not match the events "
+                    f"({accumulator.count} events, root {accumulator.root()[:16]}...; the checkpoint says "
+                    f"{cp['event_count']} events, root {cp['root'][:16]}...): events were altered, removed or inserted",
+                    event_id=cp["upto_event_id"],
+                )
+            created = cp["created_at"]
+            created = (
+                created if isinstance(created, datetime) else datetime.fromisoformat(created.replace("Z", "+00:00"))
+            )
+            message = checkpoint_message(
+                event_count=cp["event_count"], upto_event_id=cp["upto_event_id"], root=cp["root"], created_at=created
+            )
+            if public_key is not None and not verify_signature(public_key, message, cp["signature"]):
+                return Problem(
+                    f"checkpoint up to event {cp['upto_event_id']} has an invalid signature",
+                    event_id=cp["upto_event_id"],
+                )
+        return None
+
+    for event in events:
+        event_id = event["id"]
+        problem = check_checkpoints_upto(event_id)
+        if problem:
+            report.problem = problem
+            return report
+        if event_id <= last_id:
+            report.problem = Problem("events are out of order", event["box"], event_id)
+            return report
+        last_id = event_id
+        sscc = event["box"]
+        length, head = heads.get(sscc, (0, GENESIS))
+        if event["seq"] != length + 1:
+            report.problem = Problem(
+                f"sequence {event['seq']} follows {length}: an event is missing or moved", sscc, event_id
+            )
+            return report
+        if event["prev_hash"] != head:
+            report.problem = Problem("prev_hash does not match the previous event's hash", sscc, event_id)
+            return report
+        if chain_hash(head, canonical_event(event)) != event["hash"]:
+            report.problem = Problem("its content does not match its hash: the event was altered", sscc, event_id)
+            return report
+        heads[sscc] = (length + 1, event["hash"])
+        accumulator.add(event["hash"])
+        report.events += 1
+    problem = check_checkpoints_upto(None)
+    if problem:
+        report.problem = problem
+        return report
+    for sscc, (length, head) in (box_heads or {}).items():
+        seen = heads.get(sscc, (0, None))
+        if (length, head) != (seen[0], seen[1] if seen[0] else None):
+            report.problem = Problem(
+                f"the box records {length} events ending {str(head)[:16]}..., the ledger has "
+                f"{seen[0]}: its last events were removed",
+                sscc,
+            )
+            return report
+    report.boxes = len(heads)
+    return report

@@ -1,0 +1,553 @@
+"""The scan service: every write to the ledger goes through record_scans (and record_scan for one).
+
+A batch is the same scans one by one, in device order, idempotent by client scan id. The boxes
+of a batch are locked first (SELECT ... FOR UPDATE on PostgreSQL, in id order so two batches never
+deadlock; the caller opened BEGIN IMMEDIATE on SQLite), the rules run on that locked state, and the
+events, receipts and alerts are written in bulk. Services flush; the caller commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, selectinload
+
+from webapp.auth.access import site_in_scope
+from webapp.auth.models import Role, User
+from webapp.boxes.codes import CodeError, parse_code
+from webapp.boxes.models import Box, BoxStatus
+from webapp.custody.ledger import GENESIS, canonical_event, chain_hash, event_fields, utc_text
+from webapp.custody.models import Alert, CustodyEvent, EventKind, ScanReceipt, Verdict
+from webapp.geo.models import Site, SiteKind
+
+log = logging.getLogger(__name__)
+
+LATE_SYNC_AFTER = timedelta(hours=1)
+CLOCK_SKEW_AHEAD = timedelta(minutes=5)
+
+ACTION_ROLES: dict[EventKind, set[str]] = {
+    EventKind.COMMISSION: {Role.WAREHOUSE, Role.ADMIN},
+    EventKind.PACK: {Role.WAREHOUSE},
+    EventKind.SEAL: {Role.WAREHOUSE, Role.OFFICER},
+    EventKind.DISPATCH: {Role.WAREHOUSE, Role.COURIER, Role.OFFICER},
+    EventKind.RECEIVE: {Role.WAREHOUSE, Role.COURIER, Role.OFFICER},
+    EventKind.INSPECT: {Role.WAREHOUSE, Role.COURIER, Role.OFFICER, Role.SUPERVISOR},
+    EventKind.OPEN: {Role.OFFICER},
+    EventKind.RESEAL: {Role.OFFICER, Role.WAREHOUSE},
+    EventKind.DAMAGE: {Role.WAREHOUSE, Role.COURIER, Role.OFFICER},
+    EventKind.LOSS: {Role.WAREHOUSE, Role.COURIER, Role.OFFICER, Role.SUPERVISOR},
+    EventKind.VOID: {Role.SUPERVISOR, Role.ADMIN},
+}
+LABEL_SITES = {SiteKind.PRINTER, SiteKind.WAREHOUSE_PROV, SiteKind.WAREHOUSE_KAB}
+SEALING = {EventKind.SEAL, EventKind.RESEAL}
+COURIER_PREFIX = "courier:"
+
+
+@dataclass
+class ScanInput:
+    """One scan as a phone or scanner sends it (already checked for shape and types)."""
+
+    client_id: str
+    code: str
+    action: str
+    site: str
+    scanned_at: datetime
+    device_id: str
+    device_seq: int
+    to: str | None = None
+    seals: list[str] | None = None
+    condition: str | None = None
+    note: str | None = None
+    witness: str | None = None
+    lat: Decimal | None = None
+    lon: Decimal | None = None
+    accuracy: int | None = None
+    handover: str | None = None
+
+
+@dataclass
+class ScanResult:
+    """The answer to one scan: accepted (with warnings), duplicate (the first answer), or refused."""
+
+    client_id: str
+    verdict: str
+    reason: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    details: dict = field(default_factory=dict)
+    event: dict | None = None
+    original_verdict: str | None = None
+
+
+class Refusal(Exception):
+    """A scan the rules refuse; `details` says what the person needs to know."""
+
+    def __init__(self, reason: str, **details):
+        super().__init__(reason)
+        self.reason = reason
+        self.details = details
+
+
+def _holder_text(box: Box, sites: dict[int, Site], users: dict[int, User]) -> str | None:
+    if box.holder_user_id is not None:
+        return f"user:{users[box.holder_user_id].username}"
+    if box.holder_site_id is not None:
+        return f"site:{sites[box.holder_site_id].code}"
+    return None
+
+
+class _Context:
+    """Everything the rules need for one batch, loaded with a handful of queries."""
+
+    def __init__(self, session: Session, actor: User, scans: list[ScanInput], ssccs: set[str]):
+        self.session = session
+        self.actor = actor
+        lock = select(Box).where(Box.sscc.in_(ssccs)).order_by(Box.id).execution_options(populate_existing=True)
+        if session.get_bind().dialect.name == "postgresql":
+            lock = lock.with_for_update(of=Box)
+        self.boxes = {box.sscc: box for box in session.scalars(lock)} if ssccs else {}
+        wanted_codes = {scan.site.upper() for scan in scans} | {
+            scan.to.upper() for scan in scans if scan.to and not scan.to.lower().startswith(COURIER_PREFIX)
+        }
+        site_ids = {
+            i
+            for box in self.boxes.values()
+            for i in (box.destination_id, box.holder_site_id, box.current_site_id, box.transit_site_id)
+            if i
+        }
+        self.sites: dict[int, Site] = {}
+        self.by_code: dict[str, Site] = {}
+        for site in session.scalars(
+            select(Site).where(Site.code.in_(wanted_codes) | Site.id.in_(site_ids)).options(selectinload(Site.dapils))
+        ):
+            self._keep(site)
+        self._load_ancestors()
+        usernames = {
+            scan.to[len(COURIER_PREFIX) :].lower()
+            for scan in scans
+            if scan.to and scan.to.lower().startswith(COURIER_PREFIX)
+        }
+        user_ids = {i for box in self.boxes.values() for i in (box.holder_user_id, box.transit_user_id) if i}
+        self.users: dict[int, User] = {actor.id: actor}
+        self.couriers: dict[str, User] = {}
+        if usernames or user_ids:
+            for user in session.scalars(select(User).where(User.username.in_(usernames) | User.id.in_(user_ids))):
+                self.users[user.id] = user
+                self.couriers[user.username] = user
+
+    def _keep(self, site: Site) -> None:
+        self.sites[site.id] = site
+        self.by_code[site.code] = site
+
+    def _load_ancestors(self) -> None:
+        missing = {s.parent_id for s in self.sites.values() if s.parent_id and s.parent_id not in self.sites}
+        while missing:
+            for site in self.session.scalars(select(Site).where(Site.id.in_(missing))):
+                self._keep(site)
+            missing = {s.parent_id for s in self.sites.values() if s.parent_id and s.parent_id not in self.sites}
+
+    def route(self, box: Box) -> list[Site]:
+        """The box's route from the top warehouse down to its destination."""
+        chain, site = [], self.sites.get(box.destination_id)
+        while site is not None:
+            chain.insert(0, site)
+            site = self.sites.get(site.parent_id) if site.parent_id else None
+        return chain
+
+    def destination_details(self, box: Box) -> dict:
+        """Where a box belongs, in words a person can act on."""
+        from webapp.geo.models import Region
+
+        dest = self.sites[box.destination_id]
+        details = {"destination": dest.code, "destination_name": dest.name, "contest": box.contest}
+        if dest.region_code:
+            desa = self.session.get(Region, dest.region_code)
+            details["desa"] = desa.name if desa else None
+            kec = self.session.get(Region, desa.parent_code) if desa and desa.parent_code else None
+            details["kecamatan"] = kec.name if kec else None
+        if box.dapil_id:
+            details["dapil"] = box.dapil.name
+        return details
+
+
+def _compare_seals(box: Box, scan: ScanInput, kind: EventKind) -> bool:
+    """True when the scan saw seals that differ from the last recorded ones (no reseal explains it)."""
+    if kind in SEALING or scan.seals is None or not box.seals:
+        return False
+    return sorted(scan.seals) != sorted(box.seals)
+
+
+def _holds(box: Box, actor: User, site: Site) -> bool:
+    if box.holder_user_id is not None:
+        return box.holder_user_id == actor.id
+    return box.holder_site_id == site.id and actor.role != Role.COURIER
+
+
+def _apply(
+    ctx: _Context, box: Box, scan: ScanInput, kind: EventKind, site: Site
+) -> tuple[str | None, str | None, list[str]]:
+    """Check the rules for one scan and change the box's state; returns (from, to, warnings) or raises Refusal."""
+    actor = ctx.actor
+    warnings: list[str] = []
+    if box.status == BoxStatus.VOIDED:
+        raise Refusal("voided")
+    # Every check comes before any change to the box: a refusal leaves its state untouched.
+    seal_change = _compare_seals(box, scan, kind)
+    if seal_change and not (scan.witness or "").strip():
+        raise Refusal("seal_mismatch", recorded=box.seals, seen=scan.seals, why="a witness must sign a seal change")
+    before = _holder_text(box, ctx.sites, ctx.users)
+    to_text: str | None = before
+
+    if kind == EventKind.COMMISSION:
+        if SiteKind(site.kind) not in LABEL_SITES:
+            raise Refusal("forbidden", why="labels are commissioned at a printer or a warehouse")
+        if box.status != BoxStatus.PLANNED and box.holder_site_id != site.id:
+            raise Refusal("not_held_by_you", holder=before)
+        if box.status == BoxStatus.PLANNED:
+            box.status = BoxStatus.COMMISSIONED
+        box.holder_site_id, box.current_site_id = site.id, site.id
+        to_text = f"site:{site.code}"
+    elif kind in (EventKind.PACK, EventKind.SEAL, EventKind.RESEAL):
+        if box.holder_site_id != site.id or box.status in (BoxStatus.PLANNED, BoxStatus.IN_TRANSIT, BoxStatus.LOST):
+            raise Refusal("not_held_by_you", holder=before)
+        if kind == EventKind.PACK:
+            box.status = BoxStatus.PACKED
+        else:
+            box.seals = list(scan.seals or [])
+            box.status = BoxStatus.SEALED
+    elif kind == EventKind.DISPATCH:
+        if not _holds(box, actor, site) or box.status in (BoxStatus.PLANNED, BoxStatus.LOST):
+            raise Refusal("not_held_by_you", holder=before)
+        receiver = (scan.to or "").strip()
+        if receiver.lower().startswith(COURIER_PREFIX):
+            courier = ctx.couriers.get(receiver[len(COURIER_PREFIX) :].lower())
+            if courier is None or courier.role != Role.COURIER or not courier.active:
+                raise Refusal("wrong_destination", receiver=receiver, why="no active courier with that username")
+            box.transit_user_id, box.transit_site_id = courier.id, None
+            to_text = f"user:{courier.username}"
+        else:
+            target = ctx.by_code.get(receiver.upper())
+            if target is None or target.id not in {s.id for s in ctx.route(box)}:
+                raise Refusal("wrong_destination", receiver=receiver, **ctx.destination_details(box))
+            box.transit_site_id, box.transit_user_id = target.id, None
+            to_text = f"site:{target.code}"
+        box.status = BoxStatus.IN_TRANSIT
+    elif kind == EventKind.RECEIVE:
+        if actor.role == Role.COURIER:
+            if box.status != BoxStatus.IN_TRANSIT or box.transit_user_id != actor.id:
+                raise Refusal("not_in_transit_to_you", holder=before)
+            box.holder_user_id, box.holder_site_id = actor.id, None
+            to_text = f"user:{actor.username}"
+        else:
+            if site.id not in {s.id for s in ctx.route(box)}:
+                raise Refusal("wrong_destination", **ctx.destination_details(box))
+            destination = ctx.sites[box.destination_id]
+            if box.contest and box.dapil_id is not None and destination.kind == SiteKind.TPS:
+                expected = destination.dapil_for(box.contest)
+                if expected is not None and expected.id != box.dapil_id:
+                    raise Refusal(
+                        "wrong_dapil", box_dapil=box.dapil.name, tps_dapil=expected.name, **ctx.destination_details(box)
+                    )
+            if box.status != BoxStatus.IN_TRANSIT or box.transit_site_id != site.id:
+                raise Refusal("not_in_transit_to_you", holder=before)
+            box.holder_site_id, box.holder_user_id = site.id, None
+            box.status = BoxStatus.HELD
+            to_text = f"site:{site.code}"
+        box.transit_site_id = box.transit_user_id = None
+        box.current_site_id = site.id
+    elif kind == EventKind.INSPECT:
+        if box.current_site_id != site.id and not _holds(box, actor, site):
+            raise Refusal("not_held_by_you", holder=before)
+    elif kind == EventKind.OPEN:
+        if site.id != box.destination_id or site.kind != SiteKind.TPS:
+            raise Refusal("wrong_destination", **ctx.destination_details(box))
+        if box.holder_site_id != site.id or box.status != BoxStatus.HELD:
+            raise Refusal("not_held_by_you", holder=before)
+        box.status = BoxStatus.OPENED
+    elif kind in (EventKind.DAMAGE, EventKind.LOSS):
+        if not _holds(box, actor, site) and actor.role != Role.SUPERVISOR:
+            raise Refusal("not_held_by_you", holder=before)
+        box.status = BoxStatus.DAMAGED if kind == EventKind.DAMAGE else BoxStatus.LOST
+    elif kind == EventKind.VOID:
+        box.status = BoxStatus.VOIDED
+
+    if seal_change:
+        warnings.append("seal_mismatch")
+    return before, to_text, warnings
+
+
+def to_millis(moment: datetime) -> datetime:
+    """UTC, to the millisecond: what the ledger's canonical encoding keeps (docs/ledger.md)."""
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _time_warnings(scanned_at: datetime, now: datetime) -> list[str]:
+    warnings = []
+    if scanned_at - now > CLOCK_SKEW_AHEAD:
+        warnings.append("clock_skew")
+    if now - scanned_at > LATE_SYNC_AFTER:
+        warnings.append("late_sync")
+    return warnings
+
+
+def _receipt_result(receipt: ScanReceipt, event: dict | None) -> ScanResult:
+    return ScanResult(
+        client_id=receipt.client_id,
+        verdict=Verdict.DUPLICATE,
+        reason=receipt.reason,
+        warnings=list(receipt.warnings),
+        details=dict(receipt.details),
+        event=event,
+        original_verdict=receipt.verdict,
+    )
+
+
+def event_summary(event: CustodyEvent | dict, sscc: str, site_code: str | None) -> dict:
+    """The event as a scan result and the API show it."""
+    get = event.get if isinstance(event, dict) else lambda k: getattr(event, k)
+    return {
+        "id": get("id"),
+        "box": sscc,
+        "seq": get("box_seq"),
+        "kind": get("kind"),
+        "site": site_code,
+        "from": get("from_holder"),
+        "to": get("to_holder"),
+        "hash": get("hash"),
+        "recorded_at": utc_text(get("recorded_at")),
+    }
+
+
+def record_scans(
+    session: Session, *, actor: User, scans: list[ScanInput], now: datetime | None = None
+) -> list[ScanResult]:
+    """Record a batch of scans, in device order, one result per scan (in the order given)."""
+    now = to_millis(now or datetime.now(UTC))
+    for scan in scans:
+        scan.scanned_at = to_millis(scan.scanned_at)
+    results: dict[str, ScanResult] = {}
+    receipts = (
+        {
+            r.client_id: r
+            for r in session.scalars(select(ScanReceipt).where(ScanReceipt.client_id.in_({s.client_id for s in scans})))
+        }
+        if scans
+        else {}
+    )
+    prior_events = {}
+    if receipts:
+        ids = [r.event_id for r in receipts.values() if r.event_id]
+        for ev, sscc, code in session.execute(
+            select(CustodyEvent, Box.sscc, Site.code)
+            .join(Box, CustodyEvent.box_id == Box.id)
+            .outerjoin(Site, CustodyEvent.site_id == Site.id)
+            .where(CustodyEvent.id.in_(ids))
+        ):
+            prior_events[ev.id] = event_summary(ev, sscc, code)
+
+    parsed: dict[str, str | CodeError] = {}
+    for scan in scans:
+        try:
+            parsed[scan.client_id] = parse_code(scan.code)
+        except CodeError as exc:
+            parsed[scan.client_id] = exc
+    ssccs = {v for v in parsed.values() if isinstance(v, str)}
+    ctx = _Context(session, actor, scans, ssccs)
+
+    events, new_receipts, alerts = [], [], []
+    seen_in_batch: set[str] = set()
+    for scan in sorted(scans, key=lambda s: (s.device_id, s.device_seq)):
+        if scan.client_id in receipts:
+            receipt = receipts[scan.client_id]
+            if receipt.actor_id != actor.id:
+                results[scan.client_id] = ScanResult(
+                    scan.client_id,
+                    Verdict.REFUSED,
+                    "forbidden",
+                    details={"why": "this scan id belongs to another user"},
+                )
+            else:
+                results[scan.client_id] = _receipt_result(receipt, prior_events.get(receipt.event_id))
+            continue
+        if scan.client_id in seen_in_batch:
+            first = results[scan.client_id]
+            results[scan.client_id] = ScanResult(
+                scan.client_id,
+                Verdict.DUPLICATE,
+                first.reason,
+                list(first.warnings),
+                dict(first.details),
+                first.event,
+                first.verdict,
+            )
+            continue
+        seen_in_batch.add(scan.client_id)
+        result, event_row, box = _one(ctx, scan, parsed[scan.client_id], now)
+        results[scan.client_id] = result
+        if event_row is not None:
+            events.append((event_row, result))
+        new_receipts.append((scan, result, box))
+        if (
+            result.verdict == Verdict.REFUSED
+            or set(result.warnings) & {"seal_mismatch"}
+            or scan.action in ("damage", "loss")
+        ):
+            alerts.append((scan, result, box))
+
+    _write(session, ctx, events, new_receipts, alerts, now)
+    return [results[scan.client_id] for scan in scans]
+
+
+def _one(
+    ctx: _Context, scan: ScanInput, parsed: str | CodeError, now: datetime
+) -> tuple[ScanResult, dict | None, Box | None]:
+    """Evaluate one scan against the locked state; returns its result, its event row and its box."""
+    actor = ctx.actor
+    if isinstance(parsed, CodeError):
+        reason = "malformed_code"
+        return (
+            ScanResult(scan.client_id, Verdict.REFUSED, reason, details={"why": str(parsed), "kind": parsed.kind}),
+            None,
+            None,
+        )
+    box = ctx.boxes.get(parsed)
+    if box is None:
+        return ScanResult(scan.client_id, Verdict.REFUSED, "unknown_code", details={"sscc": parsed}), None, None
+    kind = EventKind(scan.action)
+    site = ctx.by_code.get(scan.site.upper())
+    try:
+        if site is None or not site_in_scope(actor, site):
+            raise Refusal("forbidden", why="the scan's site is not yours", site=scan.site)
+        if actor.role not in ACTION_ROLES[kind]:
+            raise Refusal("forbidden", why=f"a {actor.role} cannot {kind}")
+        from_text, to_text, warnings = _apply(ctx, box, scan, kind, site)
+    except Refusal as refusal:
+        details = {"sscc": box.sscc, **refusal.details}
+        if (
+            refusal.reason in ("wrong_destination", "wrong_dapil", "not_in_transit_to_you")
+            and "destination" not in details
+        ):
+            details.update(ctx.destination_details(box))
+        return ScanResult(scan.client_id, Verdict.REFUSED, refusal.reason, details=details), None, box
+    warnings += _time_warnings(scan.scanned_at, now)
+    seq = box.chain_length + 1
+    prev = box.chain_head or GENESIS
+    fields = event_fields(
+        sscc=box.sscc,
+        seq=seq,
+        kind=kind.value,
+        from_holder=from_text,
+        to_holder=to_text,
+        site_code=site.code,
+        actor=actor.username,
+        device_id=scan.device_id,
+        device_seq=scan.device_seq,
+        client_id=scan.client_id,
+        scanned_at=scan.scanned_at,
+        recorded_at=now,
+        lat=scan.lat,
+        lon=scan.lon,
+        accuracy=scan.accuracy,
+        seals=scan.seals,
+        condition=scan.condition,
+        note=scan.note,
+        witness=scan.witness,
+        handover=scan.handover,
+    )
+    digest = chain_hash(prev, canonical_event(fields))
+    box.chain_length, box.chain_head, box.last_event_at = seq, digest, now
+    row = {
+        "client_id": scan.client_id,
+        "box_id": box.id,
+        "box_seq": seq,
+        "kind": kind.value,
+        "from_holder": from_text,
+        "to_holder": to_text,
+        "site_id": site.id,
+        "actor_id": actor.id,
+        "device_id": scan.device_id,
+        "device_seq": scan.device_seq,
+        "scanned_at": scan.scanned_at,
+        "recorded_at": now,
+        "lat": scan.lat,
+        "lon": scan.lon,
+        "accuracy": scan.accuracy,
+        "seals": list(scan.seals or []),
+        "condition": scan.condition,
+        "note": scan.note,
+        "witness": scan.witness,
+        "handover": scan.handover,
+        "prev_hash": prev,
+        "hash": digest,
+    }
+    result = ScanResult(scan.client_id, Verdict.ACCEPTED, None, warnings, {"sscc": box.sscc, "status": box.status})
+    result.event = event_summary(row | {"id": None}, box.sscc, site.code)
+    return result, row, box
+
+
+def _write(session: Session, ctx: _Context, events: list, receipts: list, alerts: list, now: datetime) -> None:
+    """Write the batch: events (ids back), receipts, alerts; the boxes' new state flushes with them."""
+    session.flush()  # box state changes
+    if events:
+        table = CustodyEvent.__table__
+        stmt = insert(table).returning(table.c.id, table.c.client_id, sort_by_parameter_order=True)
+        rows = session.execute(stmt, [row for row, _ in events]).all()
+        for (event_id, _client_id), (_row, result) in zip(rows, events, strict=True):
+            result.event["id"] = event_id
+    if receipts:
+        session.execute(
+            insert(ScanReceipt.__table__),
+            [
+                {
+                    "client_id": scan.client_id,
+                    "actor_id": ctx.actor.id,
+                    "box_id": box.id if box else None,
+                    "event_id": result.event["id"] if result.event else None,
+                    "verdict": result.verdict,
+                    "reason": result.reason,
+                    "warnings": result.warnings,
+                    "details": result.details,
+                    "recorded_at": now,
+                }
+                for scan, result, box in receipts
+            ],
+        )
+    if alerts:
+        site_ids = {code: site.id for code, site in ctx.by_code.items()}
+        session.execute(
+            insert(Alert.__table__),
+            [
+                {
+                    "kind": result.reason
+                    or ("damaged" if scan.action == "damage" else "lost" if scan.action == "loss" else "seal_mismatch"),
+                    "state": "open",
+                    "box_id": box.id if box else None,
+                    "site_id": site_ids.get(scan.site.upper()),
+                    "actor_id": ctx.actor.id,
+                    "event_id": result.event["id"] if result.event else None,
+                    "client_id": scan.client_id,
+                    "code": scan.code[:200],
+                    "details": {"action": scan.action, "verdict": result.verdict, **result.details},
+                    "created_at": now,
+                }
+                for scan, result, box in alerts
+            ],
+        )
+    for scan, result, _box in receipts:
+        log.info(
+            "scan %s by %s at %s: %s %s",
+            scan.action,
+            ctx.actor.username,
+            scan.site,
+            result.verdict,
+            result.reason or "",
+        )
+
+
+def record_scan(session: Session, *, actor: User, scan: ScanInput, now: datetime | None = None) -> ScanResult:
+    """Record one scan (a batch of one)."""
+    return record_scans(session, actor=actor, scans=[scan], now=now)[0]

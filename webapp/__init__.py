@@ -30,6 +30,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     labels.init_app(app)
     security.init_app(app)
 
+    from webapp.api import custody as _api_custody  # noqa: F401  (its routes join the API blueprint)
+    from webapp.api import openapi as _api_openapi  # noqa: F401
     from webapp.api.views import bp as api_bp
     from webapp.auth.admin import bp as admin_bp
     from webapp.auth.views import bp as auth_bp

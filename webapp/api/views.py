@@ -13,7 +13,7 @@ from webapp.geo.models import Region, Site, dotted_code
 
 bp = Blueprint("api", __name__)
 
-csrf.exempt(bp)  # no cookie-authenticated writes yet; writes will check CSRF or a bearer token
+csrf.exempt(bp)  # writes check CSRF themselves unless a bearer token authenticated them (api/custody.py)
 
 
 def site_json(site: Site) -> dict:
@@ -31,19 +31,43 @@ def site_json(site: Site) -> dict:
     }
 
 
-def box_json(box: Box) -> dict:
-    """A box as the API shows it (the ledger adds route and history later)."""
+def route_codes(box: Box) -> list[str]:
+    """The box's route, top warehouse first, destination last."""
+    chain, site = [], box.destination
+    while site is not None:
+        chain.insert(0, site.code)
+        site = site.parent
+    return chain
+
+
+def box_brief(box: Box) -> dict:
+    """What a phone needs to judge a scan of this box offline."""
+    holder = (
+        f"courier:{box.holder_user_id}" if box.holder_user_id else (box.holder_site.code if box.holder_site else None)
+    )
     return {
         "sscc": box.sscc,
         "kind": box.kind,
         "contest": box.contest,
         "dapil": box.dapil.code if box.dapil else None,
+        "dapil_name": box.dapil.name if box.dapil else None,
         "destination": box.destination.code,
+        "destination_name": box.destination.name,
+        "route": route_codes(box),
         "set": {"index": box.set_index, "size": box.set_size},
         "status": box.status,
         "seals": box.seals,
-        "holder_site": box.holder_site.code if box.holder_site else None,
+        "holder": holder,
+        "in_transit_to": box.transit_site.code if box.transit_site else None,
+    }
+
+
+def box_json(box: Box) -> dict:
+    """A box with its manifest and the head of its chain."""
+    return {
+        **box_brief(box),
         "current_site": box.current_site.code if box.current_site else None,
+        "chain": {"length": box.chain_length, "head": box.chain_head},
         "manifest": [
             {"item": line.item_type.code, "quantity": line.quantity, "dapil": line.dapil.code if line.dapil else None}
             for line in box.lines

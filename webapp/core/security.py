@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from flask import Flask, Request
+from flask import Flask, Request, g
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -50,6 +50,7 @@ def _load_user_from_bearer(req: Request):
     )
     if row is None or not row.user.active:
         return None
+    g.authenticated_by_token = True  # no CSRF token needed: a bearer token is not sent by browsers on their own
     now = datetime.now(UTC)
     last = row.last_used_at
     if last is not None and last.tzinfo is None:  # SQLite returns naive UTC

@@ -359,23 +359,24 @@ def record_scans(
     ctx = _Context(session, actor, scans, ssccs)
 
     events, new_receipts, alerts = [], [], []
-    seen_in_batch: set[str] = set()
-    for scan in sorted(scans, key=lambda s: (s.device_id, s.device_seq)):
+    first_in_batch: dict[str, ScanResult] = {}
+    answers: list[ScanResult | None] = [None] * len(scans)
+    for index, scan in sorted(enumerate(scans), key=lambda pair: (pair[1].device_id, pair[1].device_seq)):
         if scan.client_id in receipts:
             receipt = receipts[scan.client_id]
             if receipt.actor_id != actor.id:
-                results[scan.client_id] = ScanResult(
+                answers[index] = ScanResult(
                     scan.client_id,
                     Verdict.REFUSED,
                     "forbidden",
                     details={"why": "this scan id belongs to another user"},
                 )
             else:
-                results[scan.client_id] = _receipt_result(receipt, prior_events.get(receipt.event_id))
+                answers[index] = _receipt_result(receipt, prior_events.get(receipt.event_id))
             continue
-        if scan.client_id in seen_in_batch:
-            first = results[scan.client_id]
-            results[scan.client_id] = ScanResult(
+        if scan.client_id in first_in_batch:
+            first = first_in_batch[scan.client_id]
+            answers[index] = ScanResult(
                 scan.client_id,
                 Verdict.DUPLICATE,
                 first.reason,
@@ -385,21 +386,16 @@ def record_scans(
                 first.verdict,
             )
             continue
-        seen_in_batch.add(scan.client_id)
         result, event_row, box = _one(ctx, scan, parsed[scan.client_id], now)
-        results[scan.client_id] = result
+        answers[index] = first_in_batch[scan.client_id] = result
         if event_row is not None:
             events.append((event_row, result))
         new_receipts.append((scan, result, box))
-        if (
-            result.verdict == Verdict.REFUSED
-            or set(result.warnings) & {"seal_mismatch"}
-            or scan.action in ("damage", "loss")
-        ):
+        if result.verdict == Verdict.REFUSED or "seal_mismatch" in result.warnings or scan.action in ("damage", "loss"):
             alerts.append((scan, result, box))
 
     _write(session, ctx, events, new_receipts, alerts, now)
-    return [results[scan.client_id] for scan in scans]
+    return answers
 
 
 def _one(

@@ -1,0 +1,102 @@
+"""A small custody world: Kepulauan Seribu seeded, one person per post along a box's route."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from tests.factories import UserFactory
+from webapp.auth.models import User
+from webapp.boxes.models import Box
+from webapp.custody.services import ScanInput, ScanResult, record_scan
+from webapp.geo.models import Site
+
+TPS = "TPS-3101011001001"
+OTHER_TPS = "TPS-3101021001001"  # another kecamatan: another DPRD DKI dapil
+_seq = itertools.count(1)
+
+
+@dataclass
+class World:
+    """People and boxes of the custody tests."""
+
+    session: object
+    gudang: User
+    ppk: User
+    pps: User
+    kpps: User
+    kurir: User
+    supervisor: User
+    observer: User
+    other_kpps: User
+
+    def box(self, tps: str = TPS, contest: str = "DPRD_PROV") -> Box:
+        site = self.session.scalar(select(Site).where(Site.code == tps))
+        return self.session.scalar(select(Box).where(Box.destination_id == site.id, Box.contest == contest))
+
+    def scan(self, actor: User, action: str, box: Box | str, site: str, **extra) -> ScanResult:
+        """Record one scan through the service and commit, as a request would."""
+        code = box if isinstance(box, str) else box.sscc
+        result = record_scan(self.session, actor=actor, scan=make_scan(code, action, site, **extra))
+        self.session.commit()
+        return result
+
+    def to_tps(self, box: Box) -> None:
+        """Walk a box from the kab/kota warehouse to its TPS: commission, seal, and hand it down the route."""
+        steps = [
+            (self.gudang, "commission", "KPU-3101", {}),
+            (self.gudang, "seal", "KPU-3101", {"seals": ["S-1", "S-2"]}),
+            (self.gudang, "dispatch", "KPU-3101", {"to": "PPK-310101"}),
+            (self.ppk, "receive", "PPK-310101", {"seals": ["S-1", "S-2"]}),
+            (self.ppk, "dispatch", "PPK-310101", {"to": f"courier:{self.kurir.username}"}),
+            (self.kurir, "receive", "PPK-310101", {}),
+            (self.kurir, "dispatch", "PPS-3101011001", {"to": "PPS-3101011001"}),
+            (self.pps, "receive", "PPS-3101011001", {}),
+            (self.pps, "dispatch", "PPS-3101011001", {"to": TPS}),
+            (self.kpps, "receive", TPS, {"seals": ["S-2", "S-1"]}),
+        ]
+        for actor, action, site, extra in steps:
+            result = self.scan(actor, action, box, site, **extra)
+            assert result.verdict == "accepted", (action, site, result)
+
+
+def make_scan(code: str, action: str, site: str, **extra) -> ScanInput:
+    """A scan with a fresh UUID and the next device sequence number."""
+    fields = {
+        "client_id": str(uuid.uuid4()),
+        "code": code,
+        "action": action,
+        "site": site,
+        "scanned_at": datetime.now(UTC),
+        "device_id": "test-phone",
+        "device_seq": next(_seq),
+    }
+    fields.update(extra)
+    return ScanInput(**fields)
+
+
+@pytest.fixture
+def world(seeded) -> World:
+    session = seeded
+
+    def site(code):
+        return session.scalar(select(Site).where(Site.code == code))
+
+    people = World(
+        session=session,
+        gudang=UserFactory(role="warehouse", scope_site=site("KPU-3101")),
+        ppk=UserFactory(role="officer", scope_site=site("PPK-310101")),
+        pps=UserFactory(role="officer", scope_site=site("PPS-3101011001")),
+        kpps=UserFactory(role="officer", scope_site=site(TPS)),
+        kurir=UserFactory(role="courier", scope_region_code="31.01"),
+        supervisor=UserFactory(role="supervisor", scope_region_code="31.01"),
+        observer=UserFactory(role="observer", scope_region_code="31.01"),
+        other_kpps=UserFactory(role="officer", scope_site=site(OTHER_TPS)),
+    )
+    session.commit()
+    return people

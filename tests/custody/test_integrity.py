@@ -1,0 +1,240 @@
+"""Tamper evidence: hash chains, signed Merkle checkpoints, `flask ledger verify`, offline verification."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, text
+
+from tests.conftest import IS_POSTGRES
+from tests.custody.conftest import TPS
+from webapp.custody.integrity import _event_rows, make_checkpoint, verify_database
+from webapp.custody.ledger import HASHED_FIELDS, MerkleAccumulator, SigningKey, merkle_leaf, merkle_node, verify_stream
+from webapp.custody.models import CustodyEvent, LedgerCheckpoint
+
+KEY = SigningKey.from_text("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+
+
+def drop_triggers(session) -> None:
+    """What an attacker with database access would do first (rolled back with the test)."""
+    if IS_POSTGRES:
+        session.execute(text("DROP TRIGGER custody_event_no_change ON custody_event"))
+    else:
+        session.execute(text("DROP TRIGGER custody_event_no_update"))
+        session.execute(text("DROP TRIGGER custody_event_no_delete"))
+
+
+@pytest.fixture
+def ledger(world):
+    """Two boxes delivered to their TPS (20 events), and a signed checkpoint over them."""
+    world.to_tps(world.box())
+    world.to_tps(world.box(contest="DPR"))
+    make_checkpoint(world.session, KEY)
+    world.session.commit()
+    return world
+
+
+def test_an_intact_ledger_verifies(ledger, runner):
+    result = runner.invoke(args=["ledger", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "OK: 20 events in 2 box chains and 1 signed checkpoints verify" in result.output
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("note", "'ditulis ulang'"),
+        ("kind", "'inspect'"),
+        ("seals", "'[\"FAKE\"]'"),
+        ("to_holder", "'site:PPK-310102'"),
+        ("scanned_at", "scanned_at"),
+        ("hash", "'" + "a" * 64 + "'"),
+        ("prev_hash", "'" + "b" * 64 + "'"),
+    ],
+)
+def test_altering_any_field_is_caught_and_named(ledger, runner, column, value):
+    session = ledger.session
+    victim = session.scalars(select(CustodyEvent).order_by(CustodyEvent.id)).all()[6]
+    drop_triggers(session)
+    if column == "scanned_at":  # move the time by a second
+        shift = (
+            "scanned_at + INTERVAL '1 second'"
+            if IS_POSTGRES
+            else "strftime('%Y-%m-%d %H:%M:%f', scanned_at, '+1 second')"
+        )
+        value = shift
+    session.execute(text(f"UPDATE custody_event SET {column} = {value} WHERE id = :id"), {"id": victim.id})
+    result = runner.invoke(args=["ledger", "verify"])
+    assert result.exit_code == 1
+    assert f"event {victim.id}" in result.output and victim.box.sscc in result.output
+
+
+def delete_event(session, event_id: int) -> None:
+    """Remove an event as an attacker with database access would: triggers and references out of the way."""
+    drop_triggers(session)
+    if IS_POSTGRES:
+        session.execute(text("ALTER TABLE scan_receipt DROP CONSTRAINT fk_scan_receipt_event_id_custody_event"))
+        session.execute(text("ALTER TABLE alert DROP CONSTRAINT fk_alert_event_id_custody_event"))
+    else:
+        session.execute(text("PRAGMA defer_foreign_keys = ON"))  # the test rolls back before any check
+    session.execute(text("DELETE FROM custody_event WHERE id = :id"), {"id": event_id})
+
+
+def test_deleting_an_event_is_caught(ledger, runner):
+    victim = ledger.session.scalars(select(CustodyEvent).order_by(CustodyEvent.id)).all()[3]
+    delete_event(ledger.session, victim.id)
+    result = runner.invoke(args=["ledger", "verify"])
+    assert result.exit_code == 1 and victim.box.sscc in result.output
+
+
+def test_deleting_the_last_event_of_a_box_is_caught(world, runner):
+    box = world.box()
+    world.to_tps(box)
+    last = world.session.scalars(
+        select(CustodyEvent).where(CustodyEvent.box_id == box.id).order_by(CustodyEvent.id.desc())
+    ).first()
+    delete_event(world.session, last.id)
+    result = runner.invoke(args=["ledger", "verify"])
+    assert result.exit_code == 1 and box.sscc in result.output and "removed" in result.output
+
+
+def test_a_forged_checkpoint_signature_is_caught(ledger, runner):
+    ledger.session.execute(
+        text(
+            "DROP TRIGGER "
+            + ("ledger_checkpoint_no_change ON ledger_checkpoint" if IS_POSTGRES else "ledger_checkpoint_no_update")
+        )
+    )
+    ledger.session.execute(text("UPDATE ledger_checkpoint SET signature = :s"), {"s": KEY.sign(b"something else")})
+    result = runner.invoke(args=["ledger", "verify"])
+    assert result.exit_code == 1 and "invalid signature" in result.output
+
+
+def test_checkpoints_are_published_with_the_key(ledger, client):
+    body = client.get("/api/v1/ledger/checkpoints").json  # no login: anyone may check
+    assert body["algorithm"] == "Ed25519" and body["public_key"] == KEY.public_text
+    assert [c["event_count"] for c in body["checkpoints"]] == [20]
+
+
+def test_checkpoints_are_made_automatically(app, world, client):
+    from tests.conftest import login
+
+    app.config["LEDGER_CHECKPOINT_EVERY"] = 5
+    try:
+        login(client, world.gudang.username)
+        box = world.box()
+        for i, (action, extra) in enumerate(
+            [
+                ("commission", {}),
+                ("pack", {}),
+                ("seal", {"seals": ["S-1"]}),
+                ("inspect", {}),
+                ("inspect", {}),
+                ("inspect", {}),
+            ]
+        ):
+            payload = {
+                "id": f"00000000-0000-4000-8000-00000000000{i}",
+                "code": box.sscc,
+                "action": action,
+                "site": "KPU-3101",
+                "scanned_at": "2026-11-20T08:00:00+07:00",
+                "device_id": "d1",
+                "device_seq": i,
+                **extra,
+            }
+            assert client.post("/api/v1/scans", json=payload).status_code == 201
+    finally:
+        app.config["LEDGER_CHECKPOINT_EVERY"] = 10_000
+    checkpoints = world.session.scalars(select(LedgerCheckpoint)).all()
+    assert [c.event_count for c in checkpoints] == [5]
+    assert verify_database(world.session, KEY.public_text).ok
+
+
+def test_merkle_root_matches_rfc6962_for_every_size():
+    """The incremental accumulator gives the recursive RFC 6962 tree head at every size."""
+
+    def mth(leaves):
+        if len(leaves) == 1:
+            return leaves[0]
+        k = 1
+        while k * 2 < len(leaves):
+            k *= 2
+        return merkle_node(mth(leaves[:k]), mth(leaves[k:]))
+
+    hashes = [f"{i:064x}" for i in range(1, 40)]
+    acc = MerkleAccumulator()
+    for n, h in enumerate(hashes, start=1):
+        acc.add(h)
+        assert acc.root() == mth([merkle_leaf(x) for x in hashes[:n]]).hex()
+        resumed = MerkleAccumulator([tuple(p) for p in acc.dump()])
+        assert resumed.root() == acc.root() and resumed.count == n
+
+
+def test_export_verifies_offline_and_a_tampered_export_does_not(ledger, runner, tmp_path):
+    path = tmp_path / "ledger.jsonl"
+    assert runner.invoke(args=["ledger", "export", str(path)]).exit_code == 0
+    result = runner.invoke(args=["ledger", "verify", "--from-export", str(path)])
+    assert result.exit_code == 0 and "20 events" in result.output
+    lines = path.read_text().splitlines()
+    event = json.loads(lines[5])
+    event["witness"] = "Orang Lain"
+    lines[5] = json.dumps(event)
+    path.write_text("\n".join(lines) + "\n")
+    result = runner.invoke(args=["ledger", "verify", "--from-export", str(path)])
+    assert result.exit_code == 1 and f"event {event['id']}" in result.output
+
+
+# --- property: any alteration, deletion or reordering is caught ---------------------------------
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_tampering_is_detected(ledger, data):
+    events = list(_event_rows(ledger.session))
+    checkpoints = [
+        {
+            "upto_event_id": c.upto_event_id,
+            "event_count": c.event_count,
+            "root": c.root,
+            "signature": c.signature,
+            "created_at": c.created_at,
+        }
+        for c in ledger.session.scalars(select(LedgerCheckpoint))
+    ]
+    assert verify_stream(iter(events), checkpoints, KEY.public_text).ok
+    tampered = copy.deepcopy(events)
+    how = data.draw(st.sampled_from(["alter", "delete", "swap"]))
+    i = data.draw(st.integers(0, len(tampered) - 1))
+    if how == "alter":
+        field = data.draw(st.sampled_from([f for f in HASHED_FIELDS if f != "v"] + ["hash", "prev_hash"]))
+        old = tampered[i][field]
+        new = data.draw(
+            st.one_of(st.text(max_size=12), st.integers(0, 10**6), st.none(), st.lists(st.text(max_size=5), max_size=2))
+        )
+        if new == old:
+            return
+        tampered[i][field] = new
+    elif how == "delete":
+        del tampered[i]
+    else:
+        j = data.draw(st.integers(0, len(tampered) - 1))
+        if i == j or tampered[i] == tampered[j]:
+            return
+        tampered[i], tampered[j] = tampered[j], tampered[i]
+    report = verify_stream(iter(tampered), checkpoints, KEY.public_text)
+    assert not report.ok, (how, i)
+
+
+def test_tps_sees_its_box_verified_on_the_trace_page(ledger, client):
+    from tests.conftest import login
+
+    login(client, ledger.kpps.username)
+    box = ledger.box()
+    page = client.get(f"/boxes/{box.sscc}").text
+    assert "Rantai catatan utuh" in page and "PPK-310101" in page and "Diterima" in page
+    assert TPS in page

@@ -1,0 +1,251 @@
+"""Custody endpoints of API v1: scans (one or a batch), a box's chain, expected boxes, alerts, checkpoints."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from flask import current_app, g, jsonify, request
+from flask_login import current_user
+from pydantic import ValidationError
+from sqlalchemy import or_, select
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from webapp.api.schemas import BatchIn, ScanIn
+from webapp.api.views import box_brief, bp
+from webapp.auth.access import box_clause, require_box, require_site, roles_required, site_clause
+from webapp.auth.models import Role
+from webapp.boxes.models import Box, BoxStatus
+from webapp.core.database import begin_write
+from webapp.core.errors import error_response
+from webapp.custody.integrity import checkpoint_due, checkpoint_json, make_checkpoint, signing_key
+from webapp.custody.ledger import utc_text
+from webapp.custody.messages import scan_message, warning_label
+from webapp.custody.models import Alert, AlertState, CustodyEvent, LedgerCheckpoint
+from webapp.custody.services import ScanInput, ScanResult, record_scans
+from webapp.extensions import csrf, db
+from webapp.geo.models import Site
+
+log = logging.getLogger(__name__)
+WRITE_ROLES = (Role.WAREHOUSE, Role.COURIER, Role.OFFICER, Role.SUPERVISOR, Role.ADMIN)
+ATTEMPTS = 3
+STATUS_BY_VERDICT = {"accepted": 201, "duplicate": 200, "refused": 422}
+
+
+@bp.before_request
+def _csrf_for_cookie_sessions():
+    """A browser session writing to the API must send its CSRF token; a bearer token needs none."""
+    if (
+        request.method in ("POST", "PUT", "PATCH", "DELETE")
+        and current_app.config.get("WTF_CSRF_ENABLED", True)
+        and not g.get("authenticated_by_token")
+    ):
+        csrf.protect()
+
+
+def _validation_error(exc: ValidationError):
+    problems = [
+        {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "problem": err["msg"]}
+        for err in exc.errors(include_url=False)[:50]
+    ]
+    return error_response(400, "invalid_request", "The request does not match the schema.", {"problems": problems})
+
+
+def _to_input(scan: ScanIn) -> ScanInput:
+    return ScanInput(
+        client_id=str(scan.id),
+        code=scan.code,
+        action=scan.action,
+        site=scan.site,
+        to=scan.to,
+        seals=scan.seals,
+        condition=scan.condition,
+        note=scan.note,
+        witness=scan.witness,
+        scanned_at=scan.scanned_at,
+        device_id=scan.device_id,
+        device_seq=scan.device_seq,
+        lat=None if scan.lat is None else Decimal(str(scan.lat)).quantize(Decimal("0.000001")),
+        lon=None if scan.lon is None else Decimal(str(scan.lon)).quantize(Decimal("0.000001")),
+        accuracy=scan.accuracy,
+        handover=str(scan.handover) if scan.handover else None,
+    )
+
+
+def result_json(result: ScanResult) -> dict:
+    """The answer to one scan as the phone reads it."""
+    return {
+        "id": result.client_id,
+        "verdict": result.verdict,
+        "reason": result.reason,
+        "message": scan_message(result),
+        "warnings": [{"code": w, "message": warning_label(w)} for w in result.warnings],
+        "details": result.details,
+        "event": result.event,
+        **({"original_verdict": result.original_verdict} if result.original_verdict else {}),
+    }
+
+
+def _record(scans: list[ScanInput]) -> list[ScanResult]:
+    """Run the scans in one write transaction, retrying when a concurrent writer got in the way."""
+    actor = current_user._get_current_object()
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            begin_write(db.session)
+            results = record_scans(db.session, actor=actor, scans=scans)
+            db.session.commit()
+            break
+        except (IntegrityError, OperationalError) as exc:  # duplicate id raced in, deadlock, lock timeout
+            db.session.rollback()
+            if attempt == ATTEMPTS:
+                raise
+            log.warning("scan batch retry %d after %s", attempt, type(exc.orig).__name__)
+    _maybe_checkpoint()
+    return results
+
+
+def _maybe_checkpoint() -> None:
+    """Every N events the ledger gets a signed checkpoint; a failure here never fails the scan."""
+    try:
+        if checkpoint_due(db.session, current_app.config["LEDGER_CHECKPOINT_EVERY"]):
+            begin_write(db.session)
+            make_checkpoint(db.session, signing_key(current_app.config))
+            db.session.commit()
+    except DBAPIError:
+        db.session.rollback()
+        log.exception("automatic checkpoint failed; `flask ledger checkpoint` will catch up")
+
+
+@bp.route("/scans", methods=["POST"])
+@roles_required(*WRITE_ROLES)
+def post_scan():
+    """Record one scan: 201 accepted, 200 duplicate, 422 refused (with the reason and where the box belongs)."""
+    try:
+        scan = ScanIn.model_validate_json(request.get_data())
+    except ValidationError as exc:
+        return _validation_error(exc)
+    result = _record([_to_input(scan)])[0]
+    return jsonify(result_json(result)), STATUS_BY_VERDICT[result.verdict]
+
+
+@bp.route("/scans/batch", methods=["POST"])
+@roles_required(*WRITE_ROLES)
+def post_scan_batch():
+    """Record up to 1,000 scans in device order; one result each, in the order sent."""
+    try:
+        batch = BatchIn.model_validate_json(request.get_data())
+    except ValidationError as exc:
+        return _validation_error(exc)
+    results = _record([_to_input(scan) for scan in batch.scans])
+    return jsonify({"results": [result_json(r) for r in results]}), 200
+
+
+def _box(sscc: str) -> Box:
+    return require_box(current_user, db.session.scalar(select(Box).where(Box.sscc == sscc)))
+
+
+@bp.route("/boxes/<sscc>/events")
+@roles_required()
+def box_events(sscc: str):
+    """The box's whole chain of custody events, oldest first, with their hashes."""
+    box = _box(sscc)
+    events = db.session.scalars(
+        select(CustodyEvent).where(CustodyEvent.box_id == box.id).order_by(CustodyEvent.box_seq)
+    )
+    return {"box": box.sscc, "events": [event_json(e, box.sscc) for e in events]}
+
+
+def event_json(event: CustodyEvent, sscc: str) -> dict:
+    """One event as published."""
+    return {
+        "id": event.id,
+        "box": sscc,
+        "seq": event.box_seq,
+        "kind": event.kind,
+        "from": event.from_holder,
+        "to": event.to_holder,
+        "site": event.site.code if event.site else None,
+        "actor": event.actor.username,
+        "device_id": event.device_id,
+        "device_seq": event.device_seq,
+        "client_id": event.client_id,
+        "scanned_at": utc_text(event.scanned_at),
+        "recorded_at": utc_text(event.recorded_at),
+        "lat": None if event.lat is None else f"{event.lat:.6f}",
+        "lon": None if event.lon is None else f"{event.lon:.6f}",
+        "accuracy": event.accuracy,
+        "seals": event.seals,
+        "condition": event.condition,
+        "note": event.note,
+        "witness": event.witness,
+        "handover": event.handover,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }
+
+
+@bp.route("/sites/<code>/expected")
+@roles_required()
+def expected(code: str):
+    """Boxes in transit to or held at a site, with what a phone needs to judge a scan offline."""
+    site = require_site(current_user, db.session.scalar(select(Site).where(Site.code == code.upper())))
+    boxes = db.session.scalars(
+        select(Box)
+        .where(or_(Box.transit_site_id == site.id, Box.holder_site_id == site.id), Box.status != BoxStatus.VOIDED)
+        .order_by(Box.sscc)
+        .limit(20_000)
+    ).all()
+    return {
+        "site": site.code,
+        "boxes": [{**box_brief(box), "expected": box.transit_site_id == site.id} for box in boxes],
+    }
+
+
+@bp.route("/alerts")
+@roles_required()
+def alerts():
+    """Alerts in the caller's scope, newest first; filter with ?kind= and ?state=."""
+    query = select(Alert).where(
+        or_(
+            Alert.site_id.in_(select(Site.id).where(site_clause(current_user))),
+            Alert.box_id.in_(select(Box.id).where(box_clause(current_user))),
+        )
+    )
+    kind, state = request.args.get("kind"), request.args.get("state")
+    if state and state not in {s.value for s in AlertState}:
+        return error_response(400, "invalid_request", "state must be open, acknowledged or resolved")
+    if kind:
+        query = query.where(Alert.kind == kind[:32])
+    if state:
+        query = query.where(Alert.state == state)
+    limit = min(max(request.args.get("limit", 100, type=int) or 100, 1), 1000)
+    rows = db.session.scalars(query.order_by(Alert.id.desc()).limit(limit)).all()
+    return {"alerts": [alert_json(a) for a in rows]}
+
+
+def alert_json(alert: Alert) -> dict:
+    """One alert as published."""
+    return {
+        "id": alert.id,
+        "kind": alert.kind,
+        "state": alert.state,
+        "box": alert.box.sscc if alert.box else None,
+        "site": alert.site.code if alert.site else None,
+        "actor": alert.actor.username if alert.actor else None,
+        "code": alert.code,
+        "details": alert.details,
+        "created_at": utc_text(alert.created_at),
+    }
+
+
+@bp.route("/ledger/checkpoints")
+def checkpoints():
+    """Public: every signed checkpoint and the key to check them with (no login needed)."""
+    key = signing_key(current_app.config)
+    rows = db.session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.upto_event_id)).all()
+    return {
+        "algorithm": "Ed25519",
+        "public_key": key.public_text,
+        "key_id": key.key_id,
+        "checkpoints": [checkpoint_json(c) for c in rows],
+    }

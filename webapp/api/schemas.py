@@ -1,0 +1,81 @@
+"""Request schemas of API v1. The endpoints validate with these and the OpenAPI document is built from them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from webapp.custody.models import EventKind
+
+EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)
+FUTURE_TOLERANCE = timedelta(days=1)
+MAX_BATCH = 1000
+
+Seal = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9\-/\.]*$")]
+Action = Literal[tuple(kind.value for kind in EventKind)]  # type: ignore[valid-type]
+
+
+class ScanIn(BaseModel):
+    """One scan of a box label at a site."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+
+    id: UUID = Field(description="Client-generated UUID; a replay with the same id returns the first answer.")
+    code: str = Field(
+        min_length=1,
+        max_length=512,
+        description="What the scanner read: Digital Link URI, SSCC, (00)SSCC or raw GS1-128.",
+    )
+    action: Action = Field(
+        description="commission, pack, seal, dispatch, receive, inspect, open, reseal, damage, loss or void."
+    )
+    site: str = Field(
+        min_length=3, max_length=24, description="Site code where the scan happens, in the actor's scope."
+    )
+    to: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=80,
+        description="Dispatch only: the next holder, a site code or courier:USERNAME.",
+    )
+    seals: list[Seal] | None = Field(
+        default=None, max_length=20, description="Seal numbers seen (or put on, for seal and reseal)."
+    )
+    condition: Literal["good", "damaged", "wet", "tampered"] | None = None
+    note: str | None = Field(default=None, max_length=1000)
+    witness: str | None = Field(
+        default=None, min_length=2, max_length=120, description="Required when seals differ from the recorded ones."
+    )
+    scanned_at: AwareDatetime = Field(description="Device time of the scan, RFC 3339 with offset.")
+    device_id: str = Field(min_length=1, max_length=64)
+    device_seq: int = Field(ge=0, le=2**53, description="Per-device sequence number; scans are applied in this order.")
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    accuracy: int | None = Field(default=None, ge=0, le=100_000, description="GPS accuracy in metres.")
+    handover: UUID | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScanIn:
+        now = datetime.now(UTC)
+        if not EARLIEST <= self.scanned_at <= now + FUTURE_TOLERANCE:
+            raise ValueError("scanned_at is not a plausible time for a scan")
+        if self.action in ("seal", "reseal") and not self.seals:
+            raise ValueError(f"{self.action} needs the seal numbers put on the box")
+        if self.action == "dispatch" and not self.to:
+            raise ValueError("dispatch needs `to`: the next holder")
+        if self.action != "dispatch" and self.to is not None:
+            raise ValueError("`to` is only for dispatch")
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon come together")
+        return self
+
+
+class BatchIn(BaseModel):
+    """Up to 1,000 scans from one device, applied in device order."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    scans: list[ScanIn] = Field(min_length=1, max_length=MAX_BATCH)

@@ -1,0 +1,69 @@
+"""What a person reads after a scan: the verdict in plain words, telling where a box should go."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from webapp.custody.services import ScanResult
+
+
+def _where(details: dict) -> str:
+    parts = [details.get("destination_name") or details.get("destination") or ""]
+    if details.get("desa"):
+        parts.append(_("Kel. %(name)s", name=details["desa"]))
+    if details.get("kecamatan"):
+        parts.append(_("Kec. %(name)s", name=details["kecamatan"]))
+    if details.get("dapil"):
+        parts.append(_("Dapil %(name)s", name=details["dapil"]))
+    return ", ".join(p for p in parts if p)
+
+
+def scan_message(result: ScanResult) -> str:
+    """The sentence shown full-screen on the phone."""
+    details = result.details
+    verdict = result.original_verdict or result.verdict
+    if result.verdict == "duplicate" and verdict == "accepted":
+        return _("Already recorded: this scan was accepted before.")
+    if verdict == "accepted":
+        return (
+            _("Accepted.")
+            if not result.warnings
+            else _("Accepted, with a warning: %(w)s.", w=", ".join(warning_label(w) for w in result.warnings))
+        )
+    reason = result.reason
+    if reason == "wrong_destination":
+        return _("This box is for %(where)s. DO NOT ACCEPT.", where=_where(details))
+    if reason == "wrong_dapil":
+        return _(
+            "This box carries dapil %(box)s but its TPS votes in %(tps)s. DO NOT ACCEPT.",
+            box=details.get("box_dapil", "?"),
+            tps=details.get("tps_dapil", "?"),
+        )
+    if reason == "not_in_transit_to_you":
+        return _(
+            "This box was not sent to you. Record it as a discrepancy; it is for %(where)s.", where=_where(details)
+        )
+    if reason == "not_held_by_you":
+        return _("You do not hold this box.")
+    if reason == "voided":
+        return _("This label was voided. Do not use this box; report it.")
+    if reason == "forbidden":
+        return _("You may not do this here.")
+    if reason == "unknown_code":
+        return _("Unknown box: this SSCC is not in Jejak.")
+    if reason == "seal_mismatch":
+        return _("The seal numbers differ from the record. A witness must sign.")
+    if reason == "malformed_code":
+        if details.get("kind") == "check_digit":
+            return _("Misread code (check digit wrong). Scan again.")
+        return _("Not a Jejak label.")
+    return _("Refused.")
+
+
+def warning_label(warning: str) -> str:
+    """A warning in words."""
+    return {
+        "seal_mismatch": _("seal numbers changed (witnessed)"),
+        "clock_skew": _("the phone's clock is ahead"),
+        "late_sync": _("sent long after the scan"),
+    }.get(warning, warning)

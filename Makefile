@@ -24,7 +24,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 # Compiled catalogues are build output (not in git), made from the .po sources.
 %.mo: %.po $(STAMP)
-	$(BIN)/pybabel compile -i $< -o $@
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
 
 db: setup
 	$(FLASK) db upgrade
@@ -49,7 +49,7 @@ i18n-extract: setup
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o webapp/translations/messages.pot --no-location --sort-output --project Jejak .
 
 i18n-update: i18n-extract
-	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations --omit-header --no-fuzzy-matching --width 100
+	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations --no-fuzzy-matching --width 100
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache $(MO)

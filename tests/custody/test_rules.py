@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -37,7 +38,7 @@ def test_a_box_travels_from_warehouse_to_tps_and_back(world):
     chain = events_of(world.session, box)
     assert [e.kind for e in chain][:3] == ["commission", "seal", "dispatch"]
     assert [e.box_seq for e in chain] == list(range(1, len(chain) + 1))
-    assert chain[0].prev_hash == "0" * 64 and all(b.prev_hash == a.hash for a, b in zip(chain, chain[1:], strict=False))
+    assert chain[0].prev_hash == "0" * 64 and all(b.prev_hash == a.hash for a, b in itertools.pairwise(chain))
     assert chain[5].to_holder == f"user:{world.kurir.username}"
     assert verify_database(world.session, PUBLIC).ok
 

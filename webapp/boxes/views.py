@@ -1,4 +1,4 @@
-"""A box's page: identity, destination, manifest, seals and state."""
+"""A box's trace page: identity, route with its position, custody timeline, alerts, and whether its chain verifies."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from webapp.auth.access import require_box, roles_required
+from webapp.auth.access import require_box, roles_required, site_clause
 from webapp.boxes.models import Box, ManifestLine
+from webapp.custody.integrity import verify_box
+from webapp.custody.models import Alert, CustodyEvent
 from webapp.extensions import db
+from webapp.geo.models import Site
 
 bp = Blueprint("boxes", __name__)
 
@@ -17,7 +20,7 @@ bp = Blueprint("boxes", __name__)
 @bp.route("/boxes/<sscc>")
 @roles_required()
 def box(sscc: str):
-    """One box by its SSCC."""
+    """One box by its SSCC: where it should go, where it is, and every hand it passed through."""
     box = require_box(
         current_user,
         db.session.scalar(
@@ -28,4 +31,23 @@ def box(sscc: str):
     while node is not None:
         route.insert(0, node)
         node = node.parent
-    return render_template("boxes/box.html", box=box, route=route)
+    events = db.session.scalars(
+        select(CustodyEvent)
+        .where(CustodyEvent.box_id == box.id)
+        .order_by(CustodyEvent.box_seq)
+        .options(selectinload(CustodyEvent.site), selectinload(CustodyEvent.actor))
+    ).all()
+    visible_sites = select(Site.id).where(site_clause(current_user))
+    alerts = db.session.scalars(
+        select(Alert).where(Alert.box_id == box.id, Alert.site_id.in_(visible_sites)).order_by(Alert.id.desc())
+    ).all()
+    visited = {event.site_id for event in events}
+    return render_template(
+        "boxes/box.html",
+        box=box,
+        route=route,
+        events=events,
+        alerts=alerts,
+        visited=visited,
+        chain_ok=verify_box(db.session, box),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 
@@ -56,6 +57,23 @@ def contest_label(contest: str | None) -> str:
     }.get(contest or "", contest or "-")
 
 
+def event_kind_label(kind: str) -> str:
+    """A custody event's name."""
+    return {
+        "commission": _("Label printed"),
+        "pack": _("Packed"),
+        "seal": _("Sealed"),
+        "dispatch": _("Handed over"),
+        "receive": _("Received"),
+        "inspect": _("Inspected"),
+        "open": _("Opened at TPS"),
+        "reseal": _("Resealed"),
+        "damage": _("Reported damaged"),
+        "loss": _("Reported lost"),
+        "void": _("Label voided"),
+    }.get(kind, kind)
+
+
 def region_level_label(level: int) -> str:
     """A region level's name."""
     return {1: _("Province"), 2: _("Kab/Kota"), 3: _("Kecamatan"), 4: _("Desa/Kelurahan")}.get(level, "")
@@ -69,4 +87,6 @@ def init_app(app) -> None:
         box_status_label=box_status_label,
         contest_label=contest_label,
         region_level_label=region_level_label,
+        event_kind_label=event_kind_label,
+        format_datetime=format_datetime,
     )

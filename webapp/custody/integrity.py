@@ -224,3 +224,39 @@ def verify_export(path: Path, public_key: str | None = None) -> VerifyReport:
         yield from stream
 
     return verify_stream(chained(), checkpoints, key)
+
+
+def verify_box(session: Session, box: Box) -> bool:
+    """Whether one box's chain recomputes from its events and ends where the box says it does."""
+    from webapp.custody.ledger import GENESIS, canonical_event, chain_hash, event_fields
+
+    head, seq = GENESIS, 0
+    events = session.scalars(select(CustodyEvent).where(CustodyEvent.box_id == box.id).order_by(CustodyEvent.box_seq))
+    for event in events:
+        fields = event_fields(
+            sscc=box.sscc,
+            seq=event.box_seq,
+            kind=event.kind,
+            from_holder=event.from_holder,
+            to_holder=event.to_holder,
+            site_code=event.site.code if event.site else None,
+            actor=event.actor.username,
+            device_id=event.device_id,
+            device_seq=event.device_seq,
+            client_id=event.client_id,
+            scanned_at=event.scanned_at,
+            recorded_at=event.recorded_at,
+            lat=event.lat,
+            lon=event.lon,
+            accuracy=event.accuracy,
+            seals=event.seals,
+            condition=event.condition,
+            note=event.note,
+            witness=event.witness,
+            handover=event.handover,
+        )
+        seq += 1
+        if event.box_seq != seq or event.prev_hash != head or chain_hash(head, canonical_event(fields)) != event.hash:
+            return False
+        head = event.hash
+    return (box.chain_length, box.chain_head) == (seq, head if seq else None)

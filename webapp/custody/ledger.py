@@ -266,6 +266,31 @@ class VerifyReport:
         return self.problem is None
 
 
+def _check_event(
+    event: dict, heads: dict, last_id: int, check_checkpoints_upto, accumulator: MerkleAccumulator
+) -> Problem | None:
+    """Check one event against the chain so far; on success record it as the box's new head."""
+    event_id = event["id"]
+    if not isinstance(event_id, int):
+        raise TypeError("event id")
+    problem = check_checkpoints_upto(event_id)
+    if problem:
+        return problem
+    if event_id <= last_id:
+        return Problem("events are out of order", event["box"], event_id)
+    sscc = event["box"]
+    length, head = heads.get(sscc, (0, GENESIS))
+    if event["seq"] != length + 1:
+        return Problem(f"sequence {event['seq']} follows {length}: an event is missing or moved", sscc, event_id)
+    if event["prev_hash"] != head:
+        return Problem("prev_hash does not match the previous event's hash", sscc, event_id)
+    if chain_hash(head, canonical_event(event)) != event["hash"]:
+        return Problem("its content does not match its hash: the event was altered", sscc, event_id)
+    heads[sscc] = (length + 1, event["hash"])
+    accumulator.add(event["hash"])
+    return None
+
+
 def verify_stream(
     events: Iterator[dict],
     checkpoints: list[dict],
@@ -311,30 +336,18 @@ def verify_stream(
         return None
 
     for event in events:
-        event_id = event["id"]
-        problem = check_checkpoints_upto(event_id)
+        try:
+            problem = _check_event(event, heads, last_id, check_checkpoints_upto, accumulator)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a mangled export, not a crash
+            problem = Problem(
+                f"the event is malformed ({type(exc).__name__})",
+                str(event.get("box")),
+                event.get("id") if isinstance(event.get("id"), int) else None,
+            )
         if problem:
             report.problem = problem
             return report
-        if event_id <= last_id:
-            report.problem = Problem("events are out of order", event["box"], event_id)
-            return report
-        last_id = event_id
-        sscc = event["box"]
-        length, head = heads.get(sscc, (0, GENESIS))
-        if event["seq"] != length + 1:
-            report.problem = Problem(
-                f"sequence {event['seq']} follows {length}: an event is missing or moved", sscc, event_id
-            )
-            return report
-        if event["prev_hash"] != head:
-            report.problem = Problem("prev_hash does not match the previous event's hash", sscc, event_id)
-            return report
-        if chain_hash(head, canonical_event(event)) != event["hash"]:
-            report.problem = Problem("its content does not match its hash: the event was altered", sscc, event_id)
-            return report
-        heads[sscc] = (length + 1, event["hash"])
-        accumulator.add(event["hash"])
+        last_id = event["id"]
         report.events += 1
     problem = check_checkpoints_upto(None)
     if problem:

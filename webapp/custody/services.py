@@ -329,7 +329,6 @@ def record_scans(
     now = to_millis(now or datetime.now(UTC))
     for scan in scans:
         scan.scanned_at = to_millis(scan.scanned_at)
-    results: dict[str, ScanResult] = {}
     receipts = (
         {
             r.client_id: r

@@ -58,6 +58,7 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     LOGIN_RATE_LIMIT = "10 per minute"
     FORCE_HTTPS = False
+    MAX_CONTENT_LENGTH = 4 * 1024 * 1024  # a batch of 1,000 scans is well under 1 MB
     # `flask seed demo` creates accounts whose passwords are in the README: never in production.
     DEMO_ACCOUNTS_ALLOWED = True
     # Proxies in front of the app that set X-Forwarded-For (werkzeug ProxyFix), so rate limits see the client.

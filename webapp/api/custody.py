@@ -35,11 +35,10 @@ STATUS_BY_VERDICT = {"accepted": 201, "duplicate": 200, "refused": 422}
 @bp.before_request
 def _csrf_for_cookie_sessions():
     """A browser session writing to the API must send its CSRF token; a bearer token needs none."""
-    if (
-        request.method in ("POST", "PUT", "PATCH", "DELETE")
-        and current_app.config.get("WTF_CSRF_ENABLED", True)
-        and not g.get("authenticated_by_token")
-    ):
+    if request.method not in ("POST", "PUT", "PATCH", "DELETE") or not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    _ = current_user.is_authenticated  # runs the loaders: a valid bearer token marks the request
+    if not g.get("authenticated_by_token"):
         csrf.protect()
 
 

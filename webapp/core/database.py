@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
 
 from flask import Flask
@@ -11,6 +12,9 @@ from sqlalchemy.orm import Session
 
 from config import BASE_DIR
 from webapp.extensions import db, migrate
+
+# Set by begin_write() just before a session opens its transaction; per thread and task.
+_immediate: ContextVar[bool] = ContextVar("sqlite_begin_immediate", default=False)
 
 
 def _is_sqlite(engine: Engine) -> bool:
@@ -24,15 +28,16 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # pysqlite must not emit its own BEGIN
         cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=10000")  # first: the statements below may wait for a lock
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            cursor.execute("PRAGMA journal_mode=WAL")  # persistent in the file: done once, not per connection
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql(conn.info.pop("sqlite_begin", "BEGIN"))
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
 
 
 def begin_write(session: Session) -> None:
@@ -43,7 +48,11 @@ def begin_write(session: Session) -> None:
     """
     session.rollback()
     if isinstance(session.get_bind(), Engine) and _is_sqlite(session.get_bind()):
-        session.connection(execution_options={"sqlite_immediate": True})
+        _immediate.set(True)  # read by the "begin" listener of this thread's next transaction
+        try:
+            session.connection()
+        finally:
+            _immediate.set(False)
 
 
 def init_app(app: Flask) -> None:

@@ -1,0 +1,152 @@
+"""Invariant 7: concurrent scans of the same boxes never fork a chain; every acknowledged scan is there once.
+
+These need real commits seen across connections, so they run on a database of their own (PostgreSQL
+when TEST_DATABASE_URL points at one, else a SQLite file), never inside the rolled-back test transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from config import TestConfig
+from tests.conftest import IS_POSTGRES
+from webapp import create_app
+from webapp.auth.models import User
+from webapp.auth.services import create_user, resolve_scope
+from webapp.boxes.models import Box
+from webapp.core.database import begin_write
+from webapp.custody.integrity import verify_database
+from webapp.custody.ledger import SigningKey
+from webapp.custody.models import CustodyEvent
+from webapp.custody.services import ScanInput, record_scans
+from webapp.extensions import db
+from webapp.geo.seed import seed_region
+from webapp.geo.services import import_regions
+
+CLIENTS = 16
+BOXES = 200
+KEY = SigningKey.from_text(TestConfig.LEDGER_SIGNING_KEY)
+
+
+@pytest.fixture(scope="module")
+def shared_app(tmp_path_factory):
+    """An app on its own database with Kepulauan Seribu seeded and 200 boxes labelled at KPU-3101."""
+    if IS_POSTGRES:
+        url = make_url(TestConfig.SQLALCHEMY_DATABASE_URI)
+        name = (url.database or "test") + "_concurrency"
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        uri = url.set(database=name).render_as_string(hide_password=False)
+    else:
+        uri = f"sqlite:///{tmp_path_factory.mktemp('concurrency') / 'shared.db'}"
+
+    class Shared(TestConfig):
+        SQLALCHEMY_DATABASE_URI = uri
+        SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": CLIENTS + 2}  # noqa: RUF012
+
+    app = create_app(Shared)
+    with app.app_context():
+        upgrade()
+        import_regions(db.session)
+        seed_region(db.session, "31.01", app.config)
+        warehouse = create_user(
+            db.session,
+            username="gudang",
+            role="warehouse",
+            scope=resolve_scope(db.session, "KPU-3101"),
+            password="password123",
+        )
+        for n in range(CLIENTS):
+            create_user(
+                db.session,
+                username=f"kurir{n}",
+                role="courier",
+                scope=resolve_scope(db.session, "31.01"),
+                password="password123",
+            )
+        db.session.commit()
+        boxes = db.session.scalars(select(Box.sscc).order_by(Box.id).limit(BOXES)).all()
+        begin_write(db.session)
+        record_scans(
+            db.session,
+            actor=warehouse,
+            scans=[scan(sscc, "commission", "KPU-3101", "setup", i) for i, sscc in enumerate(boxes)],
+        )
+        db.session.commit()
+    yield app, boxes
+    with app.app_context():
+        db.engine.dispose()
+
+
+def scan(sscc: str, action: str, site: str, device: str, seq: int, client_id: str | None = None) -> ScanInput:
+    return ScanInput(
+        client_id=client_id or str(uuid.uuid4()),
+        code=sscc,
+        action=action,
+        site=site,
+        scanned_at=datetime.now(UTC),
+        device_id=device,
+        device_seq=seq,
+    )
+
+
+def test_concurrent_clients_never_fork_a_chain(shared_app):
+    app, boxes = shared_app
+    acknowledged: list[str] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    start = threading.Barrier(CLIENTS, timeout=60)
+
+    def client(n: int) -> None:
+        try:
+            with app.app_context():
+                engine = db.engine
+                with Session(engine) as session:
+                    actor = session.scalar(select(User).where(User.username == f"kurir{n}"))
+                    start.wait()
+                    for i, sscc in enumerate(boxes if n % 2 else list(reversed(boxes))):
+                        item = scan(sscc, "inspect", "KPU-3101", f"phone-{n}", i)
+                        for attempt in range(5):  # what the API view does on a deadlock or busy database
+                            try:
+                                begin_write(session)
+                                results = record_scans(session, actor=actor, scans=[item, item])  # sent twice
+                                session.commit()
+                                break
+                            except Exception:
+                                session.rollback()
+                                if attempt == 4:
+                                    raise
+                        assert [r.verdict for r in results] == ["accepted", "duplicate"]
+                        with lock:
+                            acknowledged.append(item.client_id)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [], [str(e)[:300] for e in errors[:2]]
+    with app.app_context():
+        session = db.session
+        ids = session.scalars(select(CustodyEvent.client_id).where(CustodyEvent.kind == "inspect")).all()
+        assert sorted(ids) == sorted(acknowledged) and len(ids) == CLIENTS * BOXES
+        per_box = dict(session.execute(select(Box.sscc, Box.chain_length).where(Box.sscc.in_(boxes))).all())
+        assert set(per_box.values()) == {CLIENTS + 1}
+        seqs = session.execute(
+            select(CustodyEvent.box_id, func.count(), func.max(CustodyEvent.box_seq)).group_by(CustodyEvent.box_id)
+        ).all()
+        assert all(count == top for _, count, top in seqs)
+        assert verify_database(session, KEY.public_text).ok

@@ -13,6 +13,8 @@ from sqlalchemy import select
 from tests.factories import UserFactory
 from webapp.auth.models import User
 from webapp.boxes.models import Box
+from webapp.custody.integrity import make_checkpoint
+from webapp.custody.ledger import SigningKey
 from webapp.custody.services import ScanInput, ScanResult, record_scan
 from webapp.geo.models import Site
 
@@ -100,3 +102,16 @@ def world(seeded) -> World:
     )
     session.commit()
     return people
+
+
+KEY = SigningKey.from_text("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")  # TestConfig's key
+
+
+@pytest.fixture
+def ledger(world):
+    """Two boxes delivered to their TPS (20 events), and a signed checkpoint over them."""
+    world.to_tps(world.box())
+    world.to_tps(world.box(contest="DPR"))
+    make_checkpoint(world.session, KEY)
+    world.session.commit()
+    return world

@@ -11,12 +11,13 @@ from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from tests.conftest import IS_POSTGRES
-from tests.custody.conftest import TPS
-from webapp.custody.integrity import _event_rows, make_checkpoint, verify_database
-from webapp.custody.ledger import HASHED_FIELDS, MerkleAccumulator, SigningKey, merkle_leaf, merkle_node, verify_stream
+from tests.custody.conftest import (
+    KEY,
+    TPS,
+)
+from webapp.custody.integrity import _event_rows, verify_database
+from webapp.custody.ledger import HASHED_FIELDS, MerkleAccumulator, merkle_leaf, merkle_node, verify_stream
 from webapp.custody.models import CustodyEvent, LedgerCheckpoint
-
-KEY = SigningKey.from_text("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
 
 
 def drop_triggers(session) -> None:
@@ -26,16 +27,6 @@ def drop_triggers(session) -> None:
     else:
         session.execute(text("DROP TRIGGER custody_event_no_update"))
         session.execute(text("DROP TRIGGER custody_event_no_delete"))
-
-
-@pytest.fixture
-def ledger(world):
-    """Two boxes delivered to their TPS (20 events), and a signed checkpoint over them."""
-    world.to_tps(world.box())
-    world.to_tps(world.box(contest="DPR"))
-    make_checkpoint(world.session, KEY)
-    world.session.commit()
-    return world
 
 
 def test_an_intact_ledger_verifies(ledger, runner):

@@ -45,6 +45,8 @@ class Config:
     # Base64 of the 32-byte Ed25519 seed that signs ledger checkpoints (development makes its own).
     LEDGER_SIGNING_KEY = os.environ.get("LEDGER_SIGNING_KEY") or None
     LEDGER_CHECKPOINT_EVERY = int(os.environ.get("LEDGER_CHECKPOINT_EVERY", "10000"))
+    # bench/scan_ingest.py only: enables POST /api/v1/_bench/floor, which writes unchained events.
+    BENCH_FLOOR_ENDPOINT = os.environ.get("JEJAK_BENCH_FLOOR") == "1"
     SEED_MAX_VOTERS_PER_TPS = 300
 
     BABEL_DEFAULT_LOCALE = "id"
@@ -98,6 +100,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     DEMO_ACCOUNTS_ALLOWED = False
+    BENCH_FLOOR_ENDPOINT = False
     FORCE_HTTPS = os.environ.get("FORCE_HTTPS", "1") != "0"
 
     @staticmethod

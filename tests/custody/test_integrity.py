@@ -8,7 +8,7 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from tests.conftest import IS_POSTGRES
 from tests.custody.conftest import (
@@ -142,7 +142,10 @@ def test_checkpoints_are_made_automatically(app, world, client):
     finally:
         app.config["LEDGER_CHECKPOINT_EVERY"] = 10_000
     checkpoints = world.session.scalars(select(LedgerCheckpoint)).all()
-    assert [c.event_count for c in checkpoints] == [5]
+    assert len(checkpoints) >= 1  # ids crossed a multiple of 5 (PostgreSQL sequences do not restart per test)
+    for checkpoint in checkpoints:
+        covered = world.session.scalar(select(func.count()).select_from(CustodyEvent).where(CustodyEvent.id <= checkpoint.upto_event_id))
+        assert checkpoint.event_count == covered
     assert verify_database(world.session, KEY.public_text).ok
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from decimal import Decimal
+from uuid import uuid4
 
 from flask import current_app, g, jsonify, request
 from flask_login import current_user
@@ -99,7 +101,10 @@ def _record(scans: list[ScanInput]) -> list[ScanResult]:
             if attempt == ATTEMPTS:
                 raise
             log.warning("scan batch retry %d after %s", attempt, type(exc.orig).__name__)
-    _maybe_checkpoint()
+    ids = [r.event["id"] for r in results if r.verdict == "accepted" and r.event]
+    every = current_app.config["LEDGER_CHECKPOINT_EVERY"]
+    if ids and max(ids) // every > (min(ids) - 1) // every:  # these events crossed a multiple of N
+        _maybe_checkpoint()
     return results
 
 
@@ -248,3 +253,39 @@ def checkpoints():
         "key_id": key.key_id,
         "checkpoints": [checkpoint_json(c) for c in rows],
     }
+
+
+@bp.route("/_bench/floor", methods=["POST"])
+@roles_required(*WRITE_ROLES)
+def bench_floor():
+    """Benchmark only (BENCH_FLOOR_ENDPOINT): the raw INSERT of one event + box UPDATE + COMMIT, no rules.
+
+    bench/scan_ingest.py compares POST /scans against this floor in the same app, same auth, same database.
+    It writes events without a valid chain, so it answers 404 unless the configuration enables it.
+    """
+    if not current_app.config.get("BENCH_FLOOR_ENDPOINT"):
+        return error_response(404)
+    body = request.get_json(silent=True) or {}
+    begin_write(db.session)  # the same write transaction as a scan (BEGIN IMMEDIATE on SQLite)
+    box_id = int(body.get("box_id", 0))
+    now = datetime.now(UTC)
+    db.session.execute(
+        CustodyEvent.__table__.insert().values(
+            client_id=str(uuid4()),
+            box_id=box_id,
+            box_seq=int(body.get("seq", 0)),
+            kind="inspect",
+            site_id=None,
+            actor_id=current_user.id,
+            device_id="bench",
+            device_seq=0,
+            scanned_at=now,
+            recorded_at=now,
+            seals=[],
+            prev_hash="0" * 64,
+            hash="0" * 64,
+        )
+    )
+    db.session.execute(Box.__table__.update().where(Box.id == box_id).values(last_event_at=now))
+    db.session.commit()
+    return jsonify({"ok": True}), 201

@@ -251,6 +251,12 @@ def document() -> dict:
             },
             "/ledger/checkpoints": _get("Signed Merkle checkpoints and the public key", "Checkpoints", public=True),
             "/openapi.json": _get("This document", "OpenAPI", public=True),
+            "/_bench/floor": {
+                "post": {
+                    "summary": "Benchmark floor (disabled unless configured; 404)",
+                    "responses": {"404": _json("Error", "Disabled")},
+                }
+            },
         },
         "components": {
             "schemas": components,

@@ -59,6 +59,10 @@ class ScanIn(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> ScanIn:
+        for name in ("site", "to", "note", "witness", "device_id", "condition"):
+            value = getattr(self, name)
+            if isinstance(value, str) and "\x00" in value:
+                raise ValueError(f"{name} contains a NUL character")
         now = datetime.now(UTC)
         if not EARLIEST <= self.scanned_at <= now + FUTURE_TOLERANCE:
             raise ValueError("scanned_at is not a plausible time for a scan")

@@ -14,10 +14,14 @@ from sqlalchemy.orm import Session
 from webapp.auth.models import User
 from webapp.boxes.models import Box
 from webapp.custody.ledger import (
+    GENESIS,
     MerkleAccumulator,
     SigningKey,
     VerifyReport,
+    canonical_event,
+    chain_hash,
     checkpoint_message,
+    event_fields,
     utc_text,
     verify_stream,
 )
@@ -129,34 +133,40 @@ def _event_rows(session: Session) -> Iterator[dict]:
         t.c.prev_hash,
         t.c.hash,
     ).order_by(t.c.id)
-    from webapp.custody.ledger import event_fields
 
     result = session.execute(stmt, execution_options={"stream_results": True, "yield_per": STREAM_CHUNK})
-    for r in result:
-        fields = event_fields(
-            sscc=sscc.get(r.box_id, f"box#{r.box_id}"),
-            seq=r.box_seq,
-            kind=r.kind,
-            from_holder=r.from_holder,
-            to_holder=r.to_holder,
-            site_code=site.get(r.site_id),
-            actor=actor.get(r.actor_id),
-            device_id=r.device_id,
-            device_seq=r.device_seq,
-            client_id=r.client_id,
-            scanned_at=r.scanned_at,
-            recorded_at=r.recorded_at,
-            lat=r.lat,
-            lon=r.lon,
-            accuracy=r.accuracy,
-            seals=r.seals,
-            condition=r.condition,
-            note=r.note,
-            witness=r.witness,
-            handover=r.handover,
-        )
-        fields.update(id=r.id, hash=r.hash, prev_hash=r.prev_hash)
-        yield fields
+    try:
+        yield from (_row_fields(r, sscc, site, actor) for r in result)
+    finally:
+        result.close()  # also when the verifier stops early at a broken link
+
+
+def _row_fields(r, sscc: dict, site: dict, actor: dict) -> dict:
+    """One stored event row as the hashed fields plus id, hash and prev_hash."""
+    fields = event_fields(
+        sscc=sscc.get(r.box_id, f"box#{r.box_id}"),
+        seq=r.box_seq,
+        kind=r.kind,
+        from_holder=r.from_holder,
+        to_holder=r.to_holder,
+        site_code=site.get(r.site_id),
+        actor=actor.get(r.actor_id),
+        device_id=r.device_id,
+        device_seq=r.device_seq,
+        client_id=r.client_id,
+        scanned_at=r.scanned_at,
+        recorded_at=r.recorded_at,
+        lat=r.lat,
+        lon=r.lon,
+        accuracy=r.accuracy,
+        seals=r.seals,
+        condition=r.condition,
+        note=r.note,
+        witness=r.witness,
+        handover=r.handover,
+    )
+    fields.update(id=r.id, hash=r.hash, prev_hash=r.prev_hash)
+    return fields
 
 
 def _checkpoint_rows(session: Session) -> list[dict]:
@@ -178,7 +188,11 @@ def verify_database(session: Session, public_key: str) -> VerifyReport:
         s: (n, h)
         for s, n, h in session.execute(select(Box.sscc, Box.chain_length, Box.chain_head).where(Box.chain_length > 0))
     }
-    return verify_stream(_event_rows(session), _checkpoint_rows(session), public_key, heads)
+    rows = _event_rows(session)
+    try:
+        return verify_stream(rows, _checkpoint_rows(session), public_key, heads)
+    finally:
+        rows.close()  # closes the server-side cursor when verification stopped at a broken link
 
 
 def export_ledger(session: Session, public_key: str, out) -> int:
@@ -228,8 +242,6 @@ def verify_export(path: Path, public_key: str | None = None) -> VerifyReport:
 
 def verify_box(session: Session, box: Box) -> bool:
     """Whether one box's chain recomputes from its events and ends where the box says it does."""
-    from webapp.custody.ledger import GENESIS, canonical_event, chain_hash, event_fields
-
     head, seq = GENESIS, 0
     events = session.scalars(select(CustodyEvent).where(CustodyEvent.box_id == box.id).order_by(CustodyEvent.box_seq))
     for event in events:

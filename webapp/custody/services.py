@@ -91,6 +91,15 @@ class Refusal(Exception):
         self.details = details
 
 
+def route_codes_for(region_code: str | None) -> set[str]:
+    """Codes of the warehouse > PPK > PPS sites above a desa (DESIGN.md section 3)."""
+    if not region_code:
+        return set()
+    digits = region_code.replace(".", "")
+    prefixes = {2: "KPU-", 4: "KPU-", 6: "PPK-", 10: "PPS-"}
+    return {prefix + digits[:n] for n, prefix in prefixes.items() if len(digits) >= n}
+
+
 def _holder_text(box: Box, sites: dict[int, Site], users: dict[int, User]) -> str | None:
     if box.holder_user_id is not None:
         return f"user:{users[box.holder_user_id].username}"
@@ -105,13 +114,24 @@ class _Context:
     def __init__(self, session: Session, actor: User, scans: list[ScanInput], ssccs: set[str]):
         self.session = session
         self.actor = actor
-        lock = select(Box).where(Box.sscc.in_(ssccs)).order_by(Box.id).execution_options(populate_existing=True)
+        lock = (
+            select(Box, Site.region_code)
+            .join(Site, Box.destination_id == Site.id)
+            .where(Box.sscc.in_(ssccs))
+            .order_by(Box.id)
+            .execution_options(populate_existing=True)
+        )
         if session.get_bind().dialect.name == "postgresql":
             lock = lock.with_for_update(of=Box)
-        self.boxes = {box.sscc: box for box in session.scalars(lock)} if ssccs else {}
+        rows = session.execute(lock).all() if ssccs else []
+        self.boxes = {box.sscc: box for box, _ in rows}
         wanted_codes = {scan.site.upper() for scan in scans} | {
             scan.to.upper() for scan in scans if scan.to and not scan.to.lower().startswith(COURIER_PREFIX)
         }
+        # The route above a TPS follows from its region (KPU-31 > KPU-3101 > PPK-310101 > PPS-3101011001),
+        # so the whole route loads in this one query; _load_ancestors() catches any site linked otherwise.
+        for _, destination_region in rows:
+            wanted_codes |= route_codes_for(destination_region)
         site_ids = {
             i
             for box in self.boxes.values()
@@ -525,7 +545,7 @@ def _write(session: Session, ctx: _Context, events: list, receipts: list, alerts
                     "actor_id": ctx.actor.id,
                     "event_id": result.event["id"] if result.event else None,
                     "client_id": scan.client_id,
-                    "code": scan.code[:200],
+                    "code": scan.code[:200].replace("\x00", "\ufffd"),  # PostgreSQL text holds no NUL
                     "details": {"action": scan.action, "verdict": result.verdict, **result.details},
                     "created_at": now,
                 }

@@ -1,0 +1,367 @@
+"""Benchmark: scan ingest behind gunicorn, against the floor of the same app, on PostgreSQL or SQLite.
+
+    .venv/bin/python bench/scan_ingest.py postgresql://postgres@127.0.0.1:5432/jejak_bench
+    .venv/bin/python bench/scan_ingest.py sqlite
+
+In one run, on a fresh database with Jakarta Timur seeded and 5,000 boxes labelled at KPU-3175:
+  (a) POST /api/v1/_bench/floor: the raw INSERT of one event + box UPDATE + COMMIT, same app and auth;
+  (b) POST /api/v1/scans: one real scan (an inspection: every rule, the lock, the hash chain, receipt);
+  (c) POST /api/v1/scans/batch with 500 scans.
+Then, with LEDGER_EVENTS (default 1,000,000) valid chained events loaded: GET /api/v1/boxes/{sscc}/events
+latency, and `flask ledger verify` throughput. Gunicorn runs with workers = cores; the load comes from
+CLIENTS threads in this process over keep-alive connections, each phase for PHASE_SECONDS.
+A PostgreSQL URL's database is dropped and recreated: never point it at a database you want to keep.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from config import Config, _database_url  # noqa: E402
+from webapp import create_app  # noqa: E402
+from webapp.auth.models import User  # noqa: E402
+from webapp.auth.services import create_user, issue_token, resolve_scope  # noqa: E402
+from webapp.boxes.models import Box  # noqa: E402
+from webapp.core.database import begin_write  # noqa: E402
+from webapp.custody.ledger import GENESIS, canonical_event, chain_hash, event_fields  # noqa: E402
+from webapp.custody.models import CustodyEvent  # noqa: E402
+from webapp.custody.services import ScanInput, record_scans  # noqa: E402
+from webapp.extensions import db  # noqa: E402
+from webapp.geo.models import Site  # noqa: E402
+from webapp.geo.seed import seed_region  # noqa: E402
+from webapp.geo.services import import_regions  # noqa: E402
+
+PORT = 8765
+CLIENTS = int(os.environ.get("CLIENTS", "8"))
+PHASE_SECONDS = float(os.environ.get("PHASE_SECONDS", "15"))
+LABELLED = 5000
+BATCH = 500
+LEDGER_EVENTS = int(os.environ.get("LEDGER_EVENTS", "1000000"))
+WORKERS = os.cpu_count() or 2
+
+
+def fresh_database(arg: str, workdir: Path, suffix: str = "") -> str:
+    if arg == "sqlite":
+        return f"sqlite:///{workdir / f'bench{suffix}.db'}"
+    url = make_url(_database_url(arg))
+    url = url.set(database=url.database + suffix)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+    return url.render_as_string(hide_password=False)
+
+
+def setup(uri: str) -> tuple[str, list[tuple[int, str]]]:
+    """Migrate, seed Jakarta Timur, label LABELLED boxes at KPU-3175; return a token and the boxes."""
+
+    class Bench(Config):
+        SQLALCHEMY_DATABASE_URI = uri
+
+    app = create_app(Bench)
+    with app.app_context():
+        upgrade()
+        import_regions(db.session)
+        seed_region(db.session, "31.75", app.config)
+        user = create_user(
+            db.session,
+            username="gudang",
+            role="warehouse",
+            scope=resolve_scope(db.session, "KPU-3175"),
+            password="bench-password",
+        )
+        token = issue_token(db.session, user, "bench")
+        db.session.commit()
+        boxes = db.session.execute(select(Box.id, Box.sscc).order_by(Box.id).limit(LABELLED)).all()
+        for start in range(0, len(boxes), 1000):
+            begin_write(db.session)
+            record_scans(
+                db.session,
+                actor=user,
+                scans=[
+                    ScanInput(
+                        client_id=str(uuid.uuid4()),
+                        code=sscc,
+                        action="commission",
+                        site="KPU-3175",
+                        scanned_at=datetime.now(UTC),
+                        device_id="setup",
+                        device_seq=start + i,
+                    )
+                    for i, (_, sscc) in enumerate(boxes[start : start + 1000])
+                ],
+            )
+            db.session.commit()
+        db.engine.dispose()
+    return token, [tuple(b) for b in boxes]
+
+
+class Server:
+    """gunicorn serving the app on the bench database."""
+
+    def __init__(self, uri: str):
+        env = {
+            **os.environ,
+            "DATABASE_URL": uri,
+            "JEJAK_BENCH_FLOOR": "1",
+            "SECRET_KEY": "bench",
+            "LEDGER_CHECKPOINT_EVERY": "10000",
+        }
+        self.process = subprocess.Popen(
+            [
+                str(ROOT / ".venv/bin/gunicorn"),
+                "--workers",
+                str(WORKERS),
+                "--bind",
+                f"127.0.0.1:{PORT}",
+                "--log-level",
+                "warning",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError("gunicorn did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def run_phase(token: str, method: str, make_request) -> dict:
+    """CLIENTS threads send requests for PHASE_SECONDS; returns requests/s and latency percentiles."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + PHASE_SECONDS
+
+    def worker(n: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+        mine, seen = [], {}
+        i = 0
+        while time.perf_counter() < stop_at:
+            path, body = make_request(n, i)
+            i += 1
+            started = time.perf_counter()
+            conn.request(
+                method,
+                path,
+                body=body,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            )
+            response = conn.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - started)
+            seen[response.status] = seen.get(response.status, 0) + 1
+        with lock:
+            latencies.extend(mine)
+            for k, v in seen.items():
+                statuses[k] = statuses.get(k, 0) + v
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(CLIENTS)]
+    begun = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - begun
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "statuses": statuses,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+    }
+
+
+def scan_body(sscc: str, n: int, i: int) -> dict:
+    return {
+        "id": str(uuid.uuid4()),
+        "code": sscc,
+        "action": "inspect",
+        "site": "KPU-3175",
+        "scanned_at": datetime.now(UTC).isoformat(),
+        "device_id": f"bench-{n}",
+        "device_seq": i,
+    }
+
+
+def load_ledger(uri: str, boxes: list[tuple[int, str]]) -> int:
+    """Append valid chained events until the ledger holds LEDGER_EVENTS (computed here, inserted in bulk)."""
+
+    class Bench(Config):
+        SQLALCHEMY_DATABASE_URI = uri
+
+    app = create_app(Bench)
+    with app.app_context():
+        session = db.session
+        user = session.scalar(select(User).where(User.username == "gudang"))
+        site = session.scalar(select(Site).where(Site.code == "KPU-3175"))
+        have = session.scalar(select(db.func.count()).select_from(CustodyEvent))
+        heads = {
+            box_id: (length, head)
+            for box_id, length, head in session.execute(
+                select(Box.id, Box.chain_length, Box.chain_head).where(Box.id.in_([b[0] for b in boxes]))
+            )
+        }
+        sscc_of = dict(boxes)
+        todo = LEDGER_EVENTS - have
+        now = datetime.now(UTC).replace(microsecond=0)
+        rows = []
+        box_ids = list(sscc_of)
+        for n in range(todo):
+            box_id = box_ids[n % len(box_ids)]
+            length, head = heads[box_id]
+            seq, client_id, moment = length + 1, str(uuid.uuid4()), now + timedelta(milliseconds=n)
+            fields = event_fields(
+                sscc=sscc_of[box_id],
+                seq=seq,
+                kind="inspect",
+                from_holder="site:KPU-3175",
+                to_holder="site:KPU-3175",
+                site_code="KPU-3175",
+                actor="gudang",
+                device_id="loader",
+                device_seq=n,
+                client_id=client_id,
+                scanned_at=moment,
+                recorded_at=moment,
+                lat=None,
+                lon=None,
+                accuracy=None,
+                seals=[],
+                condition=None,
+                note=None,
+                witness=None,
+                handover=None,
+            )
+            digest = chain_hash(head or GENESIS, canonical_event(fields))
+            rows.append(
+                {
+                    "client_id": client_id,
+                    "box_id": box_id,
+                    "box_seq": seq,
+                    "kind": "inspect",
+                    "from_holder": "site:KPU-3175",
+                    "to_holder": "site:KPU-3175",
+                    "site_id": site.id,
+                    "actor_id": user.id,
+                    "device_id": "loader",
+                    "device_seq": n,
+                    "scanned_at": moment,
+                    "recorded_at": moment,
+                    "seals": [],
+                    "prev_hash": head or GENESIS,
+                    "hash": digest,
+                }
+            )
+            heads[box_id] = (seq, digest)
+            if len(rows) == 20000:
+                session.execute(insert(CustodyEvent.__table__), rows)
+                rows = []
+        if rows:
+            session.execute(insert(CustodyEvent.__table__), rows)
+        for box_id, (length, head) in heads.items():
+            session.execute(Box.__table__.update().where(Box.id == box_id).values(chain_length=length, chain_head=head))
+        session.commit()
+        total = session.scalar(select(db.func.count()).select_from(CustodyEvent))
+        db.engine.dispose()
+    return total
+
+
+def main() -> None:
+    arg = sys.argv[1] if len(sys.argv) > 1 else "sqlite"
+    label = "SQLite" if arg == "sqlite" else "PostgreSQL"
+    with tempfile.TemporaryDirectory() as tmp:
+        uri = fresh_database(arg, Path(tmp))
+        print(f"{label}: setting up (seed Jakarta Timur, label {LABELLED} boxes)...", flush=True)
+        token, boxes = setup(uri)
+        server = Server(uri)
+        try:
+            rng = random.Random(7)
+            phases = {
+                "(a) floor: INSERT + UPDATE + COMMIT": (
+                    "/api/v1/_bench/floor",
+                    lambda n, i: json.dumps({"box_id": rng.choice(boxes)[0], "seq": 0}),
+                ),
+                "(b) POST /api/v1/scans": (
+                    "/api/v1/scans",
+                    lambda n, i: json.dumps(scan_body(rng.choice(boxes)[1], n, i)),
+                ),
+                "(c) POST /api/v1/scans/batch (500)": (
+                    "/api/v1/scans/batch",
+                    lambda n, i: json.dumps(
+                        {"scans": [scan_body(rng.choice(boxes)[1], n, i * BATCH + k) for k in range(BATCH)]}
+                    ),
+                ),
+            }
+            results = {}
+            for name, (path, make) in phases.items():
+                results[name] = run_phase(token, "POST", lambda n, i, path=path, make=make: (path, make(n, i)))
+                print(
+                    f"  {name:<38} {results[name]['rps']:8.1f} req/s  p50 {results[name]['p50_ms']:7.1f} ms  p99 {results[name]['p99_ms']:7.1f} ms  {results[name]['statuses']}",
+                    flush=True,
+                )
+            floor, single, batch = results.values()
+            print(
+                f"  single scans at {single['rps'] / floor['rps']:.0%} of the floor; batches {batch['rps'] * BATCH:,.0f} scans/s"
+            )
+        finally:
+            server.stop()
+        # The floor wrote unchained rows; the read and verify figures come from a second, clean ledger.
+        print(f"  second database: loading the ledger up to {LEDGER_EVENTS:,} valid events...", flush=True)
+        uri = fresh_database(arg, Path(tmp), "_ledger")
+        token, boxes = setup(uri)
+        total = load_ledger(uri, boxes)
+        server = Server(uri)
+        try:
+            rng = random.Random(11)
+            events = run_phase(token, "GET", lambda n, i: (f"/api/v1/boxes/{rng.choice(boxes)[1]}/events", None))
+            print(
+                f"  GET /boxes/{{sscc}}/events with {total:,} events ({total // len(boxes)} per box): p50 {events['p50_ms']:.1f} ms, p99 {events['p99_ms']:.1f} ms, {events['rps']:.0f} req/s {events['statuses']}"
+            )
+        finally:
+            server.stop()
+        env = {**os.environ, "DATABASE_URL": uri, "SECRET_KEY": "bench"}
+        verify = subprocess.run(
+            [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "ledger", "verify"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        print("  flask ledger verify:", (verify.stdout or verify.stderr).strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    main()

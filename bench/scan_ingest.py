@@ -312,7 +312,7 @@ def main() -> None:
             phases = {
                 "(a) floor: INSERT + UPDATE + COMMIT": (
                     "/api/v1/_bench/floor",
-                    lambda n, i: json.dumps({"box_id": rng.choice(boxes)[0], "seq": 0}),
+                    lambda n, i: json.dumps({"box_id": rng.choice(boxes)[0], "seq": 1_000_000 + n * 1_000_000 + i}),
                 ),
                 "(b) POST /api/v1/scans": (
                     "/api/v1/scans",

@@ -144,7 +144,9 @@ def test_checkpoints_are_made_automatically(app, world, client):
     checkpoints = world.session.scalars(select(LedgerCheckpoint)).all()
     assert len(checkpoints) >= 1  # ids crossed a multiple of 5 (PostgreSQL sequences do not restart per test)
     for checkpoint in checkpoints:
-        covered = world.session.scalar(select(func.count()).select_from(CustodyEvent).where(CustodyEvent.id <= checkpoint.upto_event_id))
+        covered = world.session.scalar(
+            select(func.count()).select_from(CustodyEvent).where(CustodyEvent.id <= checkpoint.upto_event_id)
+        )
         assert checkpoint.event_count == covered
     assert verify_database(world.session, KEY.public_text).ok
 

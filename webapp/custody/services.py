@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from webapp.auth.access import site_in_scope
@@ -413,7 +413,8 @@ def record_scans(
         if result.verdict == Verdict.REFUSED or "seal_mismatch" in result.warnings or scan.action in ("damage", "loss"):
             alerts.append((scan, result, box))
 
-    _write(session, ctx, events, new_receipts, alerts, now)
+    with session.no_autoflush:
+        _write(session, ctx, events, new_receipts, alerts, now)
     return answers
 
 
@@ -505,8 +506,18 @@ def _one(
 
 
 def _write(session: Session, ctx: _Context, events: list, receipts: list, alerts: list, now: datetime) -> None:
-    """Write the batch: events (ids back), receipts, alerts; the boxes' new state flushes with them."""
-    session.flush()  # box state changes
+    """Write the batch: the boxes' new state, events (ids back), receipts and alerts, each in one statement."""
+    touched = {id(box): box for _row, _result in events for box in [ctx.boxes[_result.details["sscc"]]]}.values()
+    if touched:
+        box_table = Box.__table__
+        session.execute(
+            update(box_table)
+            .where(box_table.c.id == bindparam("b_id"))
+            .values({column: bindparam(f"b_{column}") for column in BOX_STATE}),
+            [{"b_id": box.id, **{f"b_{column}": getattr(box, column) for column in BOX_STATE}} for box in touched],
+        )
+        for box in touched:  # the rows now hold this state: the ORM must not write it again
+            session.expire(box)
     if events:
         table = CustodyEvent.__table__
         stmt = insert(table).returning(table.c.id, table.c.client_id, sort_by_parameter_order=True)
@@ -552,15 +563,25 @@ def _write(session: Session, ctx: _Context, events: list, receipts: list, alerts
                 for scan, result, box in alerts
             ],
         )
-    for scan, result, _box in receipts:
-        log.info(
-            "scan %s by %s at %s: %s %s",
-            scan.action,
-            ctx.actor.username,
-            scan.site,
-            result.verdict,
-            result.reason or "",
-        )
+    verdicts: dict[str, int] = {}
+    for _scan, result, _box in receipts:
+        key = result.verdict if result.verdict != Verdict.REFUSED else f"refused:{result.reason}"
+        verdicts[key] = verdicts.get(key, 0) + 1
+    log.info("scans by %s: %s", ctx.actor.username, verdicts)
+
+
+BOX_STATE = (
+    "status",
+    "seals",
+    "holder_site_id",
+    "holder_user_id",
+    "current_site_id",
+    "transit_site_id",
+    "transit_user_id",
+    "chain_length",
+    "chain_head",
+    "last_event_at",
+)
 
 
 def record_scan(session: Session, *, actor: User, scan: ScanInput, now: datetime | None = None) -> ScanResult:

@@ -57,6 +57,7 @@ LABELLED = 5000
 BATCH = 500
 LEDGER_EVENTS = int(os.environ.get("LEDGER_EVENTS", "1000000"))
 WORKERS = os.cpu_count() or 2
+READ_CLIENTS = int(os.environ.get("READ_CLIENTS", str(WORKERS)))  # latency of reads: one client per worker
 
 
 def fresh_database(arg: str, workdir: Path, suffix: str = "") -> str:
@@ -157,8 +158,8 @@ class Server:
         self.process.wait(timeout=30)
 
 
-def run_phase(token: str, method: str, make_request) -> dict:
-    """CLIENTS threads send requests for PHASE_SECONDS; returns requests/s and latency percentiles."""
+def run_phase(token: str, method: str, make_request, clients: int = CLIENTS) -> dict:
+    """`clients` threads send requests for PHASE_SECONDS; returns requests/s and latency percentiles."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     lock = threading.Lock()
@@ -187,7 +188,7 @@ def run_phase(token: str, method: str, make_request) -> dict:
             for k, v in seen.items():
                 statuses[k] = statuses.get(k, 0) + v
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(CLIENTS)]
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
     begun = time.perf_counter()
     for t in threads:
         t.start()
@@ -214,6 +215,15 @@ def scan_body(sscc: str, n: int, i: int) -> dict:
         "device_id": f"bench-{n}",
         "device_seq": i,
     }
+
+
+def all_boxes(uri: str) -> list[tuple[int, str]]:
+    """Every box of the seeded kab/kota: the loaded events spread over all of them, as in a real election."""
+    engine = create_engine(uri)
+    with engine.connect() as conn:
+        rows = conn.execute(select(Box.id, Box.sscc).order_by(Box.id)).all()
+    engine.dispose()
+    return [tuple(r) for r in rows]
 
 
 def load_ledger(uri: str, boxes: list[tuple[int, str]]) -> int:
@@ -341,12 +351,15 @@ def main() -> None:
         # The floor wrote unchained rows; the read and verify figures come from a second, clean ledger.
         print(f"  second database: loading the ledger up to {LEDGER_EVENTS:,} valid events...", flush=True)
         uri = fresh_database(arg, Path(tmp), "_ledger")
-        token, boxes = setup(uri)
+        token, _labelled = setup(uri)
+        boxes = all_boxes(uri)
         total = load_ledger(uri, boxes)
         server = Server(uri)
         try:
             rng = random.Random(11)
-            events = run_phase(token, "GET", lambda n, i: (f"/api/v1/boxes/{rng.choice(boxes)[1]}/events", None))
+            events = run_phase(
+                token, "GET", lambda n, i: (f"/api/v1/boxes/{rng.choice(boxes)[1]}/events", None), READ_CLIENTS
+            )
             print(
                 f"  GET /boxes/{{sscc}}/events with {total:,} events ({total // len(boxes)} per box): p50 {events['p50_ms']:.1f} ms, p99 {events['p99_ms']:.1f} ms, {events['rps']:.0f} req/s {events['statuses']}"
             )

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from webapp.api.schemas import BatchIn, ScanIn
 from webapp.api.views import box_brief, bp
 from webapp.auth.access import box_clause, require_box, require_site, roles_required, site_clause
-from webapp.auth.models import Role
+from webapp.auth.models import Role, User
 from webapp.boxes.models import Box, BoxStatus
 from webapp.core.database import begin_write
 from webapp.core.errors import error_response
@@ -153,13 +153,17 @@ def _box(sscc: str) -> Box:
 def box_events(sscc: str):
     """The box's whole chain of custody events, oldest first, with their hashes."""
     box = _box(sscc)
-    events = db.session.scalars(
-        select(CustodyEvent).where(CustodyEvent.box_id == box.id).order_by(CustodyEvent.box_seq)
+    rows = db.session.execute(
+        select(CustodyEvent, Site.code, User.username)
+        .outerjoin(Site, CustodyEvent.site_id == Site.id)
+        .join(User, CustodyEvent.actor_id == User.id)
+        .where(CustodyEvent.box_id == box.id)
+        .order_by(CustodyEvent.box_seq)
     )
-    return {"box": box.sscc, "events": [event_json(e, box.sscc) for e in events]}
+    return {"box": box.sscc, "events": [event_json(e, box.sscc, site, actor) for e, site, actor in rows]}
 
 
-def event_json(event: CustodyEvent, sscc: str) -> dict:
+def event_json(event: CustodyEvent, sscc: str, site_code: str | None, actor: str) -> dict:
     """One event as published."""
     return {
         "id": event.id,
@@ -168,8 +172,8 @@ def event_json(event: CustodyEvent, sscc: str) -> dict:
         "kind": event.kind,
         "from": event.from_holder,
         "to": event.to_holder,
-        "site": event.site.code if event.site else None,
-        "actor": event.actor.username,
+        "site": site_code,
+        "actor": actor,
         "device_id": event.device_id,
         "device_seq": event.device_seq,
         "client_id": event.client_id,

@@ -50,8 +50,9 @@ def utc_text(moment: datetime) -> str:
     """RFC 3339 in UTC with exactly three decimals: 2026-04-01T07:30:00.123Z."""
     if moment.tzinfo is None:  # SQLite hands back naive UTC
         moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    if moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def coordinate_text(value: Decimal | float | None) -> str | None:

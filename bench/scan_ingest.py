@@ -330,8 +330,8 @@ def main() -> None:
                 ),
                 "(c) POST /api/v1/scans/batch (500)": (
                     "/api/v1/scans/batch",
-                    lambda n, i: json.dumps(
-                        {"scans": [scan_body(rng.choice(boxes)[1], n, i * BATCH + k) for k in range(BATCH)]}
+                    lambda n, i: json.dumps(  # each device scans its own share of the boxes, as at a real site
+                        {"scans": [scan_body(rng.choice(boxes[n::CLIENTS])[1], n, i * BATCH + k) for k in range(BATCH)]}
                     ),
                 ),
             }

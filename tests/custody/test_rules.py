@@ -185,6 +185,7 @@ def test_changed_seals_need_a_witness(world):
     assert box.status == "in_transit"
     accepted = world.scan(world.ppk, "receive", box, "PPK-310101", seals=["X-1"], witness="Panwascam Budi")
     assert accepted.verdict == "accepted" and accepted.warnings == ["seal_mismatch"]
+    assert box.seals == ["X-1"]  # the witnessed seals are the record for the next transfer
     assert (
         world.session.scalar(select(Alert).where(Alert.kind == "seal_mismatch", Alert.event_id.is_not(None)))
         is not None

@@ -294,8 +294,9 @@ def _apply(
     elif kind == EventKind.VOID:
         box.status = BoxStatus.VOIDED
 
-    if seal_change:
+    if seal_change:  # witnessed: the seals seen are the record from now on
         warnings.append("seal_mismatch")
+        box.seals = list(scan.seals or [])
     return before, to_text, warnings
 
 

@@ -136,36 +136,23 @@ def _event_rows(session: Session) -> Iterator[dict]:
 
     result = session.execute(stmt, execution_options={"stream_results": True, "yield_per": STREAM_CHUNK})
     try:
-        yield from (_row_fields(r, sscc, site, actor) for r in result)
+        yield from (_row_fields(row, sscc, site, actor) for row in result.tuples())
     finally:
         result.close()  # also when the verifier stops early at a broken link
 
 
-def _row_fields(r, sscc: dict, site: dict, actor: dict) -> dict:
+def _row_fields(row, sscc: dict, site: dict, actor: dict) -> dict:
     """One stored event row as the hashed fields plus id, hash and prev_hash."""
+    # Unpacking the row as a tuple is several times faster than reading its attributes by name.
+    (event_id, box_id, box_seq, kind, from_holder, to_holder, site_id, actor_id, device_id, device_seq, client_id,
+     scanned_at, recorded_at, lat, lon, accuracy, seals, condition, note, witness, handover, prev_hash, digest) = row  # fmt: skip
     fields = event_fields(
-        sscc=sscc.get(r.box_id, f"box#{r.box_id}"),
-        seq=r.box_seq,
-        kind=r.kind,
-        from_holder=r.from_holder,
-        to_holder=r.to_holder,
-        site_code=site.get(r.site_id),
-        actor=actor.get(r.actor_id),
-        device_id=r.device_id,
-        device_seq=r.device_seq,
-        client_id=r.client_id,
-        scanned_at=r.scanned_at,
-        recorded_at=r.recorded_at,
-        lat=r.lat,
-        lon=r.lon,
-        accuracy=r.accuracy,
-        seals=r.seals,
-        condition=r.condition,
-        note=r.note,
-        witness=r.witness,
-        handover=r.handover,
-    )
-    fields.update(id=r.id, hash=r.hash, prev_hash=r.prev_hash)
+        sscc=sscc.get(box_id, f"box#{box_id}"), seq=box_seq, kind=kind, from_holder=from_holder, to_holder=to_holder,
+        site_code=site.get(site_id), actor=actor.get(actor_id), device_id=device_id, device_seq=device_seq,
+        client_id=client_id, scanned_at=scanned_at, recorded_at=recorded_at, lat=lat, lon=lon, accuracy=accuracy,
+        seals=seals, condition=condition, note=note, witness=witness, handover=handover,
+    )  # fmt: skip
+    fields.update(id=event_id, hash=digest, prev_hash=prev_hash)
     return fields
 
 

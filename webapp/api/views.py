@@ -33,11 +33,7 @@ def site_json(site: Site) -> dict:
 
 def route_codes(box: Box) -> list[str]:
     """The box's route, top warehouse first, destination last."""
-    chain, site = [], box.destination
-    while site is not None:
-        chain.insert(0, site.code)
-        site = site.parent
-    return chain
+    return [site.code for site in box.destination.route]
 
 
 def box_brief(box: Box) -> dict:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import abort, request
+from flask import abort
 from flask_login import current_user, login_required
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
@@ -114,11 +114,6 @@ def scope_within(user: User, *, region_code: str | None, site: Site | None) -> b
     if region_code is None:
         return user.scope_site is None and user.scope_region_code is None
     return user.scope_site is None and region_in_scope(user, region_code)
-
-
-def is_api_request() -> bool:
-    """API routes answer JSON errors; pages redirect to login or show an error page."""
-    return request.path.startswith("/api/")
 
 
 def roles_required(*roles: Role) -> Callable:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -13,20 +12,12 @@ from sqlalchemy import select
 
 from webapp.auth.forms import LoginForm
 from webapp.auth.models import User
+from webapp.core.security import safe_local_url
 from webapp.extensions import db, limiter
 
 bp = Blueprint("auth", __name__)
 
 log = logging.getLogger(__name__)
-
-
-def _safe_next(target: str | None) -> str:
-    if not target:
-        return url_for("main.home")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("main.home")
-    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -47,7 +38,7 @@ def login():
             user.last_login_at = datetime.now(UTC)
             db.session.commit()
             log.info("login %s", user.username)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_local_url(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
 

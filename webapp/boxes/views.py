@@ -27,10 +27,7 @@ def box(sscc: str):
             select(Box).where(Box.sscc == sscc).options(selectinload(Box.lines).selectinload(ManifestLine.item_type))
         ),
     )
-    route, node = [], box.destination
-    while node is not None:
-        route.insert(0, node)
-        node = node.parent
+    route = box.destination.route
     events = db.session.scalars(
         select(CustodyEvent)
         .where(CustodyEvent.box_id == box.id)

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from webapp.core.security import is_api_request
 from webapp.extensions import db
 
 log = logging.getLogger(__name__)
@@ -56,14 +57,14 @@ def _messages() -> dict[int, str]:
 def _handle_http(exc: HTTPException):
     status = exc.code or 500
     message = _messages().get(status, exc.description or "")
-    if request.path.startswith("/api/"):
+    if is_api_request():
         return error_response(status, message=message)
     return render_template("errors/generic.html", status=status, message=message), status
 
 
 def _handle_csrf(exc: CSRFError):
     message = _("The form expired. Please reload the page and try again.")
-    if request.path.startswith("/api/"):
+    if is_api_request():
         return error_response(400, "csrf_failed", message)
     return render_template("errors/generic.html", status=400, message=message), 400
 

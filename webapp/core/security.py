@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
-from flask import Flask, Request, g
+from flask import Flask, Request, g, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -29,6 +30,24 @@ TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 PERMISSIONS_POLICY = {"camera": "(self)", "geolocation": "(self)", "microphone": "()"}
 
 
+def is_api_request() -> bool:
+    """API routes answer JSON (401/403 envelopes); pages redirect to login or show an error page."""
+    return request.path.startswith("/api/")
+
+
+def safe_local_url(target: str | None) -> str:
+    """`target` when it is a path on this site, else the home page: never an open redirect."""
+    if (
+        not target
+        or urlsplit(target).scheme
+        or urlsplit(target).netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+    ):
+        return url_for("main.home")
+    return target
+
+
 def _load_user(user_id: str):
     from webapp.auth.models import User
 
@@ -37,7 +56,7 @@ def _load_user(user_id: str):
 
 def _load_user_from_bearer(req: Request):
     """`Authorization: Bearer TOKEN` authenticates API requests only."""
-    if not req.path.startswith("/api/"):
+    if not is_api_request():
         return None
     header = req.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -63,11 +82,11 @@ def _load_user_from_bearer(req: Request):
 
 def _unauthorized():
     """API callers get a 401 envelope; people are sent to the login page."""
-    from flask import flash, redirect, request, url_for
+    from flask import flash, redirect
 
     from webapp.core.errors import error_response
 
-    if request.path.startswith("/api/"):
+    if is_api_request():
         return error_response(401, message=str(_l("Log in or send a valid bearer token.")))
     flash(str(login_manager.login_message), "info")
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

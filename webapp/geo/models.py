@@ -203,6 +203,15 @@ class Site(db.Model):
         """Depth along the route (printer 0 ... TPS 5)."""
         return SITE_RANK[SiteKind(self.kind)]
 
+    @property
+    def route(self) -> list[Site]:
+        """This site and the sites above it, top warehouse first (the route a box bound here follows)."""
+        chain, node = [], self
+        while node is not None:
+            chain.insert(0, node)
+            node = node.parent
+        return chain
+
     def dapil_for(self, contest: str) -> Dapil | None:
         """The dapil of this TPS for a contest, if it has one."""
         return next((link.dapil for link in self.dapils if link.contest == contest), None)

@@ -93,10 +93,7 @@ def site(code: str):
     boxes = db.session.scalars(
         select(Box).where(Box.destination_id == site.id, box_clause(current_user)).order_by(Box.set_index)
     ).all()
-    route, node = [], site.parent
-    while node is not None:
-        route.insert(0, node)
-        node = node.parent
+    route = site.route[:-1]
     return render_template(
         "geo/site.html",
         site=site,

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session
 from flask_login import current_user
 from sqlalchemy import func, select, text
 
 from webapp.auth.access import box_clause, roles_required, site_clause, user_clause
 from webapp.auth.models import Role, User
 from webapp.boxes.models import Box
+from webapp.core.security import safe_local_url
 from webapp.extensions import csrf, db
 from webapp.geo.models import Site, SiteKind
 
@@ -59,11 +58,7 @@ def set_language():
     if lang not in current_app.config["LANGUAGES"]:
         abort(400)
     session["lang"] = lang
-    target = request.form.get("next") or url_for("main.home")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/"):  # only local redirects
-        target = url_for("main.home")
-    return redirect(target)
+    return redirect(safe_local_url(request.form.get("next")))
 
 
 @bp.route("/healthz")

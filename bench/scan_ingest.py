@@ -57,6 +57,7 @@ LABELLED = 5000
 BATCH = 500
 LEDGER_EVENTS = int(os.environ.get("LEDGER_EVENTS", "1000000"))
 WORKERS = os.cpu_count() or 2
+PARTS = set(os.environ.get("PARTS", "ingest,reads").split(","))  # run only some: PARTS=ingest or PARTS=reads
 READ_CLIENTS = int(os.environ.get("READ_CLIENTS", str(WORKERS)))  # latency of reads: one client per worker
 
 
@@ -313,67 +314,78 @@ def main() -> None:
     arg = sys.argv[1] if len(sys.argv) > 1 else "sqlite"
     label = "SQLite" if arg == "sqlite" else "PostgreSQL"
     with tempfile.TemporaryDirectory() as tmp:
-        uri = fresh_database(arg, Path(tmp))
-        print(f"{label}: setting up (seed Jakarta Timur, label {LABELLED} boxes)...", flush=True)
-        token, boxes = setup(uri)
-        server = Server(uri)
-        try:
-            rng = random.Random(7)
-            phases = {
-                "(a) floor: INSERT + UPDATE + COMMIT": (
-                    "/api/v1/_bench/floor",
-                    lambda n, i: json.dumps({"box_id": rng.choice(boxes)[0], "seq": 1_000_000 + n * 1_000_000 + i}),
+        if "ingest" in PARTS:
+            ingest(arg, label, Path(tmp))
+        if "reads" in PARTS:
+            reads(arg, Path(tmp))
+
+
+def ingest(arg: str, label: str, tmp: Path) -> None:
+    """(a), (b) and (c) in one run, on a fresh database."""
+    uri = fresh_database(arg, Path(tmp))
+    print(f"{label}: setting up (seed Jakarta Timur, label {LABELLED} boxes)...", flush=True)
+    token, boxes = setup(uri)
+    server = Server(uri)
+    try:
+        rng = random.Random(7)
+        phases = {
+            "(a) floor: INSERT + UPDATE + COMMIT": (
+                "/api/v1/_bench/floor",
+                lambda n, i: json.dumps({"box_id": rng.choice(boxes)[0], "seq": 1_000_000 + n * 1_000_000 + i}),
+            ),
+            "(b) POST /api/v1/scans": (
+                "/api/v1/scans",
+                lambda n, i: json.dumps(scan_body(rng.choice(boxes)[1], n, i)),
+            ),
+            "(c) POST /api/v1/scans/batch (500)": (
+                "/api/v1/scans/batch",
+                lambda n, i: json.dumps(  # each device scans its own share of the boxes, as at a real site
+                    {"scans": [scan_body(rng.choice(boxes[n::CLIENTS])[1], n, i * BATCH + k) for k in range(BATCH)]}
                 ),
-                "(b) POST /api/v1/scans": (
-                    "/api/v1/scans",
-                    lambda n, i: json.dumps(scan_body(rng.choice(boxes)[1], n, i)),
-                ),
-                "(c) POST /api/v1/scans/batch (500)": (
-                    "/api/v1/scans/batch",
-                    lambda n, i: json.dumps(  # each device scans its own share of the boxes, as at a real site
-                        {"scans": [scan_body(rng.choice(boxes[n::CLIENTS])[1], n, i * BATCH + k) for k in range(BATCH)]}
-                    ),
-                ),
-            }
-            results = {}
-            for name, (path, make) in phases.items():
-                results[name] = run_phase(token, "POST", lambda n, i, path=path, make=make: (path, make(n, i)))
-                print(
-                    f"  {name:<38} {results[name]['rps']:8.1f} req/s  p50 {results[name]['p50_ms']:7.1f} ms  p99 {results[name]['p99_ms']:7.1f} ms  {results[name]['statuses']}",
-                    flush=True,
-                )
-            floor, single, batch = results.values()
+            ),
+        }
+        results = {}
+        for name, (path, make) in phases.items():
+            results[name] = run_phase(token, "POST", lambda n, i, path=path, make=make: (path, make(n, i)))
             print(
-                f"  single scans at {single['rps'] / floor['rps']:.0%} of the floor; batches {batch['rps'] * BATCH:,.0f} scans/s"
+                f"  {name:<38} {results[name]['rps']:8.1f} req/s  p50 {results[name]['p50_ms']:7.1f} ms  p99 {results[name]['p99_ms']:7.1f} ms  {results[name]['statuses']}",
+                flush=True,
             )
-        finally:
-            server.stop()
-        # The floor wrote unchained rows; the read and verify figures come from a second, clean ledger.
-        print(f"  second database: loading the ledger up to {LEDGER_EVENTS:,} valid events...", flush=True)
-        uri = fresh_database(arg, Path(tmp), "_ledger")
-        token, _labelled = setup(uri)
-        boxes = all_boxes(uri)
-        total = load_ledger(uri, boxes)
-        server = Server(uri)
-        try:
-            rng = random.Random(11)
-            events = run_phase(
-                token, "GET", lambda n, i: (f"/api/v1/boxes/{rng.choice(boxes)[1]}/events", None), READ_CLIENTS
-            )
-            print(
-                f"  GET /boxes/{{sscc}}/events with {total:,} events ({total // len(boxes)} per box): p50 {events['p50_ms']:.1f} ms, p99 {events['p99_ms']:.1f} ms, {events['rps']:.0f} req/s {events['statuses']}"
-            )
-        finally:
-            server.stop()
-        env = {**os.environ, "DATABASE_URL": uri, "SECRET_KEY": "bench"}
-        verify = subprocess.run(
-            [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "ledger", "verify"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
+        floor, single, batch = results.values()
+        print(
+            f"  single scans at {single['rps'] / floor['rps']:.0%} of the floor; batches {batch['rps'] * BATCH:,.0f} scans/s"
         )
-        print("  flask ledger verify:", (verify.stdout or verify.stderr).strip().splitlines()[-1])
+    finally:
+        server.stop()
+
+
+def reads(arg: str, tmp: Path) -> None:
+    """The floor wrote unchained rows; the read and verify figures come from a second, clean ledger."""
+    print(f"  second database: loading the ledger up to {LEDGER_EVENTS:,} valid events...", flush=True)
+    uri = fresh_database(arg, Path(tmp), "_ledger")
+    token, _labelled = setup(uri)
+    boxes = all_boxes(uri)
+    total = load_ledger(uri, boxes)
+    server = Server(uri)
+    try:
+        rng = random.Random(11)
+        events = run_phase(
+            token, "GET", lambda n, i: (f"/api/v1/boxes/{rng.choice(boxes)[1]}/events", None), READ_CLIENTS
+        )
+        print(
+            f"  GET /boxes/{{sscc}}/events with {total:,} events ({total // len(boxes)} per box): p50 {events['p50_ms']:.1f} ms, p99 {events['p99_ms']:.1f} ms, {events['rps']:.0f} req/s {events['statuses']}"
+        )
+    finally:
+        server.stop()
+    env = {**os.environ, "DATABASE_URL": uri, "SECRET_KEY": "bench"}
+    verify = subprocess.run(
+        [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "ledger", "verify"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    print("  flask ledger verify:", (verify.stdout or verify.stderr).strip().splitlines()[-1])
 
 
 if __name__ == "__main__":

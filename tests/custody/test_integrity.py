@@ -16,7 +16,14 @@ from tests.custody.conftest import (
     TPS,
 )
 from webapp.custody.integrity import _event_rows, verify_database
-from webapp.custody.ledger import HASHED_FIELDS, MerkleAccumulator, merkle_leaf, merkle_node, verify_stream
+from webapp.custody.ledger import (
+    HASHED_FIELDS,
+    MerkleAccumulator,
+    canonical_event,
+    merkle_leaf,
+    merkle_node,
+    verify_stream,
+)
 from webapp.custody.models import CustodyEvent, LedgerCheckpoint
 
 
@@ -234,3 +241,18 @@ def test_tps_sees_its_box_verified_on_the_trace_page(ledger, client):
     page = client.get(f"/boxes/{box.sscc}").text
     assert "Rantai catatan utuh" in page and "PPK-310101" in page and "Diterima" in page
     assert TPS in page
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300)
+@given(st.fixed_dictionaries({key: _json_values for key in HASHED_FIELDS}))
+def test_the_fast_canonical_encoding_is_exactly_json_with_sorted_keys(fields):
+    """The hand-built encoding must give the bytes docs/ledger.md specifies, for any value an export may hold."""
+    expected = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    assert canonical_event(fields) == expected

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from webapp.auth.access import site_in_scope
 from webapp.auth.models import Role, User
 from webapp.boxes.codes import CodeError, parse_code
 from webapp.boxes.models import Box, BoxStatus
+from webapp.core.bulk import Insert, Link, Update, write
 from webapp.custody.ledger import GENESIS, canonical_event, chain_hash, event_fields, utc_text
 from webapp.custody.models import Alert, CustodyEvent, EventKind, ScanReceipt, Verdict
 from webapp.geo.models import Site, SiteKind
@@ -114,8 +115,11 @@ class _Context:
     def __init__(self, session: Session, actor: User, scans: list[ScanInput], ssccs: set[str]):
         self.session = session
         self.actor = actor
+        seen = (
+            select(ScanReceipt.client_id).where(ScanReceipt.client_id.in_({scan.client_id for scan in scans})).exists()
+        )
         lock = (
-            select(Box, Site.region_code)
+            select(Box, Site.region_code, seen)
             .join(Site, Box.destination_id == Site.id)
             .where(Box.sscc.in_(ssccs))
             .order_by(Box.id)
@@ -124,27 +128,19 @@ class _Context:
         if session.get_bind().dialect.name == "postgresql":
             lock = lock.with_for_update(of=Box)
         rows = session.execute(lock).all() if ssccs else []
-        self.boxes = {box.sscc: box for box, _ in rows}
+        self.boxes = {box.sscc: box for box, _, _ in rows}
+        self._destination_regions = {region for _, region, _ in rows}
+        self.seen_before = rows[0][2] if rows else bool(scans)  # without a box, the receipts must be read
+        self._routes_loaded = False
         wanted_codes = {scan.site.upper() for scan in scans} | {
             scan.to.upper() for scan in scans if scan.to and not scan.to.lower().startswith(COURIER_PREFIX)
         }
-        # The route above a TPS follows from its region (KPU-31 > KPU-3101 > PPK-310101 > PPS-3101011001),
-        # so the whole route loads in this one query; _load_ancestors() catches any site linked otherwise.
-        for _, destination_region in rows:
-            wanted_codes |= route_codes_for(destination_region)
-        site_ids = {
-            i
-            for box in self.boxes.values()
-            for i in (box.destination_id, box.holder_site_id, box.current_site_id, box.transit_site_id)
-            if i
-        }
+        holder_ids = {box.holder_site_id for box in self.boxes.values() if box.holder_site_id}
         self.sites: dict[int, Site] = {}
         self.by_code: dict[str, Site] = {}
-        for site in session.scalars(
-            select(Site).where(Site.code.in_(wanted_codes) | Site.id.in_(site_ids)).options(selectinload(Site.dapils))
-        ):
-            self._keep(site)
-        self._load_ancestors()
+        if wanted_codes or holder_ids:
+            for site in session.scalars(select(Site).where(Site.code.in_(wanted_codes) | Site.id.in_(holder_ids))):
+                self._keep(site)
         usernames = {
             scan.to[len(COURIER_PREFIX) :].lower()
             for scan in scans
@@ -162,6 +158,26 @@ class _Context:
         self.sites[site.id] = site
         self.by_code[site.code] = site
 
+    def _load_routes(self) -> None:
+        """The routes of every box in the batch, loaded the first time a rule needs one (dispatch, receipt,
+        opening, a refusal's details): an inspection or a sealing never pays for them."""
+        if self._routes_loaded:
+            return
+        self._routes_loaded = True
+        # The route above a TPS follows from its region (KPU-31 > KPU-3101 > PPK-310101 > PPS-3101011001),
+        # so the whole route loads in this one query; _load_ancestors() catches any site linked otherwise.
+        codes = set().union(*(route_codes_for(region) for region in self._destination_regions))
+        destinations = {box.destination_id for box in self.boxes.values()}
+        for site in self.session.scalars(
+            select(Site).where(Site.code.in_(codes) | Site.id.in_(destinations)).options(selectinload(Site.dapils))
+        ):
+            self._keep(site)
+        self._load_ancestors()
+
+    def destination(self, box: Box) -> Site:
+        self._load_routes()
+        return self.sites[box.destination_id]
+
     def _load_ancestors(self) -> None:
         missing = {s.parent_id for s in self.sites.values() if s.parent_id and s.parent_id not in self.sites}
         while missing:
@@ -171,7 +187,7 @@ class _Context:
 
     def route(self, box: Box) -> list[Site]:
         """The box's route from the top warehouse down to its destination."""
-        chain, site = [], self.sites.get(box.destination_id)
+        chain, site = [], self.destination(box)
         while site is not None:
             chain.insert(0, site)
             site = self.sites.get(site.parent_id) if site.parent_id else None
@@ -181,7 +197,7 @@ class _Context:
         """Where a box belongs, in words a person can act on."""
         from webapp.geo.models import Region
 
-        dest = self.sites[box.destination_id]
+        dest = self.destination(box)
         details = {"destination": dest.code, "destination_name": dest.name, "contest": box.contest}
         if dest.region_code:
             desa = self.session.get(Region, dest.region_code)
@@ -264,7 +280,7 @@ def _apply(
         else:
             if site.id not in {s.id for s in ctx.route(box)}:
                 raise Refusal("wrong_destination", **ctx.destination_details(box))
-            destination = ctx.sites[box.destination_id]
+            destination = ctx.destination(box)
             if box.contest and box.dapil_id is not None and destination.kind == SiteKind.TPS:
                 expected = destination.dapil_for(box.contest)
                 if expected is not None and expected.id != box.dapil_id:
@@ -350,15 +366,23 @@ def record_scans(
     now = to_millis(now or datetime.now(UTC))
     for scan in scans:
         scan.scanned_at = to_millis(scan.scanned_at)
-    receipts = (
-        {
+    parsed: dict[str, str | CodeError] = {}
+    for scan in scans:
+        try:
+            parsed[scan.client_id] = parse_code(scan.code)
+        except CodeError as exc:
+            parsed[scan.client_id] = exc
+    ssccs = {v for v in parsed.values() if isinstance(v, str)}
+    ctx = _Context(session, actor, scans, ssccs)
+    # The lock query also says whether any of these scan ids was seen before (the rare case of a
+    # replay): only then are the receipts read, so a new scan costs no query of its own for this.
+    receipts: dict[str, ScanReceipt] = {}
+    prior_events = {}
+    if ctx.seen_before:
+        receipts = {
             r.client_id: r
             for r in session.scalars(select(ScanReceipt).where(ScanReceipt.client_id.in_({s.client_id for s in scans})))
         }
-        if scans
-        else {}
-    )
-    prior_events = {}
     if receipts:
         ids = [r.event_id for r in receipts.values() if r.event_id]
         for ev, sscc, code in session.execute(
@@ -368,15 +392,6 @@ def record_scans(
             .where(CustodyEvent.id.in_(ids))
         ):
             prior_events[ev.id] = event_summary(ev, sscc, code)
-
-    parsed: dict[str, str | CodeError] = {}
-    for scan in scans:
-        try:
-            parsed[scan.client_id] = parse_code(scan.code)
-        except CodeError as exc:
-            parsed[scan.client_id] = exc
-    ssccs = {v for v in parsed.values() if isinstance(v, str)}
-    ctx = _Context(session, actor, scans, ssccs)
 
     events, new_receipts, alerts = [], [], []
     first_in_batch: dict[str, ScanResult] = {}
@@ -410,9 +425,10 @@ def record_scans(
         answers[index] = first_in_batch[scan.client_id] = result
         if event_row is not None:
             events.append((event_row, result))
-        new_receipts.append((scan, result, box))
+        box_id = box.id if box else None  # read now: _write expires the boxes it updates
+        new_receipts.append((scan, result, box_id))
         if result.verdict == Verdict.REFUSED or "seal_mismatch" in result.warnings or scan.action in ("damage", "loss"):
-            alerts.append((scan, result, box))
+            alerts.append((scan, result, box_id))
 
     with session.no_autoflush:
         _write(session, ctx, events, new_receipts, alerts, now)
@@ -509,61 +525,58 @@ def _one(
 def _write(session: Session, ctx: _Context, events: list, receipts: list, alerts: list, now: datetime) -> None:
     """Write the batch: the boxes' new state, events (ids back), receipts and alerts, each in one statement."""
     touched = {id(box): box for _row, _result in events for box in [ctx.boxes[_result.details["sscc"]]]}.values()
-    if touched:
-        box_table = Box.__table__
-        session.execute(
-            update(box_table)
-            .where(box_table.c.id == bindparam("b_id"))
-            .values({column: bindparam(f"b_{column}") for column in BOX_STATE}),
-            [{"b_id": box.id, **{f"b_{column}": getattr(box, column) for column in BOX_STATE}} for box in touched],
-        )
-        for box in touched:  # the rows now hold this state: the ORM must not write it again
-            session.expire(box)
-    if events:
-        table = CustodyEvent.__table__
-        stmt = insert(table).returning(table.c.id, table.c.client_id, sort_by_parameter_order=True)
-        rows = session.execute(stmt, [row for row, _ in events]).all()
-        for (event_id, _client_id), (_row, result) in zip(rows, events, strict=True):
-            result.event["id"] = event_id
-    if receipts:
-        session.execute(
-            insert(ScanReceipt.__table__),
+    box_rows = [{"id": box.id, **{name: getattr(box, name) for name in BOX_STATE}} for box in touched]
+    for box in touched:  # the rows will hold this state: the ORM must not write it again
+        session.expire(box)
+    event_id = Link("event_id", "events", match="client_id", value="id")
+    site_ids = {code: site.id for code, site in ctx.by_code.items()}
+    returned = write(
+        session,
+        Update("boxes", Box.__table__, "id", box_rows),
+        Insert("events", CustodyEvent.__table__, [row for row, _ in events], returning=("client_id", "id")),
+        Insert(
+            "receipts",
+            ScanReceipt.__table__,
             [
                 {
                     "client_id": scan.client_id,
                     "actor_id": ctx.actor.id,
-                    "box_id": box.id if box else None,
-                    "event_id": result.event["id"] if result.event else None,
+                    "box_id": box_id,
+                    "event_id": None,
                     "verdict": result.verdict,
                     "reason": result.reason,
                     "warnings": result.warnings,
                     "details": result.details,
                     "recorded_at": now,
                 }
-                for scan, result, box in receipts
+                for scan, result, box_id in receipts
             ],
-        )
-    if alerts:
-        site_ids = {code: site.id for code, site in ctx.by_code.items()}
-        session.execute(
-            insert(Alert.__table__),
+            links=(event_id,),
+        ),
+        Insert(
+            "alerts",
+            Alert.__table__,
             [
                 {
                     "kind": result.reason
                     or ("damaged" if scan.action == "damage" else "lost" if scan.action == "loss" else "seal_mismatch"),
                     "state": "open",
-                    "box_id": box.id if box else None,
+                    "box_id": box_id,
                     "site_id": site_ids.get(scan.site.upper()),
                     "actor_id": ctx.actor.id,
-                    "event_id": result.event["id"] if result.event else None,
+                    "event_id": None,
                     "client_id": scan.client_id,
                     "code": scan.code[:200].replace("\x00", "\ufffd"),  # PostgreSQL text holds no NUL
                     "details": {"action": scan.action, "verdict": result.verdict, **result.details},
                     "created_at": now,
                 }
-                for scan, result, box in alerts
+                for scan, result, box_id in alerts
             ],
-        )
+            links=(event_id,),
+        ),
+    )
+    for (_client_id, new_id), (_row, result) in zip(returned.get("events", []), events, strict=True):
+        result.event["id"] = new_id
     verdicts: dict[str, int] = {}
     for _scan, result, _box in receipts:
         key = result.verdict if result.verdict != Verdict.REFUSED else f"refused:{result.reason}"

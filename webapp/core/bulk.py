@@ -1,0 +1,178 @@
+"""Many rows, several tables, one round trip: the scan service's writes.
+
+On PostgreSQL every step's rows travel as one JSON parameter that `jsonb_to_recordset` turns back into
+typed columns, and all steps run as one statement of data-modifying CTEs (WITH ... UPDATE, INSERT ...).
+A multi-row VALUES list with one placeholder per value (SQLAlchemy's insertmanyvalues) costs psycopg
+about 0.2 ms per row to rewrite its placeholders and the server as much to plan it, and one statement
+per table costs a round trip each; docs/performance.md has the figures. Other databases run the steps
+one by one through executemany.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+
+from sqlalchemy import Table, bindparam, insert, text, update
+from sqlalchemy.orm import Session
+
+_ORDER = "_n"  # a row's position in its list, so that ids follow the order given
+
+
+@dataclass(frozen=True)
+class Link:
+    """Fill `column` of each row from an earlier insert: that insert's `value` where its `match` equals ours."""
+
+    column: str
+    step: str
+    match: str
+    value: str
+
+
+@dataclass
+class Insert:
+    """INSERT rows (all with the same keys) in the order given.
+
+    With `returning`, its first column must be a key of the rows that is unique among them (a client
+    id): PostgreSQL does not promise RETURNING's order, so rows are matched back by it.
+    """
+
+    name: str
+    table: Table
+    rows: list[dict]
+    returning: tuple[str, ...] = ()
+    links: tuple[Link, ...] = ()
+
+
+@dataclass
+class Update:
+    """UPDATE each row found by `key` to the values given (all rows with the same keys)."""
+
+    name: str
+    table: Table
+    key: str
+    rows: list[dict]
+
+
+@dataclass
+class _Params:
+    values: dict = field(default_factory=dict)
+
+    def add(self, rows: list[dict]) -> str:
+        name = f"rows_{len(self.values)}"
+        self.values[name] = json.dumps(
+            [{**row, _ORDER: n} for n, row in enumerate(rows)], default=_json_default, separators=(",", ":")
+        )
+        return name
+
+
+def _json_default(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(f"cannot send {type(value).__name__} to the database as JSON")
+
+
+def write(session: Session, *steps: Insert | Update) -> dict[str, list[tuple]]:
+    """Run the steps in order (steps without rows are skipped); returns each insert's `returning` rows,
+    in the order of its rows. On PostgreSQL at most one insert may have `returning`."""
+    steps = tuple(step for step in steps if step.rows)
+    if not steps:
+        return {}
+    if session.get_bind().dialect.name == "postgresql":
+        return _write_postgres(session, steps)
+    returned: dict[str, list[tuple]] = {}
+    for step in steps:
+        if isinstance(step, Update):
+            columns = [name for name in step.rows[0] if name != step.key]
+            session.execute(
+                update(step.table)
+                .where(step.table.c[step.key] == bindparam(f"b_{step.key}"))
+                .values({name: bindparam(f"b_{name}") for name in columns}),
+                [{f"b_{name}": value for name, value in row.items()} for row in step.rows],
+            )
+            continue
+        rows = step.rows
+        for link in step.links:
+            source = _step(steps, link.step)
+            found = dict(zip((r[link.match] for r in source.rows), returned[link.step], strict=True)) if source else {}
+            position = source.returning.index(link.value) if source else 0
+            rows = [{**row, link.column: _linked(found.get(row[link.match]), position)} for row in rows]
+        stmt = insert(step.table)
+        if step.returning:
+            stmt = stmt.returning(*(step.table.c[name] for name in step.returning), sort_by_parameter_order=True)
+            returned[step.name] = [tuple(row) for row in session.execute(stmt, rows)]
+        else:
+            session.execute(stmt, rows)
+    return returned
+
+
+def _step(steps, name: str) -> Insert | None:
+    """The step of that name, if it has rows to write."""
+    return next((step for step in steps if step.name == name), None)
+
+
+def _linked(row: tuple | None, position: int):
+    return None if row is None else row[position]
+
+
+def _write_postgres(session: Session, steps: tuple[Insert | Update, ...]) -> dict[str, list[tuple]]:
+    dialect = session.get_bind().dialect
+    params = _Params()
+    parts = []
+
+    def recordset(step, columns: list[str]) -> str:
+        types = ", ".join(f'"{name}" {step.table.c[name].type.compile(dialect=dialect)}' for name in columns)
+        return f'jsonb_to_recordset(CAST(:{params.add(step.rows)} AS jsonb)) AS x({types}, "{_ORDER}" integer)'
+
+    for step in steps:
+        table = f'"{step.table.name}"'
+        if isinstance(step, Update):
+            columns = [name for name in step.rows[0] if name != step.key]
+            assignments = ", ".join(f'"{name}" = x."{name}"' for name in columns)
+            source = recordset(step, [step.key, *columns])
+            parts.append(
+                f"{step.name} AS (UPDATE {table} SET {assignments} FROM {source} "
+                f'WHERE {table}."{step.key}" = x."{step.key}")'
+            )
+            continue
+        columns = list(step.rows[0])
+        linked = {link.column: link for link in step.links if _step(steps, link.step)}
+        nothing = {link.column for link in step.links} - set(linked)  # linked to a step with no rows
+        source = recordset(step, [name for name in columns if name not in linked and name not in nothing])
+        values = ", ".join(
+            f'(SELECT s."{linked[name].value}" FROM {linked[name].step} s '
+            f'WHERE s."{linked[name].match}" = x."{linked[name].match}")'
+            if name in linked
+            else "NULL"
+            if name in nothing
+            else f'x."{name}"'
+            for name in columns
+        )
+        returning = f" RETURNING {', '.join(step.returning)}" if step.returning else ""
+        names = ", ".join(f'"{name}"' for name in columns)
+        parts.append(
+            f'{step.name} AS (INSERT INTO {table} ({names}) SELECT {values} FROM {source} ORDER BY x."{_ORDER}"'
+            f"{returning})"
+        )
+    # The statement's own result: the RETURNING rows of the one insert that asks for them.
+    with_returning = [step for step in steps if isinstance(step, Insert) and step.returning]
+    if len(with_returning) > 1:
+        raise ValueError("on PostgreSQL one insert per write may return rows")
+    final = (
+        f"SELECT {', '.join(with_returning[0].returning)} FROM {with_returning[0].name}"
+        if with_returning
+        else "SELECT 1"
+    )
+    result = session.execute(text(f"WITH {', '.join(parts)} {final}"), params.values)
+    if not with_returning:
+        return {}
+    step = with_returning[0]
+    found = {row[0]: tuple(row) for row in result}
+    return {step.name: [found[row[step.returning[0]]] for row in step.rows]}

@@ -8,13 +8,14 @@ events, receipts and alerts are written in bulk. Services flush; the caller comm
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from webapp.auth.access import site_in_scope
 from webapp.auth.models import Role, User
@@ -115,29 +116,27 @@ class _Context:
     def __init__(self, session: Session, actor: User, scans: list[ScanInput], ssccs: set[str]):
         self.session = session
         self.actor = actor
-        seen = (
-            select(ScanReceipt.client_id).where(ScanReceipt.client_id.in_({scan.client_id for scan in scans})).exists()
-        )
-        lock = (
-            select(Box, Site.region_code, seen)
-            .join(Site, Box.destination_id == Site.id)
-            .where(Box.sscc.in_(ssccs))
-            .order_by(Box.id)
-            .execution_options(populate_existing=True)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            lock = lock.with_for_update(of=Box)
-        rows = session.execute(lock).all() if ssccs else []
-        self.boxes = {box.sscc: box for box, _, _ in rows}
-        self._destination_regions = {region for _, region, _ in rows}
+        scan_codes = {scan.site.upper() for scan in scans}
+        # Scans of a batch are nearly always made at one site: that site then comes with the boxes.
+        one_site = len(scan_codes) == 1
+        lock = _lock_statement(session.get_bind().dialect.name, one_site)
+        params = {"ssccs": list(ssccs), "ids": [scan.client_id for scan in scans]}
+        if one_site:
+            params["here"] = next(iter(scan_codes))
+        rows = session.execute(lock, params).all() if ssccs else []
+        self.boxes = {row[0].sscc: row[0] for row in rows}
+        self._destination_regions = {row[1] for row in rows}
         self.seen_before = rows[0][2] if rows else bool(scans)  # without a box, the receipts must be read
         self._routes_loaded = False
-        wanted_codes = {scan.site.upper() for scan in scans} | {
-            scan.to.upper() for scan in scans if scan.to and not scan.to.lower().startswith(COURIER_PREFIX)
-        }
-        holder_ids = {box.holder_site_id for box in self.boxes.values() if box.holder_site_id}
         self.sites: dict[int, Site] = {}
         self.by_code: dict[str, Site] = {}
+        for site in {row[3] for row in rows if one_site and row[3] is not None}:
+            self._keep(site)
+        wanted_codes = {scan.to.upper() for scan in scans if scan.to and not scan.to.lower().startswith(COURIER_PREFIX)}
+        if not (rows and one_site):
+            wanted_codes |= scan_codes
+        wanted_codes -= set(self.by_code)
+        holder_ids = {box.holder_site_id for box in self.boxes.values() if box.holder_site_id} - set(self.sites)
         if wanted_codes or holder_ids:
             for site in session.scalars(select(Site).where(Site.code.in_(wanted_codes) | Site.id.in_(holder_ids))):
                 self._keep(site)
@@ -207,6 +206,27 @@ class _Context:
         if box.dapil_id:
             details["dapil"] = box.dapil.name
         return details
+
+
+@functools.cache
+def _lock_statement(dialect: str, one_site: bool):
+    """Lock the batch's boxes (with their destination's region) and say whether any scan id was seen
+    before; with `one_site`, also load the site where the scans happen. Built once: building and
+    hashing a statement costs more than running it."""
+    seen = select(ScanReceipt.client_id).where(ScanReceipt.client_id.in_(bindparam("ids", expanding=True))).exists()
+    here = aliased(Site)
+    stmt = (
+        select(Box, Site.region_code, seen, *([here] if one_site else []))
+        .join(Site, Box.destination_id == Site.id)
+        .where(Box.sscc.in_(bindparam("ssccs", expanding=True)))
+        .order_by(Box.id)
+        .execution_options(populate_existing=True)
+    )
+    if one_site:
+        stmt = stmt.outerjoin(here, here.code == bindparam("here"))
+    if dialect == "postgresql":
+        stmt = stmt.with_for_update(of=Box)
+    return stmt
 
 
 def _compare_seals(box: Box, scan: ScanInput, kind: EventKind) -> bool:

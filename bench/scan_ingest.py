@@ -305,6 +305,9 @@ def load_ledger(uri: str, boxes: list[tuple[int, str]]) -> int:
         for box_id, (length, head) in heads.items():
             session.execute(Box.__table__.update().where(Box.id == box_id).values(chain_length=length, chain_head=head))
         session.commit()
+        # Refresh the planner's statistics after the bulk load, as autovacuum would within a minute or two.
+        session.execute(text("ANALYZE"))
+        session.commit()
         total = session.scalar(select(db.func.count()).select_from(CustodyEvent))
         db.engine.dispose()
     return total

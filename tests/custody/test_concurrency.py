@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from config import TestConfig
-from tests.conftest import IS_POSTGRES
+from tests.conftest import IS_POSTGRES, requires_postgres
 from webapp import create_app
 from webapp.auth.models import User
 from webapp.auth.services import create_user, resolve_scope
@@ -150,3 +150,70 @@ def test_concurrent_clients_never_fork_a_chain(shared_app):
         ).all()
         assert all(count == top for _, count, top in seqs)
         assert verify_database(session, KEY.public_text).ok
+
+
+def test_verifying_while_scans_go_on_finds_nothing_wrong(shared_app):
+    """The verifier reads one snapshot: events appended meanwhile must not look like removed ones."""
+    app, boxes = shared_app
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def scanner() -> None:
+        try:
+            with app.app_context(), Session(db.engine) as session:
+                actor = session.scalar(select(User).where(User.username == "gudang"))
+                i = 0
+                while not done.is_set():
+                    begin_write(session)
+                    record_scans(session, actor=actor, scans=[scan(boxes[i % BOXES], "inspect", "KPU-3101", "bg", i)])
+                    session.commit()
+                    i += 1
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    thread = threading.Thread(target=scanner)
+    thread.start()
+    try:
+        with app.app_context():
+            reports = [verify_database(db.session, KEY.public_text) for _ in range(5)]
+    finally:
+        done.set()
+        thread.join()
+    assert errors == []
+    assert all(report.ok for report in reports), [str(r.problem) for r in reports if not r.ok]
+    assert reports[-1].events > reports[0].events  # scans really were going on
+
+
+@requires_postgres
+def test_parallel_verification_names_the_first_altered_event(shared_app):
+    """Worker processes each check part of the boxes; the report still names the first broken event
+    in id order, exactly as one process reading the ledger in order does."""
+    app, _boxes = shared_app
+    with app.app_context():
+        with db.engine.begin() as conn:
+            events = conn.execute(
+                select(CustodyEvent.id, CustodyEvent.box_id).order_by(CustodyEvent.id).offset(1000).limit(500)
+            ).all()
+            first = events[0]
+            later = next(e for e in events if e.box_id % 2 != first.box_id % 2)  # checked by the other worker
+            sscc = conn.scalar(select(Box.sscc).where(Box.id == first.box_id))
+            conn.execute(text("ALTER TABLE custody_event DISABLE TRIGGER custody_event_no_change"))
+            for event_id in (later.id, first.id):
+                conn.execute(text("UPDATE custody_event SET note = 'changed' WHERE id = :id"), {"id": event_id})
+        try:
+            parallel = verify_database(db.session, KEY.public_text, processes=2)
+            single = verify_database(db.session, KEY.public_text, processes=1)
+        finally:
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text("UPDATE custody_event SET note = NULL WHERE id IN (:a, :b)"), {"a": first.id, "b": later.id}
+                )
+                conn.execute(text("ALTER TABLE custody_event ENABLE TRIGGER custody_event_no_change"))
+    assert not parallel.ok and parallel.problem.event_id == first.id and parallel.problem.box == sscc
+    assert (parallel.problem.event_id, parallel.problem.message, parallel.events) == (
+        single.problem.event_id,
+        single.problem.message,
+        single.events,
+    )
+    with app.app_context():
+        assert verify_database(db.session, KEY.public_text, processes=2).ok  # restored

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from webapp.auth.models import User
 from webapp.boxes.models import Box
 from webapp.custody.ledger import (
+    ENCODING_VERSION,
     GENESIS,
+    ChainChecker,
+    CheckpointChecker,
     MerkleAccumulator,
+    Problem,
     SigningKey,
     VerifyReport,
     canonical_event,
@@ -169,17 +175,154 @@ def _checkpoint_rows(session: Session) -> list[dict]:
     ]
 
 
-def verify_database(session: Session, public_key: str) -> VerifyReport:
-    """Recompute every box's chain and every checkpoint (root and signature) from the database."""
+def verify_database(session: Session, public_key: str, processes: int | None = None) -> VerifyReport:
+    """Recompute every box's chain and every checkpoint (root and signature) from the database.
+
+    A session of its own (bound to the engine) reads everything in one snapshot, so that scans going
+    on meanwhile never look like tampering. On PostgreSQL the chains are then checked by `processes`
+    worker processes (default: one per core), each taking the boxes whose id falls to it, while this
+    process recomputes the Merkle tree over all event hashes in id order; all of them read the same
+    exported snapshot. Elsewhere, with processes=1, or inside a caller's transaction (a session bound
+    to a connection), one process reads the ledger as that transaction sees it.
+    """
+    processes = processes or os.cpu_count() or 1
+    postgres = session.get_bind().dialect.name == "postgresql"
+    owned = isinstance(session.get_bind(), Engine)
+    if postgres and owned:  # every read below sees one snapshot, also while scans go on
+        session.rollback()
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     heads = {
         s: (n, h)
         for s, n, h in session.execute(select(Box.sscc, Box.chain_length, Box.chain_head).where(Box.chain_length > 0))
     }
-    rows = _event_rows(session)
     try:
-        return verify_stream(rows, _checkpoint_rows(session), public_key, heads)
+        if postgres and owned and processes > 1:
+            return _verify_postgres_parallel(session, public_key, processes, heads)
+        rows = _event_rows(session)
+        try:
+            return verify_stream(rows, _checkpoint_rows(session), public_key, heads)
+        finally:
+            rows.close()  # closes the server-side cursor when verification stopped at a broken link
     finally:
-        rows.close()  # closes the server-side cursor when verification stopped at a broken link
+        if owned:
+            session.rollback()
+
+
+# Timestamps as the canonical encoding writes them (UTC, milliseconds truncated, as utc_text does),
+# seals and coordinates as text: PostgreSQL formats them faster than Python converts them.
+_UTC_TEXT = """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"""
+_CHAIN_SQL = (
+    "SELECT id, box_id, box_seq, kind, from_holder, to_holder, site_id, actor_id, device_id, device_seq, client_id, "
+    f"{_UTC_TEXT.format('scanned_at')}, {_UTC_TEXT.format('recorded_at')}, lat::text, lon::text, accuracy, "
+    "seals::text, condition, note, witness, handover, prev_hash, hash "
+    "FROM custody_event WHERE id <= %(upto)s AND box_id %% %(parts)s = %(part)s ORDER BY id"
+)
+
+
+def _snapshot_connection(url: str, snapshot: str):
+    import psycopg
+    import psycopg.sql
+
+    conn = psycopg.connect(url)
+    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    conn.execute(psycopg.sql.SQL("SET TRANSACTION SNAPSHOT {}").format(psycopg.sql.Literal(snapshot)))
+    return conn
+
+
+def _chain_worker(url: str, snapshot: str, upto: int, part: int, parts: int, maps: tuple, heads: dict, out) -> None:
+    """A worker process: check the chains of boxes with id % parts == part; send back (count, problem)."""
+    sscc, site, actor = maps
+    chains = ChainChecker()
+    problem = None
+    try:
+        conn = _snapshot_connection(url, snapshot)
+        with conn.cursor(name="jejak_verify") as cursor:
+            cursor.itersize = STREAM_CHUNK
+            cursor.execute(_CHAIN_SQL, {"upto": upto, "parts": parts, "part": part})
+            for row in cursor:
+                (event_id, box_id, box_seq, kind, from_holder, to_holder, site_id, actor_id, device_id, device_seq,
+                 client_id, scanned_at, recorded_at, lat, lon, accuracy, seals, condition, note, witness, handover,
+                 prev_hash, digest) = row  # fmt: skip
+                event = {
+                    "v": ENCODING_VERSION, "box": sscc.get(box_id, f"box#{box_id}"), "seq": box_seq, "kind": kind,
+                    "from": from_holder, "to": to_holder, "site": site.get(site_id), "actor": actor.get(actor_id),
+                    "device": device_id, "device_seq": device_seq, "client_id": client_id, "scanned_at": scanned_at,
+                    "recorded_at": recorded_at, "lat": lat, "lon": lon, "accuracy": accuracy,
+                    "seals": [] if seals == "[]" else json.loads(seals), "condition": condition, "note": note,
+                    "witness": witness, "handover": handover, "id": event_id, "prev_hash": prev_hash, "hash": digest,
+                }  # fmt: skip
+                problem = chains.check(event)
+                if problem:
+                    break
+        conn.close()
+        problem = problem or chains.compare_heads(heads)
+    except Exception as exc:  # the parent must hear of it, not wait forever
+        problem = Problem(f"the verifier process failed: {type(exc).__name__}: {exc}")
+    out.send((chains.events, len(chains.heads), problem))
+    out.close()
+
+
+def _verify_postgres_parallel(session: Session, public_key: str, parts: int, heads: dict) -> VerifyReport:
+    import multiprocessing
+
+    connection = session.connection()
+    snapshot = connection.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
+    upto = connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM custody_event").scalar()
+    box_ids = dict(session.execute(select(Box.sscc, Box.id).where(Box.chain_length > 0)).all())
+    maps = (
+        {box_id: sscc for sscc, box_id in box_ids.items()},
+        dict(session.execute(select(Site.id, Site.code)).all()),
+        dict(session.execute(select(User.id, User.username)).all()),
+    )
+    url = session.get_bind().url.set(drivername="postgresql").render_as_string(hide_password=False)
+    context = multiprocessing.get_context("fork")  # the workers share the maps without copying them over
+    workers = []
+    for part in range(parts):
+        receive, send = context.Pipe(duplex=False)
+        mine = {sscc: head for sscc, head in heads.items() if box_ids.get(sscc, -1) % parts == part}
+        process = context.Process(
+            target=_chain_worker, args=(url, snapshot, upto, part, parts, maps, mine, send), daemon=True
+        )
+        process.start()
+        send.close()
+        workers.append((process, receive))
+
+    # Meanwhile, here: every hash in id order into the Merkle tree, checking checkpoints on the way.
+    tree = CheckpointChecker(_checkpoint_rows(session), public_key)
+    tree_problem = None
+    result = connection.exec_driver_sql(
+        "SELECT id, hash FROM custody_event WHERE id <= %(upto)s ORDER BY id",
+        {"upto": upto},
+        execution_options={"stream_results": True, "yield_per": STREAM_CHUNK},
+    )
+    for event_id, event_hash in result:
+        tree_problem = tree.add(event_id, event_hash)
+        if tree_problem:
+            break
+    result.close()
+    tree_problem = tree_problem or tree.before(None)
+
+    report = VerifyReport(checkpoints=tree.checked)
+    problems = [tree_problem] if tree_problem else []
+    boxes = 0
+    for process, receive in workers:
+        events, seen_boxes, problem = receive.recv()
+        process.join()
+        report.events += events
+        boxes += seen_boxes
+        if problem:
+            problems.append(problem)
+    if problems:
+        # The first broken thing in id order, as one process reading the ledger in order would name it,
+        # and how many events came before it.
+        report.problem = min(problems, key=lambda p: (p.event_id is None, p.event_id or 0))
+        if report.problem.event_id is not None:
+            report.events = connection.exec_driver_sql(
+                "SELECT count(*) FROM custody_event WHERE id < %(id)s", {"id": report.problem.event_id}
+            ).scalar()
+    else:
+        report.boxes = boxes
+    return report
 
 
 def export_ledger(session: Session, public_key: str, out) -> int:

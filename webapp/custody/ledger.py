@@ -290,29 +290,99 @@ class VerifyReport:
         return self.problem is None
 
 
-def _check_event(
-    event: dict, heads: dict, last_id: int, check_checkpoints_upto, accumulator: MerkleAccumulator
-) -> Problem | None:
-    """Check one event against the chain so far; on success record it as the box's new head."""
-    event_id = event["id"]
-    if not isinstance(event_id, int):
-        raise TypeError("event id")
-    problem = check_checkpoints_upto(event_id)
-    if problem:
+class ChainChecker:
+    """Checks events, box by box, against their chains; the events of one box must come in id order."""
+
+    def __init__(self):
+        self.heads: dict[str, tuple[int, str]] = {}
+        self.last_id = 0
+        self.events = 0
+
+    def check(self, event: dict) -> Problem | None:
+        """Check one event; on success it becomes its box's new head."""
+        try:
+            event_id = event["id"]
+            if not isinstance(event_id, int):
+                raise TypeError("event id")
+            if event_id <= self.last_id:
+                return Problem("events are out of order", event["box"], event_id)
+            sscc = event["box"]
+            length, head = self.heads.get(sscc, (0, GENESIS))
+            if event["seq"] != length + 1:
+                return Problem(
+                    f"sequence {event['seq']} follows {length}: an event is missing or moved", sscc, event_id
+                )
+            if event["prev_hash"] != head:
+                return Problem("prev_hash does not match the previous event's hash", sscc, event_id)
+            if chain_hash(head, canonical_event(event)) != event["hash"]:
+                return Problem("its content does not match its hash: the event was altered", sscc, event_id)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a mangled export, not a crash
+            return Problem(
+                f"the event is malformed ({type(exc).__name__})",
+                str(event.get("box")),
+                event.get("id") if isinstance(event.get("id"), int) else None,
+            )
+        self.heads[sscc] = (length + 1, event["hash"])
+        self.last_id = event_id
+        self.events += 1
+        return None
+
+    def compare_heads(self, box_heads: dict[str, tuple[int, str | None]]) -> Problem | None:
+        """Each box's (chain_length, chain_head) as the box table has them must match its chain's end:
+        this catches a deleted last event."""
+        for sscc, (length, head) in box_heads.items():
+            seen = self.heads.get(sscc, (0, None))
+            if (length, head) != (seen[0], seen[1] if seen[0] else None):
+                return Problem(
+                    f"the box records {length} events ending {str(head)[:16]}..., the ledger has "
+                    f"{seen[0]}: its last events were removed",
+                    sscc,
+                )
+        return None
+
+
+class CheckpointChecker:
+    """Recomputes the Merkle tree over event hashes in id order and checks each checkpoint on the way."""
+
+    def __init__(self, checkpoints: list[dict], public_key: str | None):
+        self.pending = sorted(checkpoints, key=lambda c: c["upto_event_id"])
+        self.public_key = public_key
+        self.accumulator = MerkleAccumulator()
+        self.checked = 0
+
+    def before(self, event_id: int | None) -> Problem | None:
+        """Check every checkpoint that ends before this event (all that remain, with None)."""
+        while self.pending and (event_id is None or self.pending[0]["upto_event_id"] < event_id):
+            cp = self.pending.pop(0)
+            self.checked += 1
+            accumulator = self.accumulator
+            if accumulator.count != cp["event_count"] or accumulator.root() != cp["root"]:
+                return Problem(
+                    f"checkpoint up to event {cp['upto_event_id']} does not match the events "
+                    f"({accumulator.count} events, root {accumulator.root()[:16]}...; the checkpoint says "
+                    f"{cp['event_count']} events, root {cp['root'][:16]}...): events were altered, removed or inserted",
+                    event_id=cp["upto_event_id"],
+                )
+            created = cp["created_at"]
+            created = (
+                created if isinstance(created, datetime) else datetime.fromisoformat(created.replace("Z", "+00:00"))
+            )
+            message = checkpoint_message(
+                event_count=cp["event_count"], upto_event_id=cp["upto_event_id"], root=cp["root"], created_at=created
+            )
+            if self.public_key is not None and not verify_signature(self.public_key, message, cp["signature"]):
+                return Problem(
+                    f"checkpoint up to event {cp['upto_event_id']} has an invalid signature",
+                    event_id=cp["upto_event_id"],
+                )
+        return None
+
+    def add(self, event_id: int, event_hash: str) -> Problem | None:
+        """The next event in id order: first the checkpoints before it, then its leaf."""
+        problem = self.before(event_id) if self.pending else None
+        if problem is None:
+            self.accumulator.add(event_hash)
         return problem
-    if event_id <= last_id:
-        return Problem("events are out of order", event["box"], event_id)
-    sscc = event["box"]
-    length, head = heads.get(sscc, (0, GENESIS))
-    if event["seq"] != length + 1:
-        return Problem(f"sequence {event['seq']} follows {length}: an event is missing or moved", sscc, event_id)
-    if event["prev_hash"] != head:
-        return Problem("prev_hash does not match the previous event's hash", sscc, event_id)
-    if chain_hash(head, canonical_event(event)) != event["hash"]:
-        return Problem("its content does not match its hash: the event was altered", sscc, event_id)
-    heads[sscc] = (length + 1, event["hash"])
-    accumulator.add(event["hash"])
-    return None
 
 
 def verify_stream(
@@ -329,62 +399,16 @@ def verify_stream(
     deleted last event.
     """
     report = VerifyReport()
-    heads: dict[str, tuple[int, str]] = {}
-    pending = sorted(checkpoints, key=lambda c: c["upto_event_id"])
-    accumulator = MerkleAccumulator()
-    last_id = 0
-
-    def check_checkpoints_upto(event_id: int | None) -> Problem | None:
-        while pending and (event_id is None or pending[0]["upto_event_id"] < event_id):
-            cp = pending.pop(0)
-            report.checkpoints += 1
-            if accumulator.count != cp["event_count"] or accumulator.root() != cp["root"]:
-                return Problem(
-                    f"checkpoint up to event {cp['upto_event_id']} does not match the events "
-                    f"({accumulator.count} events, root {accumulator.root()[:16]}...; the checkpoint says "
-                    f"{cp['event_count']} events, root {cp['root'][:16]}...): events were altered, removed or inserted",
-                    event_id=cp["upto_event_id"],
-                )
-            created = cp["created_at"]
-            created = (
-                created if isinstance(created, datetime) else datetime.fromisoformat(created.replace("Z", "+00:00"))
-            )
-            message = checkpoint_message(
-                event_count=cp["event_count"], upto_event_id=cp["upto_event_id"], root=cp["root"], created_at=created
-            )
-            if public_key is not None and not verify_signature(public_key, message, cp["signature"]):
-                return Problem(
-                    f"checkpoint up to event {cp['upto_event_id']} has an invalid signature",
-                    event_id=cp["upto_event_id"],
-                )
-        return None
-
+    chains = ChainChecker()
+    tree = CheckpointChecker(checkpoints, public_key)
     for event in events:
-        try:
-            problem = _check_event(event, heads, last_id, check_checkpoints_upto, accumulator)
-        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a mangled export, not a crash
-            problem = Problem(
-                f"the event is malformed ({type(exc).__name__})",
-                str(event.get("box")),
-                event.get("id") if isinstance(event.get("id"), int) else None,
-            )
+        event_id = event.get("id") if isinstance(event, dict) else None
+        problem = (tree.before(event_id) if isinstance(event_id, int) else None) or chains.check(event)
         if problem:
             report.problem = problem
-            return report
-        last_id = event["id"]
-        report.events += 1
-    problem = check_checkpoints_upto(None)
-    if problem:
-        report.problem = problem
-        return report
-    for sscc, (length, head) in (box_heads or {}).items():
-        seen = heads.get(sscc, (0, None))
-        if (length, head) != (seen[0], seen[1] if seen[0] else None):
-            report.problem = Problem(
-                f"the box records {length} events ending {str(head)[:16]}..., the ledger has "
-                f"{seen[0]}: its last events were removed",
-                sscc,
-            )
-            return report
-    report.boxes = len(heads)
+            break
+        tree.accumulator.add(event["hash"])
+    report.problem = report.problem or tree.before(None) or chains.compare_heads(box_heads or {})
+    report.events, report.checkpoints = chains.events, tree.checked
+    report.boxes = 0 if report.problem else len(chains.heads)
     return report

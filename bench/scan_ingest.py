@@ -57,6 +57,7 @@ LABELLED = 5000
 BATCH = 500
 LEDGER_EVENTS = int(os.environ.get("LEDGER_EVENTS", "1000000"))
 WORKERS = os.cpu_count() or 2
+ROUNDS = int(os.environ.get("ROUNDS", "5"))  # each ingest phase runs in this many interleaved rounds
 PARTS = set(os.environ.get("PARTS", "ingest,reads").split(","))  # run only some: PARTS=ingest or PARTS=reads
 READ_CLIENTS = int(os.environ.get("READ_CLIENTS", str(WORKERS)))  # latency of reads: one client per worker
 
@@ -159,12 +160,36 @@ class Server:
         self.process.wait(timeout=30)
 
 
-def run_phase(token: str, method: str, make_request, clients: int = CLIENTS) -> dict:
-    """`clients` threads send requests for PHASE_SECONDS; returns requests/s and latency percentiles."""
+def cpu_seconds() -> dict[str, float]:
+    """CPU time used so far by the app's gunicorn processes, PostgreSQL's processes and this benchmark."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals = {"app": 0.0, "postgres": 0.0, "load": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if b"gunicorn" in cmdline:
+            totals["app"] += used
+        elif name.startswith("postgres") or name.startswith("postmaster"):
+            totals["postgres"] += used
+        elif int(entry.name) == os.getpid():
+            totals["load"] += used
+    return totals
+
+
+def run_phase(token: str, method: str, make_request, clients: int = CLIENTS, seconds: float = PHASE_SECONDS) -> dict:
+    """`clients` threads send requests for `seconds`; returns requests/s, latency percentiles, CPU used."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     lock = threading.Lock()
-    stop_at = time.perf_counter() + PHASE_SECONDS
+    stop_at = time.perf_counter() + seconds
 
     def worker(n: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
@@ -190,20 +215,45 @@ def run_phase(token: str, method: str, make_request, clients: int = CLIENTS) -> 
                 statuses[k] = statuses.get(k, 0) + v
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
+    cpu_before = cpu_seconds()
     begun = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - begun
-    latencies.sort()
+    cpu_after = cpu_seconds()
+    return summary(latencies, elapsed, statuses, {k: cpu_after[k] - cpu_before[k] for k in cpu_after})
+
+
+def summary(latencies: list[float], elapsed: float, statuses: dict, cpu: dict) -> dict:
+    latencies = sorted(latencies)
     return {
+        "latencies": latencies,
+        "elapsed": elapsed,
+        "cpu": cpu,
+        # CPU milliseconds per request, by who spent them (PostgreSQL counts every database on the host)
+        "cpu_ms": {k: v * 1000 / max(len(latencies), 1) for k, v in cpu.items()},
         "requests": len(latencies),
         "rps": len(latencies) / elapsed,
         "statuses": statuses,
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
     }
+
+
+def merged(rounds: list[dict]) -> dict:
+    """One phase's rounds as one result."""
+    statuses: dict[int, int] = {}
+    for r in rounds:
+        for k, v in r["statuses"].items():
+            statuses[k] = statuses.get(k, 0) + v
+    return summary(
+        [x for r in rounds for x in r["latencies"]],
+        sum(r["elapsed"] for r in rounds),
+        statuses,
+        {k: sum(r["cpu"][k] for r in rounds) for k in rounds[0]["cpu"]},
+    )
 
 
 def scan_body(sscc: str, n: int, i: int) -> dict:
@@ -347,11 +397,25 @@ def ingest(arg: str, label: str, tmp: Path) -> None:
                 ),
             ),
         }
-        results = {}
-        for name, (path, make) in phases.items():
-            results[name] = run_phase(token, "POST", lambda n, i, path=path, make=make: (path, make(n, i)))
+        # The phases take turns in ROUNDS short rounds (a b c a b c ...), so that a machine whose speed
+        # drifts during the run (a shared VM) slows all of them alike.
+        rounds: dict[str, list[dict]] = {name: [] for name in phases}
+        for _ in range(ROUNDS):
+            for name, (path, make) in phases.items():
+                rounds[name].append(
+                    run_phase(
+                        token,
+                        "POST",
+                        lambda n, i, path=path, make=make: (path, make(n, i)),
+                        seconds=PHASE_SECONDS / ROUNDS,
+                    )
+                )
+        results = {name: merged(done) for name, done in rounds.items()}
+        for name, result in results.items():
             print(
-                f"  {name:<38} {results[name]['rps']:8.1f} req/s  p50 {results[name]['p50_ms']:7.1f} ms  p99 {results[name]['p99_ms']:7.1f} ms  {results[name]['statuses']}",
+                f"  {name:<38} {result['rps']:8.1f} req/s  p50 {result['p50_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms  {result['statuses']}"
+                + "  CPU ms/request: "
+                + ", ".join(f"{k} {v:.2f}" for k, v in result["cpu_ms"].items()),
                 flush=True,
             )
         floor, single, batch = results.values()

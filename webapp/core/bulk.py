@@ -10,13 +10,14 @@ one by one through executemany.
 
 from __future__ import annotations
 
+import functools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 
-from sqlalchemy import Table, bindparam, insert, text, update
+from sqlalchemy import Table, TextClause, bindparam, insert, text, update
 from sqlalchemy.orm import Session
 
 _ORDER = "_n"  # a row's position in its list, so that ids follow the order given
@@ -55,18 +56,6 @@ class Update:
     table: Table
     key: str
     rows: list[dict]
-
-
-@dataclass
-class _Params:
-    values: dict = field(default_factory=dict)
-
-    def add(self, rows: list[dict]) -> str:
-        name = f"rows_{len(self.values)}"
-        self.values[name] = json.dumps(
-            [{**row, _ORDER: n} for n, row in enumerate(rows)], default=_json_default, separators=(",", ":")
-        )
-        return name
 
 
 def _json_default(value):
@@ -123,56 +112,75 @@ def _linked(row: tuple | None, position: int):
 
 
 def _write_postgres(session: Session, steps: tuple[Insert | Update, ...]) -> dict[str, list[tuple]]:
-    dialect = session.get_bind().dialect
-    params = _Params()
-    parts = []
-
-    def recordset(step, columns: list[str]) -> str:
-        types = ", ".join(f'"{name}" {step.table.c[name].type.compile(dialect=dialect)}' for name in columns)
-        return f'jsonb_to_recordset(CAST(:{params.add(step.rows)} AS jsonb)) AS x({types}, "{_ORDER}" integer)'
-
-    for step in steps:
-        table = f'"{step.table.name}"'
-        if isinstance(step, Update):
-            columns = [name for name in step.rows[0] if name != step.key]
-            assignments = ", ".join(f'"{name}" = x."{name}"' for name in columns)
-            source = recordset(step, [step.key, *columns])
-            parts.append(
-                f"{step.name} AS (UPDATE {table} SET {assignments} FROM {source} "
-                f'WHERE {table}."{step.key}" = x."{step.key}")'
-            )
-            continue
-        columns = list(step.rows[0])
-        linked = {link.column: link for link in step.links if _step(steps, link.step)}
-        nothing = {link.column for link in step.links} - set(linked)  # linked to a step with no rows
-        source = recordset(step, [name for name in columns if name not in linked and name not in nothing])
-        values = ", ".join(
-            f'(SELECT s."{linked[name].value}" FROM {linked[name].step} s '
-            f'WHERE s."{linked[name].match}" = x."{linked[name].match}")'
-            if name in linked
-            else "NULL"
-            if name in nothing
-            else f'x."{name}"'
-            for name in columns
-        )
-        returning = f" RETURNING {', '.join(step.returning)}" if step.returning else ""
-        names = ", ".join(f'"{name}"' for name in columns)
-        parts.append(
-            f'{step.name} AS (INSERT INTO {table} ({names}) SELECT {values} FROM {source} ORDER BY x."{_ORDER}"'
-            f"{returning})"
-        )
-    # The statement's own result: the RETURNING rows of the one insert that asks for them.
     with_returning = [step for step in steps if isinstance(step, Insert) and step.returning]
     if len(with_returning) > 1:
         raise ValueError("on PostgreSQL one insert per write may return rows")
-    final = (
-        f"SELECT {', '.join(with_returning[0].returning)} FROM {with_returning[0].name}"
-        if with_returning
-        else "SELECT 1"
+    # The statement depends only on the steps' shapes, so it is built (and its types compiled) once per shape.
+    present = {step.name for step in steps}
+    shape = tuple(
+        (
+            type(step).__name__,
+            step.name,
+            step.table,
+            getattr(step, "key", None),
+            tuple(step.rows[0]),
+            getattr(step, "returning", ()),
+            tuple(link for link in getattr(step, "links", ()) if link.step in present),
+            tuple(link.column for link in getattr(step, "links", ()) if link.step not in present),
+        )
+        for step in steps
     )
-    result = session.execute(text(f"WITH {', '.join(parts)} {final}"), params.values)
+    statement = _statement(session.get_bind().dialect, shape)
+    params = {
+        f"rows_{n}": json.dumps(
+            [{**row, _ORDER: i} for i, row in enumerate(step.rows)], default=_json_default, separators=(",", ":")
+        )
+        for n, step in enumerate(steps)
+    }
+    result = session.execute(statement, params)
     if not with_returning:
         return {}
     step = with_returning[0]
     found = {row[0]: tuple(row) for row in result}
     return {step.name: [found[row[step.returning[0]]] for row in step.rows]}
+
+
+@functools.lru_cache(maxsize=64)
+def _statement(dialect, shape: tuple) -> TextClause:
+    """One statement of data-modifying CTEs for steps of this shape; the rows are parameters rows_0, rows_1..."""
+    parts = []
+    final = "SELECT 1"
+    for n, (kind, name, table, key, columns, returning, links, nothing) in enumerate(shape):
+
+        def recordset(names, n=n, table=table) -> str:
+            types = ", ".join(f'"{column}" {table.c[column].type.compile(dialect=dialect)}' for column in names)
+            return f'jsonb_to_recordset(CAST(:rows_{n} AS jsonb)) AS x({types}, "{_ORDER}" integer)'
+
+        quoted = f'"{table.name}"'
+        if kind == "Update":
+            values = [column for column in columns if column != key]
+            assignments = ", ".join(f'"{column}" = x."{column}"' for column in values)
+            parts.append(
+                f"{name} AS (UPDATE {quoted} SET {assignments} FROM {recordset([key, *values])} "
+                f'WHERE {quoted}."{key}" = x."{key}")'
+            )
+            continue
+        linked = {link.column: link for link in links}
+        source = recordset([column for column in columns if column not in linked and column not in nothing])
+        values = ", ".join(
+            f'(SELECT s."{linked[column].value}" FROM {linked[column].step} s '
+            f'WHERE s."{linked[column].match}" = x."{linked[column].match}")'
+            if column in linked
+            else "NULL"
+            if column in nothing
+            else f'x."{column}"'
+            for column in columns
+        )
+        names = ", ".join(f'"{column}"' for column in columns)
+        back = f" RETURNING {', '.join(returning)}" if returning else ""
+        parts.append(
+            f'{name} AS (INSERT INTO {quoted} ({names}) SELECT {values} FROM {source} ORDER BY x."{_ORDER}"{back})'
+        )
+        if returning:
+            final = f"SELECT {', '.join(returning)} FROM {name}"
+    return text(f"WITH {', '.join(parts)} {final}")

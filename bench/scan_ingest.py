@@ -16,6 +16,7 @@ A PostgreSQL URL's database is dropped and recreated: never point it at a databa
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import os
 import random
@@ -381,10 +382,12 @@ def ingest(arg: str, label: str, tmp: Path) -> None:
     server = Server(uri)
     try:
         rng = random.Random(7)
+        floor_seq = itertools.count(1_000_000)
         phases = {
             "(a) floor: INSERT + UPDATE + COMMIT": (
                 "/api/v1/_bench/floor",
-                lambda n, i: json.dumps({"box_id": rng.choice(boxes)[0], "seq": 1_000_000 + n * 1_000_000 + i}),
+                # box_seq must stay unique per box across rounds: one counter for the whole run
+                lambda n, i: json.dumps({"box_id": rng.choice(boxes)[0], "seq": next(floor_seq)}),
             ),
             "(b) POST /api/v1/scans": (
                 "/api/v1/scans",

@@ -49,11 +49,13 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from webapp.auth.cli import users_cli
     from webapp.custody.cli import ledger_cli
     from webapp.geo.cli import geo_cli, seed_cli
+    from webapp.labels.cli import labels_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(geo_cli)
     app.cli.add_command(seed_cli)
     app.cli.add_command(ledger_cli)
+    app.cli.add_command(labels_cli)
 
     from webapp.core import errors
 

@@ -1,0 +1,56 @@
+"""`flask labels pdf`: box labels for a region as one PDF, for A4 sheets or a 100 x 150 mm thermal printer."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from webapp.auth.models import User
+from webapp.extensions import db
+from webapp.labels.render import FORMATS, render_pdf
+from webapp.labels.services import commission_print, label_specs
+
+labels_cli = click.Group("labels", help="Box labels: QR (GS1 Digital Link) and GS1-128, as vector PDF.")
+
+
+@labels_cli.command("pdf")
+@click.option("--region", required=True, help="Region code (31.75, 31.75.01, 31.75.01.1001) or a TPS site code.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True), help="PDF file to write.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="a4", show_default=True)
+@click.option("--at", "site", required=True, help="Site code where the labels are printed (a printer or warehouse).")
+@click.option("--by", "username", required=True, help="Username of the person printing (warehouse or admin).")
+@click.option("--processes", type=click.IntRange(1, 64), help="Worker processes (default: one per core).")
+@with_appcontext
+def pdf_command(region: str, out: str, fmt: str, site: str, username: str, processes: int | None) -> None:
+    """Write the labels of every box bound for a TPS in the region.
+
+    Printing commissions each box in the ledger at SITE by USERNAME; a box printed before gets
+    REPRINT n on its label and in its event, and a box the rules refuse (held elsewhere) gets no label.
+    """
+    started = time.perf_counter()
+    actor = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    if actor is None or not actor.active:
+        raise click.BadParameter(f"no active user {username}", param_hint="--by")
+    specs = label_specs(db.session, region.strip(), current_app.config["PUBLIC_BASE_URL"])
+    if not specs:
+        click.echo(f"No boxes bound for a TPS in {region}: nothing written.", err=True)
+        sys.exit(1)
+    run = commission_print(db.session, specs, actor=actor, site=site.strip().upper())
+    db.session.rollback()  # nothing more to read: no transaction stays open while the PDF is drawn
+    for sscc, reason in run.refused[:20]:
+        click.echo(f"not printed: {sscc} ({reason})", err=True)
+    if len(run.refused) > 20:
+        click.echo(f"... and {len(run.refused) - 20} more not printed", err=True)
+    if not run.printed:
+        click.echo("No label could be commissioned: nothing written.", err=True)
+        sys.exit(1)
+    count = render_pdf(run.printed, out, fmt, processes)
+    elapsed = time.perf_counter() - started
+    click.echo(f"{count} labels ({fmt}) written to {out} in {elapsed:.1f}s ({count / elapsed:,.0f} labels/s).")
+    if run.refused:
+        sys.exit(1)

@@ -48,6 +48,9 @@ class Config:
     # bench/scan_ingest.py only: enables POST /api/v1/_bench/floor, which writes unchained events.
     BENCH_FLOOR_ENDPOINT = os.environ.get("JEJAK_BENCH_FLOOR") == "1"
     SEED_MAX_VOTERS_PER_TPS = 300
+    # Label print jobs run in a process of their own; tests run them inline, inside their transaction.
+    LABEL_JOBS_INLINE = False
+    LABEL_JOBS_DIR = os.environ.get("LABEL_JOBS_DIR") or str(INSTANCE_DIR / "labels")  # the jobs' PDFs
 
     BABEL_DEFAULT_LOCALE = "id"
     BABEL_DEFAULT_TIMEZONE = "Asia/Jakarta"
@@ -88,6 +91,7 @@ class TestConfig(Config):
     )
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
+    LABEL_JOBS_INLINE = True
 
     @staticmethod
     def prepare(config: dict) -> None:

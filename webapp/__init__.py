@@ -37,6 +37,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from webapp.auth.views import bp as auth_bp
     from webapp.boxes.views import bp as boxes_bp
     from webapp.geo.views import bp as geo_bp
+    from webapp.labels.views import bp as labels_bp
     from webapp.main.views import bp as main_bp
 
     app.register_blueprint(main_bp)
@@ -44,6 +45,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(geo_bp)
     app.register_blueprint(boxes_bp)
+    app.register_blueprint(labels_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
     from webapp.auth.cli import users_cli

@@ -70,4 +70,5 @@ def init_app(app: Flask) -> None:
     from webapp.boxes import models as _boxes  # noqa: F401
     from webapp.custody import models as _custody  # noqa: F401
     from webapp.geo import models as _geo  # noqa: F401
+    from webapp.labels import models as _labels  # noqa: F401
     from webapp.planning import models as _planning  # noqa: F401

@@ -74,6 +74,16 @@ def event_kind_label(kind: str) -> str:
     }.get(kind, kind)
 
 
+def job_state_label(state: str) -> str:
+    """A background job's state."""
+    return {
+        "queued": _("Waiting to start"),
+        "running": _("Printing"),
+        "done": _("Ready"),
+        "failed": _("Failed"),
+    }.get(state, state)
+
+
 def region_level_label(level: int) -> str:
     """A region level's name."""
     return {1: _("Province"), 2: _("Kab/Kota"), 3: _("Kecamatan"), 4: _("Desa/Kelurahan")}.get(level, "")
@@ -88,5 +98,6 @@ def init_app(app) -> None:
         contest_label=contest_label,
         region_level_label=region_level_label,
         event_kind_label=event_kind_label,
+        job_state_label=job_state_label,
         format_datetime=format_datetime,
     )

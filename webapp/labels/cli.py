@@ -13,7 +13,7 @@ from sqlalchemy import select
 from webapp.auth.models import User
 from webapp.extensions import db
 from webapp.labels.render import FORMATS, render_pdf
-from webapp.labels.services import commission_print, label_specs
+from webapp.labels.services import commission_print, label_specs, run_job
 
 labels_cli = click.Group("labels", help="Box labels: QR (GS1 Digital Link) and GS1-128, as vector PDF.")
 
@@ -49,8 +49,31 @@ def pdf_command(region: str, out: str, fmt: str, site: str, username: str, proce
     if not run.printed:
         click.echo("No label could be commissioned: nothing written.", err=True)
         sys.exit(1)
+    drawing = time.perf_counter()
     count = render_pdf(run.printed, out, fmt, processes)
-    elapsed = time.perf_counter() - started
-    click.echo(f"{count} labels ({fmt}) written to {out} in {elapsed:.1f}s ({count / elapsed:,.0f} labels/s).")
+    done = time.perf_counter()
+    click.echo(
+        f"{count} labels ({fmt}) written to {out} in {done - started:.1f}s ({count / (done - started):,.0f} labels/s; "
+        f"ledger {drawing - started:.1f}s, PDF {done - drawing:.1f}s = {count / (done - drawing):,.0f} labels/s)."
+    )
     if run.refused:
+        sys.exit(1)
+
+
+@labels_cli.command("run-job")
+@click.argument("job_id", type=int)
+@with_appcontext
+def run_job_command(job_id: int) -> None:
+    """Run a label job queued from the labels page (the page starts this in a process of its own)."""
+    try:
+        job = run_job(
+            db.session,
+            job_id,
+            base_url=current_app.config["PUBLIC_BASE_URL"],
+            jobs_dir=current_app.config["LABEL_JOBS_DIR"],
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"label job {job.id}: {job.state}, {job.done} of {job.total} labels, {job.refused} refused")
+    if job.state != "done":
         sys.exit(1)

@@ -204,7 +204,9 @@ def render_pdf(specs: Iterable[LabelSpec], out, fmt: str = "a4", processes: int 
     specs = list(specs)
     page_size, slots = _pages(fmt)
     # invariant: the same labels give the same bytes (no timestamps or random ids in the file)
-    canvas = Canvas(out, pagesize=page_size, pageCompression=1, invariant=1)
+    canvas = Canvas(
+        str(out) if isinstance(out, os.PathLike) else out, pagesize=page_size, pageCompression=1, invariant=1
+    )
     canvas.setTitle("Jejak box labels")
     canvas.setAuthor("Jejak")
     count = 0

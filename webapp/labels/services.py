@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
@@ -16,9 +20,12 @@ from webapp.core.database import begin_write
 from webapp.custody.models import CustodyEvent, EventKind, Verdict
 from webapp.custody.services import ScanInput, record_scans
 from webapp.geo.models import CONTEST_COLOURS, Dapil, Region, Site, SiteKind
-from webapp.labels.render import LabelSpec
+from webapp.labels.models import JobState, LabelJob
+from webapp.labels.render import LabelSpec, render_pdf
 from webapp.planning.services import CONTEST_LABELS
 
+log = logging.getLogger(__name__)
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 NEUTRAL = "#455a64"  # the band of a box without a contest (logistics only)
 
 
@@ -116,3 +123,66 @@ def commission_print(session: Session, specs: list[LabelSpec], *, actor: User, s
             else:
                 run.refused.append((spec.sscc, result.reason or result.verdict))
     return run
+
+
+PROGRESS_EVERY = 400  # labels between two progress updates of a background job
+
+
+def job_pdf_path(jobs_dir: str | Path, job_id: int) -> Path:
+    """Where a job's PDF goes (LABEL_JOBS_DIR)."""
+    return Path(jobs_dir) / f"labels-{job_id}.pdf"
+
+
+def run_job(session: Session, job_id: int, *, base_url: str, jobs_dir: str | Path) -> LabelJob:
+    """Run a queued label job to the end (in its own process): commission, draw, and record progress."""
+    job = session.get(LabelJob, job_id)
+    if job is None or job.state != JobState.QUEUED:
+        raise ValueError(f"label job {job_id} is not waiting to run")
+    job.state = JobState.RUNNING
+    session.commit()
+    try:
+        specs = label_specs(session, job.region, base_url)
+        job.total = len(specs)
+        session.commit()
+        run = commission_print(session, specs, actor=job.requested_by, site=job.site_code)
+        job.refused = len(run.refused)
+        session.commit()
+        path = job_pdf_path(jobs_dir, job.id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+        def progress(done: int, _total: int) -> None:
+            if done - job.done >= PROGRESS_EVERY or done == len(run.printed):
+                job.done = done
+                session.commit()
+
+        if run.printed:
+            render_pdf(run.printed, path, job.format, progress=progress)
+        job.state = JobState.DONE if run.printed else JobState.FAILED
+        job.error = None if run.printed else "no box could be commissioned at this site"
+    except Exception as exc:
+        log.exception("label job %s failed", job_id)
+        session.rollback()
+        job = session.get(LabelJob, job_id)
+        job.state, job.error = JobState.FAILED, f"{type(exc).__name__}: {exc}"[:500]
+    job.finished_at = datetime.now(UTC)
+    session.commit()
+    return job
+
+
+def launch_job(job: LabelJob, *, inline: bool, base_url: str, jobs_dir: str | Path, session: Session) -> None:
+    """Start a queued job in a process of its own (`flask labels run-job ID`), so the app keeps
+    answering; with `inline` (tests), run it here and now."""
+    if inline:
+        run_job(session, job.id, base_url=base_url, jobs_dir=jobs_dir)
+        return
+    log_path = job_pdf_path(jobs_dir, job.id).with_suffix(".log")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log_file:
+        subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "labels", "run-job", str(job.id)],
+            cwd=PROJECT_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # not a child the web worker must wait for
+        )

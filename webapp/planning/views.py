@@ -1,0 +1,99 @@
+"""Needs pages: what the TPS of a region need by the norms, with CSV and XLSX exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from webapp.auth.access import region_in_scope, roles_required
+from webapp.extensions import db
+from webapp.geo.models import Region
+from webapp.planning.needs import Needs, compute_needs
+
+bp = Blueprint("planning", __name__)
+
+
+def _region(code: str) -> str:
+    """A region code the user may see ("ID" is the whole country), or 404/403."""
+    if code == "ID":
+        if not region_in_scope(current_user, ""):
+            abort(403)
+        return ""
+    if db.session.get(Region, code) is None:
+        abort(404)
+    if not region_in_scope(current_user, code):
+        abort(403)
+    return code
+
+
+@bp.route("/needs")
+@roles_required()
+def needs_home():
+    """The needs of the user's own area."""
+    site = current_user.scope_site
+    code = (site.region_code if site else current_user.scope_region_code) or "ID"
+    return redirect(url_for("planning.needs", code=code))
+
+
+@bp.route("/needs/<code>")
+@roles_required()
+def needs(code: str):
+    """A region's needs: its totals per item, its PSU reserve, and its parts to drill into."""
+    result = compute_needs(db.session, _region(code))
+    parent = db.session.get(Region, code).parent_code if code != "ID" else None
+    return render_template("planning/needs.html", needs=result, parent=parent)
+
+
+def _table(result: Needs) -> tuple[list[str], list[list]]:
+    """The needs as a table: one row per part of the region, then the total and the PSU reserve."""
+    codes = [item.code for item in result.items]
+    header = [_("Code"), _("Name"), "TPS", "DPT", *codes]
+    rows = [[c.code, c.name, c.tps, c.dpt, *(c.items.get(code, 0) for code in codes)] for c in result.children]
+    total = result.total
+    rows.append([total.code, _("Total"), total.tps, total.dpt, *(total.items.get(code, 0) for code in codes)])
+    rows.append(["", _("PSU reserve"), "", "", *(result.psu.get(code, "") for code in codes)])
+    return header, rows
+
+
+@bp.route("/needs/<code>.csv")
+@roles_required()
+def needs_csv(code: str):
+    header, rows = _table(compute_needs(db.session, _region(code)))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="kebutuhan-{code}.csv"'},
+    )
+
+
+@bp.route("/needs/<code>.xlsx")
+@roles_required()
+def needs_xlsx(code: str):
+    result = compute_needs(db.session, _region(code))
+    header, rows = _table(result)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = _("Needs")[:31]
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "C2"
+    out = io.BytesIO()
+    book.save(out)
+    return Response(
+        out.getvalue(),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="kebutuhan-{code}.xlsx"'},
+    )

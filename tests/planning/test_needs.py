@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from tests.factories import UserFactory
 from webapp.geo.models import Site
 from webapp.geo.seed import seed_region
-from webapp.planning.models import ItemType
+from webapp.planning.models import ItemType, NormChange
 from webapp.planning.needs import compute_needs
 
 BALLOTS = ("SURAT_SUARA_PRESIDEN", "SURAT_SUARA_DPR", "SURAT_SUARA_DPD", "SURAT_SUARA_DPRD_PROV")
@@ -88,3 +88,49 @@ def test_needs_outside_the_users_area(seeded, supervisor, log_in):
     assert client.get("/needs/31.71").status_code == 403
     assert client.get("/needs/ID").status_code == 403
     assert client.get("/needs/99.99").status_code == 404
+
+
+def test_a_norm_change_is_kept_with_its_author_and_reason_and_changes_the_needs(seeded, log_in):
+    admin = UserFactory(role="admin")
+    seeded.commit()
+    client = log_in(admin)
+    before = compute_needs(seeded, "31.01").total.items["SURAT_SUARA_DPR"]
+    response = client.post(
+        "/norms/SURAT_SUARA_DPR",
+        data={"quantity": "1", "reserve_pct": "2.5", "reason": "PKPU simulasi Pilkada 2.5%"},
+        follow_redirects=True,
+    )
+    assert response.status_code == 200 and "Norma Surat suara DPR diubah." in response.text
+    assert "reserve_pct 2.00 → 2.5" in response.text and "PKPU simulasi Pilkada 2.5%" in response.text
+    change = seeded.scalar(select(NormChange))
+    assert (change.field, change.old_value, change.new_value, change.changed_by_id) == (
+        "reserve_pct",
+        "2.00",
+        "2.5",
+        admin.id,
+    )
+    after = compute_needs(seeded, "31.01").total.items["SURAT_SUARA_DPR"]
+    assert after > before and after == by_python(seeded, "31.01")["SURAT_SUARA_DPR"]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"quantity": "1", "reserve_pct": "2.5", "reason": ""}, "This field is required."),
+        ({"quantity": "-1", "reserve_pct": "2", "reason": "karena"}, "Number must be between 0 and 100000."),
+        ({"quantity": "1", "reserve_pct": "lots", "reason": "karena"}, "Not a valid decimal value."),
+    ],
+)
+def test_a_bad_norm_change_is_refused_and_changes_nothing(seeded, log_in, data, message):
+    client = log_in(UserFactory(role="admin"))
+    response = client.post("/norms/SURAT_SUARA_DPR", data=data)
+    assert response.status_code == 200 and 'class="error"' in response.text
+    assert seeded.scalar(select(NormChange)) is None
+
+
+def test_only_a_national_admin_changes_norms(seeded, supervisor, log_in):
+    assert log_in(supervisor).get("/norms").status_code == 200
+    assert log_in(supervisor).post("/norms/SURAT_SUARA_DPR", data={}).status_code == 403
+    regional = UserFactory(role="admin", scope_region_code="31.01")
+    seeded.commit()
+    assert log_in(regional).get("/norms/SURAT_SUARA_DPR").status_code == 403

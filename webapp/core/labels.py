@@ -74,6 +74,11 @@ def event_kind_label(kind: str) -> str:
     }.get(kind, kind)
 
 
+def basis_label(basis: str) -> str:
+    """How a norm scales."""
+    return {"per_tps": _("per TPS"), "per_box": _("per ballot box"), "per_voter": _("per voter")}.get(basis, basis)
+
+
 def job_state_label(state: str) -> str:
     """A background job's state."""
     return {
@@ -99,5 +104,6 @@ def init_app(app) -> None:
         region_level_label=region_level_label,
         event_kind_label=event_kind_label,
         job_state_label=job_state_label,
+        basis_label=basis_label,
         format_datetime=format_datetime,
     )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import enum
 import math
+from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, Integer, Numeric, String, false, true
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, Numeric, String, false, func, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from webapp.auth.models import User
 from webapp.extensions import db
 
 
@@ -61,3 +63,21 @@ class ItemType(db.Model):
         base = dpt * self.quantity
         # Decimal arithmetic, so 300 voters at 2% is exactly 306, never 307 from float error.
         return math.ceil(base * (Decimal(100) + Decimal(self.reserve_pct)) / 100)
+
+
+class NormChange(db.Model):
+    """One change to an item's norm: who changed which field from what to what, when, and why."""
+
+    __tablename__ = "norm_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_type_id: Mapped[int] = mapped_column(ForeignKey("item_type.id"), index=True)
+    field: Mapped[str] = mapped_column(String(20))
+    old_value: Mapped[str] = mapped_column(String(40))
+    new_value: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(String(300))
+    changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    item_type: Mapped[ItemType] = relationship()
+    changed_by: Mapped[User] = relationship()

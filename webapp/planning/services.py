@@ -9,7 +9,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from webapp.geo.models import Contest
-from webapp.planning.models import ItemType, NormBasis
+from webapp.planning.models import ItemType, NormBasis, NormChange
 
 CONTEST_LABELS = {
     Contest.PRESIDEN: "Presiden dan Wakil Presiden",
@@ -121,3 +121,26 @@ class Need:
 def box_contents(items: list[ItemType], contest: str, dpt: int, boxes: int) -> list[Need]:
     """What goes into a TPS's box of one contest: that contest's packed items at the norm."""
     return [Need(item, item.need_for(dpt, boxes)) for item in items if item.packed_in_box and item.contest == contest]
+
+
+NORM_FIELDS = ("quantity", "reserve_pct")
+
+
+def change_norm(session: Session, item: ItemType, *, actor, reason: str, **values) -> list[NormChange]:
+    """Change an item's norm (quantity, reserve_pct); each changed field is kept as a NormChange."""
+    changes = []
+    for name, value in values.items():
+        if name not in NORM_FIELDS:
+            raise ValueError(f"{name} is not a norm field")
+        old = getattr(item, name)
+        if Decimal(str(old)) == Decimal(str(value)):
+            continue
+        setattr(item, name, value)
+        changes.append(
+            NormChange(
+                item_type=item, field=name, old_value=str(old), new_value=str(value), reason=reason, changed_by=actor
+            )
+        )
+    session.add_all(changes)
+    session.flush()
+    return changes

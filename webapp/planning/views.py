@@ -5,16 +5,21 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, Response, abort, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from sqlalchemy import select
 
 from webapp.auth.access import region_in_scope, roles_required
+from webapp.auth.models import Role
 from webapp.extensions import db
 from webapp.geo.models import Region
+from webapp.planning.forms import NormForm
+from webapp.planning.models import ItemType, NormChange
 from webapp.planning.needs import Needs, compute_needs
+from webapp.planning.services import change_norm
 
 bp = Blueprint("planning", __name__)
 
@@ -97,3 +102,43 @@ def needs_xlsx(code: str):
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f'attachment; filename="kebutuhan-{code}.xlsx"'},
     )
+
+
+@bp.route("/norms")
+@roles_required()
+def norms():
+    """The item norms every need is computed from, and their history."""
+    items = db.session.scalars(select(ItemType).order_by(ItemType.id)).all()
+    history = db.session.scalars(select(NormChange).order_by(NormChange.id.desc()).limit(50)).all()
+    return render_template("planning/norms.html", items=items, history=history)
+
+
+@bp.route("/norms/<code>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def edit_norm(code: str):
+    """Change one item's norm; the change, its author and its reason are kept."""
+    item = db.session.scalar(select(ItemType).where(ItemType.code == code))
+    if item is None:
+        abort(404)
+    if current_user.scope_region_code is not None or current_user.scope_site is not None:
+        abort(403)  # norms are national: only a national admin changes them
+    form = NormForm(obj=item)
+    if form.validate_on_submit():
+        changes = change_norm(
+            db.session,
+            item,
+            actor=current_user,
+            reason=form.reason.data,
+            quantity=form.quantity.data,
+            reserve_pct=form.reserve_pct.data,
+        )
+        db.session.commit()
+        if changes:
+            flash(_("Norm of %(item)s changed.", item=item.name), "success")
+        else:
+            flash(_("Nothing changed."), "info")
+        return redirect(url_for("planning.norms"))
+    history = db.session.scalars(
+        select(NormChange).where(NormChange.item_type_id == item.id).order_by(NormChange.id.desc())
+    ).all()
+    return render_template("planning/norm_edit.html", item=item, form=form, history=history)

@@ -17,10 +17,15 @@ from dataclasses import dataclass
 import barcode
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
+from reportlab import rl_config
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
+
+# Page streams stay binary (zlib only): ReportLab's default ASCII85 layer on top is pure Python and
+# took a third of the drawing time, for a PDF 25% larger.
+rl_config.useA85 = 0
 
 FORMATS = ("a4", "thermal")
 THERMAL = (100 * mm, 150 * mm)

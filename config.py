@@ -48,6 +48,8 @@ class Config:
     # bench/scan_ingest.py only: enables POST /api/v1/_bench/floor, which writes unchained events.
     BENCH_FLOOR_ENDPOINT = os.environ.get("JEJAK_BENCH_FLOOR") == "1"
     SEED_MAX_VOTERS_PER_TPS = 300
+    # pemilu or pilkada: sets the ballot reserve of a new item catalogue (2% or 2.5% per TPS)
+    ELECTION_TYPE = os.environ.get("ELECTION_TYPE", "pemilu")
     # Label print jobs run in a process of their own; tests run them inline, inside their transaction.
     LABEL_JOBS_INLINE = False
     LABEL_JOBS_DIR = os.environ.get("LABEL_JOBS_DIR") or str(INSTANCE_DIR / "labels")  # the jobs' PDFs

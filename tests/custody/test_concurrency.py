@@ -22,6 +22,7 @@ from webapp import create_app
 from webapp.auth.models import User
 from webapp.auth.services import create_user, resolve_scope
 from webapp.boxes.models import Box
+from webapp.boxes.services import allocate_ssccs, is_valid_sscc
 from webapp.core.database import begin_write
 from webapp.custody.integrity import verify_database
 from webapp.custody.ledger import SigningKey
@@ -217,3 +218,42 @@ def test_parallel_verification_names_the_first_altered_event(shared_app):
     )
     with app.app_context():
         assert verify_database(db.session, KEY.public_text, processes=2).ok  # restored
+
+
+def test_ssccs_allocated_from_8_threads_at_once_are_all_distinct(shared_app):
+    """10,000 SSCCs from 8 threads, each in its own transactions of 25, on a prefix first used here."""
+    app, _boxes = shared_app
+    allocated: list[str] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    start = threading.Barrier(8, timeout=60)
+
+    def allocate() -> None:
+        try:
+            with app.app_context(), Session(db.engine) as session:
+                start.wait()
+                for _ in range(50):
+                    for attempt in range(5):  # a busy SQLite or a deadlock: what a caller does, retry
+                        try:
+                            begin_write(session)
+                            mine = allocate_ssccs(session, 25, extension=7, company_prefix="8990777")
+                            session.commit()
+                            break
+                        except Exception:
+                            session.rollback()
+                            if attempt == 4:
+                                raise
+                    with lock:
+                        allocated.extend(mine)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=allocate) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [], [str(e)[:300] for e in errors[:2]]
+    assert len(allocated) == 10_000 and len(set(allocated)) == 10_000
+    assert all(is_valid_sscc(sscc) and sscc.startswith("78990777") for sscc in allocated)
+    assert sorted(int(sscc[8:17]) for sscc in allocated) == list(range(1, 10_001))  # no gap, no reuse

@@ -134,3 +134,16 @@ def test_only_a_national_admin_changes_norms(seeded, supervisor, log_in):
     regional = UserFactory(role="admin", scope_region_code="31.01")
     seeded.commit()
     assert log_in(regional).get("/norms/SURAT_SUARA_DPR").status_code == 403
+
+
+def test_a_pilkada_reserves_2_5_percent(session, app):
+    seed_region(session, "31.01", {**app.config, "ELECTION_TYPE": "pilkada"})
+    tps = session.scalar(select(Site).where(Site.kind == "tps").order_by(Site.code).limit(1))
+    session.execute(update(Site).where(Site.id == tps.id).values(dpt=300))
+    row = next(c for c in compute_needs(session, tps.region_code).children if c.code == tps.code)
+    assert row.items["SURAT_SUARA_PRESIDEN"] == 308  # 300 + 2.5% = 307.5, rounded up
+
+
+def test_an_unknown_election_type_is_refused(session, app):
+    with pytest.raises(ValueError, match="ELECTION_TYPE must be one of pemilu, pilkada"):
+        seed_region(session, "31.01", {**app.config, "ELECTION_TYPE": "referendum"})

@@ -169,6 +169,7 @@ def sites():
                     [site.id],
                     extension=current_app.config["GS1_EXTENSION_DIGIT"],
                     company_prefix=current_app.config["GS1_COMPANY_PREFIX"],
+                    election=current_app.config["ELECTION_TYPE"],
                 )
         except ValueError as exc:
             db.session.rollback()

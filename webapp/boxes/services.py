@@ -97,7 +97,9 @@ def _manifest_rows(
     ]
 
 
-def plan_tps_boxes(session: Session, tps_ids: list[int], *, extension: int, company_prefix: str) -> int:
+def plan_tps_boxes(
+    session: Session, tps_ids: list[int], *, extension: int, company_prefix: str, election: str = "pemilu"
+) -> int:
     """Give each TPS its ballot boxes, and keep boxes not yet labelled in step with the TPS.
 
     A TPS without boxes gets one per contest, with SSCCs and manifests from the norms. A box still
@@ -107,7 +109,7 @@ def plan_tps_boxes(session: Session, tps_ids: list[int], *, extension: int, comp
     """
     if not tps_ids:
         return 0
-    ensure_catalogue(session)
+    ensure_catalogue(session, election)
     items = list(session.scalars(select(ItemType).order_by(ItemType.id)))
     sites, dapil_of = _tps_facts(session, tps_ids)
     existing: dict[int, list[tuple[int, str, str]]] = {}

@@ -38,6 +38,7 @@ def _run_import(func_, *args) -> None:
             sorted(result.tps_ids),
             extension=config["GS1_EXTENSION_DIGIT"],
             company_prefix=config["GS1_COMPANY_PREFIX"],
+            election=config["ELECTION_TYPE"],
         )
         result.details["boxes_created"] = created
     db.session.commit()

@@ -236,7 +236,7 @@ def seed_region(session: Session, code: str, config: dict) -> SeedReport:
         raise LookupError(f"{code} is not a province or kab/kota code of the region table (e.g. 31.75)")
     province = region if region.level == RegionLevel.PROVINCE else session.get(Region, region.parent_code)
     kabs = [region] if region.level == RegionLevel.KABKOTA else _children(session, region.code, RegionLevel.KABKOTA)
-    ensure_catalogue(session)
+    ensure_catalogue(session, config["ELECTION_TYPE"])
     ensure_printer(session)
     report.dapil = ensure_dapil(session, province, kabs)
     population = _population()
@@ -262,7 +262,11 @@ def seed_region(session: Session, code: str, config: dict) -> SeedReport:
             )
         )
         report.boxes += plan_tps_boxes(
-            session, tps_ids, extension=config["GS1_EXTENSION_DIGIT"], company_prefix=config["GS1_COMPANY_PREFIX"]
+            session,
+            tps_ids,
+            extension=config["GS1_EXTENSION_DIGIT"],
+            company_prefix=config["GS1_COMPANY_PREFIX"],
+            election=config["ELECTION_TYPE"],
         )
     log.info("seeded %s: %s", code, report)
     return report

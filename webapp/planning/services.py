@@ -18,11 +18,15 @@ CONTEST_LABELS = {
     Contest.DPRD_PROV: "DPRD Provinsi",
     Contest.DPRD_KAB: "DPRD Kabupaten/Kota",
 }
-BALLOT_RESERVE_PCT = Decimal("2.0")  # UU 7/2017 Pasal 344: DPT + 2% per TPS
+# Ballots per TPS: DPT plus this reserve, by election type (ELECTION_TYPE): UU 7/2017 Pasal 344 for a
+# Pemilu, 2.5% for a Pilkada (PKPU on Pilkada logistics).
+BALLOT_RESERVE_PCT = {"pemilu": Decimal("2.0"), "pilkada": Decimal("2.5")}
 
 
-def default_catalogue() -> list[dict]:
+def default_catalogue(election: str = "pemilu") -> list[dict]:
     """KPU's per-TPS logistics, with norms (items common to a TPS travel in its Presiden box)."""
+    if election not in BALLOT_RESERVE_PCT:
+        raise ValueError(f"ELECTION_TYPE must be one of {', '.join(BALLOT_RESERVE_PCT)}, not {election!r}")
     items = [
         dict(
             code="KOTAK_SUARA",
@@ -68,7 +72,7 @@ def default_catalogue() -> list[dict]:
                 contest=contest,
                 basis=NormBasis.PER_VOTER,
                 quantity=1,
-                reserve_pct=BALLOT_RESERVE_PCT,
+                reserve_pct=BALLOT_RESERVE_PCT[election],
                 per_dapil=contest != Contest.PRESIDEN,
             ),
             dict(
@@ -100,10 +104,10 @@ def default_catalogue() -> list[dict]:
     ]
 
 
-def ensure_catalogue(session: Session) -> int:
+def ensure_catalogue(session: Session, election: str = "pemilu") -> int:
     """Add the default item types that are missing; existing ones (maybe edited) are kept."""
     have = set(session.scalars(select(ItemType.code)))
-    rows = [item for item in default_catalogue() if item["code"] not in have]
+    rows = [item for item in default_catalogue(election) if item["code"] not in have]
     if rows:
         session.execute(insert(ItemType), rows)
         session.flush()

@@ -4,8 +4,10 @@
 // SSCC, (00)<SSCC>, and raw GS1-128 00<SSCC> with or without the ]C1 symbology identifier and FNC1.
 
 const GS = "\u001d";
-const DIGITAL_LINK = /^https?:\/\/[^/\s]+(?:\/[^\s?#]*)?\/00\/([0-9]{18})(?:[/?#]\S*)?$/i;
-const BRACKETED = /^\(00\)\s*([0-9]{18})$/;
+// Whitespace is ASCII's only (Python's re.ASCII \s), never JavaScript's Unicode \s.
+const DIGITAL_LINK = /^https?:\/\/[^/ \t\n\r\v\f]+(?:\/[^ \t\n\r\v\f?#]*)?\/00\/([0-9]{18})(?:[/?#][^ \t\n\r\v\f]*)?$/i;
+const BRACKETED = /^\(00\)[ \t\n\r\v\f]*([0-9]{18})$/;
+const EDGE_SPACE = /^[ \t\n\r\v\f]+|[ \t\n\r\v\f]+$/g;
 const RAW = new RegExp(`^(?:\\]C1)?${GS}?00([0-9]{18})(?:${GS}[\\s\\S]*)?$`);
 const BARE = /^([0-9]{18})$/;
 const MAX_CODE_LENGTH = 512;
@@ -33,7 +35,7 @@ export function isValidSscc(sscc) {
 
 // The SSCC a scanned code carries; throws CodeError for anything else.
 export function parseCode(raw) {
-  const text = (raw || "").trim();
+  const text = (raw || "").replace(EDGE_SPACE, "");
   if (!text || text.length > MAX_CODE_LENGTH) {
     throw new CodeError("not_a_label", "empty or over-long code");
   }

@@ -231,3 +231,15 @@ def test_no_request_gets_a_5xx(client, world):
         for path in ("/api/v1/scans", "/api/v1/scans/batch"):
             response = client.post(path, data=body, content_type="application/json")
             assert 400 <= response.status_code < 500, (path, body, response.status_code)
+
+
+def test_a_position_a_hair_south_of_the_equator_still_verifies(client, world, runner):
+    """-0.0000001 rounds to six decimals as zero: the hash must cover 0.000000, which is what is stored."""
+    login(client, world.gudang.username)
+    body = payload(world.box().sscc, "commission", "KPU-3101", lat=-0.0000001, lon=-0.0000004, accuracy=5)
+    response = client.post("/api/v1/scans", json=body)
+    assert response.status_code == 201
+    events = client.get(f"/api/v1/boxes/{world.box().sscc}/events").json["events"]
+    assert (events[-1]["lat"], events[-1]["lon"]) == ("0.000000", "0.000000")
+    result = runner.invoke(args=["ledger", "verify"])
+    assert result.exit_code == 0, result.output

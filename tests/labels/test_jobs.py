@@ -74,3 +74,12 @@ def test_only_warehouse_and_admin_print(seeded, log_in, role):
     user = UserFactory(role=role, scope_region_code="31.01")
     seeded.commit()
     assert log_in(user).get("/labels").status_code == 403
+
+
+def test_one_print_job_at_a_time(seeded, warehouse, log_in):
+    seeded.add(LabelJob(region="31.01", format="a4", site_code="KPU-3101", requested_by=warehouse, state="running"))
+    seeded.commit()
+    client = log_in(warehouse)
+    response = client.post("/labels", data={"region": first_tps(seeded), "format": "a4", "site": "KPU-3101"})
+    assert response.status_code == 200 and "Tugas cetak Anda sebelumnya masih berjalan" in response.text
+    assert seeded.scalar(select(func.count()).select_from(LabelJob)) == 1

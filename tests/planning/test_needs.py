@@ -101,12 +101,12 @@ def test_a_norm_change_is_kept_with_its_author_and_reason_and_changes_the_needs(
         follow_redirects=True,
     )
     assert response.status_code == 200 and "Norma Surat suara DPR diubah." in response.text
-    assert "reserve_pct 2.00 → 2.5" in response.text and "PKPU simulasi Pilkada 2.5%" in response.text
+    assert "reserve_pct 2.00 → 2.50" in response.text and "PKPU simulasi Pilkada 2.5%" in response.text
     change = seeded.scalar(select(NormChange))
     assert (change.field, change.old_value, change.new_value, change.changed_by_id) == (
         "reserve_pct",
         "2.00",
-        "2.5",
+        "2.50",
         admin.id,
     )
     after = compute_needs(seeded, "31.01").total.items["SURAT_SUARA_DPR"]
@@ -147,3 +147,15 @@ def test_a_pilkada_reserves_2_5_percent(session, app):
 def test_an_unknown_election_type_is_refused(session, app):
     with pytest.raises(ValueError, match="ELECTION_TYPE must be one of pemilu, pilkada"):
         seed_region(session, "31.01", {**app.config, "ELECTION_TYPE": "referendum"})
+
+
+def test_large_norms_neither_overflow_nor_drift_from_the_history(seeded, log_in):
+    """A per-voter norm in the thousands still sums exactly; a reserve is kept with the two decimals stored."""
+    client = log_in(UserFactory(role="admin"))
+    data = {"quantity": "5000", "reserve_pct": "2.555", "reason": "uji angka besar"}
+    assert client.post("/norms/SURAT_SUARA_DPR", data=data).status_code == 302
+    change = seeded.scalar(select(NormChange).where(NormChange.field == "reserve_pct"))
+    assert change.new_value == "2.56"
+    assert (
+        compute_needs(seeded, "31.01").total.items["SURAT_SUARA_DPR"] == by_python(seeded, "31.01")["SURAT_SUARA_DPR"]
+    )

@@ -53,6 +53,11 @@ def _validation_error(exc: ValidationError):
     return error_response(400, "invalid_request", "The request does not match the schema.", {"problems": problems})
 
 
+def _coordinate(value: float | None) -> Decimal | None:
+    """Six decimals, as stored; never -0.000000 (the database keeps 0, and the hash must match it)."""
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.000001")) + 0
+
+
 def _to_input(scan: ScanIn) -> ScanInput:
     return ScanInput(
         client_id=str(scan.id),
@@ -67,8 +72,8 @@ def _to_input(scan: ScanIn) -> ScanInput:
         scanned_at=scan.scanned_at,
         device_id=scan.device_id,
         device_seq=scan.device_seq,
-        lat=None if scan.lat is None else Decimal(str(scan.lat)).quantize(Decimal("0.000001")),
-        lon=None if scan.lon is None else Decimal(str(scan.lon)).quantize(Decimal("0.000001")),
+        lat=_coordinate(scan.lat),
+        lon=_coordinate(scan.lon),
         accuracy=scan.accuracy,
         handover=str(scan.handover) if scan.handover else None,
     )

@@ -17,6 +17,7 @@ _BRACKETED = re.compile(r"^\(00\)\s*(\d{18})$", re.ASCII)
 _RAW = re.compile(r"^(?:\]C1)?" + GS + r"?00(\d{18})(?:" + GS + r".*)?$", re.DOTALL | re.ASCII)
 _BARE = re.compile(r"^(\d{18})$", re.ASCII)
 MAX_CODE_LENGTH = 512
+ASCII_SPACE = " \t\n\r\x0b\x0c"  # re.ASCII's \s: the same set static/js/codes.js uses
 
 
 class CodeError(ValueError):
@@ -29,7 +30,7 @@ class CodeError(ValueError):
 
 def parse_code(raw: str) -> str:
     """Return the SSCC a scanned code carries, or raise CodeError."""
-    text = (raw or "").strip()
+    text = (raw or "").strip(ASCII_SPACE)  # what a wedge scanner or a typist adds; the phone strips the same
     if not text or len(text) > MAX_CODE_LENGTH:
         raise CodeError("not_a_label", "empty or over-long code")
     for pattern in (_DIGITAL_LINK, _BRACKETED, _RAW, _BARE):

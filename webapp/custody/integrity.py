@@ -37,6 +37,8 @@ from webapp.geo.models import Site
 log = logging.getLogger(__name__)
 CHECKPOINT_EVERY = 10_000
 STREAM_CHUNK = 20_000
+MAX_VERIFY_PROCESSES = 8  # each holds one database connection while it runs
+WORKER_TIMEOUT = 6 * 3600  # seconds a verifier process may take (a national ledger is far less)
 
 
 def signing_key(config: dict) -> SigningKey:
@@ -185,7 +187,7 @@ def verify_database(session: Session, public_key: str, processes: int | None = N
     exported snapshot. Elsewhere, with processes=1, or inside a caller's transaction (a session bound
     to a connection), one process reads the ledger as that transaction sees it.
     """
-    processes = processes or os.cpu_count() or 1
+    processes = processes or min(os.cpu_count() or 1, MAX_VERIFY_PROCESSES)
     postgres = session.get_bind().dialect.name == "postgresql"
     owned = isinstance(session.get_bind(), Engine)
     if postgres and owned:  # every read below sees one snapshot, also while scans go on
@@ -223,7 +225,7 @@ def _snapshot_connection(url: str, snapshot: str):
     import psycopg
     import psycopg.sql
 
-    conn = psycopg.connect(url)
+    conn = psycopg.connect(url, autocommit=True)  # the transaction below is ours, begun explicitly
     conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
     conn.execute(psycopg.sql.SQL("SET TRANSACTION SNAPSHOT {}").format(psycopg.sql.Literal(snapshot)))
     return conn
@@ -303,22 +305,26 @@ def _verify_postgres_parallel(session: Session, public_key: str, parts: int, hea
     tree_problem = tree_problem or tree.before(None)
 
     report = VerifyReport(checkpoints=tree.checked)
-    problems = [tree_problem] if tree_problem else []
+    # (id, after) orders problems as one process reading in id order meets them: a checkpoint up to
+    # event N is checked after event N itself, so a chain problem at N comes first.
+    problems = [((tree_problem.event_id, 1), tree_problem)] if tree_problem else []
     boxes = 0
     for process, receive in workers:
+        if not receive.poll(WORKER_TIMEOUT):
+            process.kill()
+            raise RuntimeError(f"a verifier process gave no answer in {WORKER_TIMEOUT} s")
         events, seen_boxes, problem = receive.recv()
         process.join()
         report.events += events
         boxes += seen_boxes
         if problem:
-            problems.append(problem)
+            problems.append(((problem.event_id, 0) if problem.event_id is not None else (float("inf"), 0), problem))
     if problems:
-        # The first broken thing in id order, as one process reading the ledger in order would name it,
-        # and how many events came before it.
-        report.problem = min(problems, key=lambda p: (p.event_id is None, p.event_id or 0))
-        if report.problem.event_id is not None:
+        order, report.problem = min(problems, key=lambda pair: pair[0])
+        if report.problem.event_id is not None:  # and how many events verified before it
+            before = "<=" if order[1] else "<"
             report.events = connection.exec_driver_sql(
-                "SELECT count(*) FROM custody_event WHERE id < %(id)s", {"id": report.problem.event_id}
+                f"SELECT count(*) FROM custody_event WHERE id {before} %(id)s", {"id": report.problem.event_id}
             ).scalar()
     else:
         report.boxes = boxes

@@ -176,13 +176,19 @@ def launch_job(job: LabelJob, *, inline: bool, base_url: str, jobs_dir: str | Pa
         run_job(session, job.id, base_url=base_url, jobs_dir=jobs_dir)
         return
     log_path = job_pdf_path(jobs_dir, job.id).with_suffix(".log")
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log_file:
-        subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "labels", "run-job", str(job.id)],
-            cwd=PROJECT_ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # not a child the web worker must wait for
-        )
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log_file:
+            subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "wsgi", "labels", "run-job", str(job.id)],
+                cwd=PROJECT_ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # not a child the web worker must wait for
+            )
+    except OSError as exc:  # no disk, no process: the job fails visibly instead of waiting forever
+        log.exception("label job %s could not start", job.id)
+        job.state, job.error = JobState.FAILED, f"could not start: {exc}"[:500]
+        job.finished_at = datetime.now(UTC)
+        session.commit()

@@ -51,7 +51,14 @@ def index():
     form = LabelJobForm()
     if not form.is_submitted() and current_user.scope_site is not None:
         form.site.data = current_user.scope_site.code
-    if form.validate_on_submit() and _form_errors(form):
+    busy = db.session.scalar(
+        select(LabelJob.id).where(
+            LabelJob.requested_by_id == current_user.id, LabelJob.state.in_((JobState.QUEUED, JobState.RUNNING))
+        )
+    )
+    if busy and form.is_submitted():  # one print job at a time per person: each takes every core
+        form.region.errors = [_("Your previous print job is still running: wait for it to finish.")]
+    elif form.validate_on_submit() and _form_errors(form):
         job = LabelJob(
             region=form.region.data, format=form.format.data, site_code=form.site.data, requested_by=current_user
         )

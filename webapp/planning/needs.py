@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Integer, and_, case, cast, exists, func, literal, or_, select, true
+from sqlalchemy import BigInteger, Integer, and_, case, cast, exists, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from webapp.geo.models import Contest, Dapil, Region, Site, SiteKind, TpsDapil
@@ -52,7 +52,8 @@ def _in_region(region_code: str):
 def _need_expression(tps, item):
     """One TPS's need of one item, in SQL, with the same integer rounding as ItemType.need_for."""
     reserve = cast(func.round(item.c.reserve_pct * 100), Integer)  # hundredths of a percent
-    per_voter = (func.coalesce(tps.c.dpt, 0) * item.c.quantity * (10000 + reserve) + 9999) // 10000  # ceil
+    voters = cast(func.coalesce(tps.c.dpt, 0), BigInteger)  # 1,000 voters x 100,000 x 20,000 > 2^31
+    per_voter = (voters * item.c.quantity * (10000 + reserve) + 9999) // 10000  # ceil
     return case(
         (item.c.basis == NormBasis.PER_TPS, item.c.quantity),
         (item.c.basis == NormBasis.PER_BOX, item.c.quantity * tps.c.boxes),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -136,6 +136,8 @@ def change_norm(session: Session, item: ItemType, *, actor, reason: str, **value
     for name, value in values.items():
         if name not in NORM_FIELDS:
             raise ValueError(f"{name} is not a norm field")
+        if name == "reserve_pct":  # stored with two decimals: the history shows what is stored
+            value = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         old = getattr(item, name)
         if Decimal(str(old)) == Decimal(str(value)):
             continue

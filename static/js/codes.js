@@ -1,6 +1,6 @@
 // Reading a box code in every form a scanner hands us: the mirror of webapp/boxes/codes.py.
 // Both must agree on every line of tests/boxes/code_vectors.json (tests/e2e/test_codes_js.py runs
-// them here in Chromium). Accepted: a GS1 Digital Link URI https://<host>/00/<SSCC>, a bare 18-digit
+// them here in Chromium). Accepted: a GS1 Digital Link URI (http or https, any host, /00/<SSCC>), a bare 18-digit
 // SSCC, (00)<SSCC>, and raw GS1-128 00<SSCC> with or without the ]C1 symbology identifier and FNC1.
 
 const GS = "\u001d";

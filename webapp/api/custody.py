@@ -14,16 +14,17 @@ from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload
 
-from webapp.api.schemas import BatchIn, ScanIn
+from webapp.api.schemas import BatchIn, PackIn, ScanIn
 from webapp.api.views import box_brief, bp
 from webapp.auth.access import box_clause, require_box, require_site, roles_required, site_clause
 from webapp.auth.models import Role, User
 from webapp.boxes.models import Box, BoxStatus
+from webapp.boxes.packing import pack_packet
 from webapp.core.database import begin_write
 from webapp.core.errors import error_response
 from webapp.custody.integrity import checkpoint_due, checkpoint_json, make_checkpoint, signing_key
 from webapp.custody.ledger import utc_text
-from webapp.custody.messages import scan_message, warning_label
+from webapp.custody.messages import pack_message, scan_message, warning_label
 from webapp.custody.models import Alert, AlertState, CustodyEvent, LedgerCheckpoint
 from webapp.custody.services import ScanInput, ScanResult, record_scans
 from webapp.extensions import csrf, db
@@ -319,3 +320,33 @@ def bench_floor():
     db.session.execute(Box.__table__.update().where(Box.id == box_id).values(last_event_at=now))
     db.session.commit()
     return jsonify({"ok": True}), 201
+
+
+@bp.route("/packing", methods=["POST"])
+@roles_required(Role.WAREHOUSE)
+def pack():
+    """Put one packet into one box: 201 packed, 200 already in this box, 422 refused (and kept as an alert)."""
+    try:
+        body = PackIn.model_validate_json(request.get_data())
+    except ValidationError as exc:
+        return _validation_error(exc)
+    begin_write(db.session)
+    result = pack_packet(
+        db.session,
+        actor=current_user._get_current_object(),
+        site_code=body.site,
+        box_code=body.box,
+        packet_code=body.packet,
+        device_id=body.device_id,
+        device_seq=body.device_seq,
+    )
+    db.session.commit()
+    answer = {
+        "verdict": result.verdict,
+        "reason": result.reason,
+        "message": pack_message(result),
+        "details": result.details,
+        "missing": result.missing,
+        "event_id": result.event_id,
+    }
+    return jsonify(answer), STATUS_BY_VERDICT[result.verdict]

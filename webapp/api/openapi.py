@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from webapp.api.schemas import BatchIn, ScanIn
+from webapp.api.schemas import BatchIn, PackIn, ScanIn
 from webapp.api.views import bp
 
 REF = "#/components/schemas/{model}"
@@ -35,6 +35,33 @@ EVENT_SUMMARY = {
         "recorded_at": {"type": "string", "format": "date-time"},
     },
 }
+PACK_RESULT = {
+    "type": "object",
+    "required": ["verdict", "reason", "message", "details", "missing", "event_id"],
+    "properties": {
+        "verdict": {"enum": ["accepted", "duplicate", "refused"]},
+        "reason": {
+            "enum": [
+                None,
+                "malformed_code",
+                "unknown_code",
+                "wrong_dapil",
+                "wrong_tps",
+                "already_packed",
+                "not_held_by_you",
+                "voided",
+                "forbidden",
+            ]
+        },
+        "message": {"type": "string"},
+        "details": {"type": "object"},
+        "missing": {
+            "type": "array",
+            "items": {"type": "object", "required": ["sscc", "item", "name", "quantity", "dapil"]},
+        },
+        "event_id": {"type": ["integer", "null"]},
+    },
+}
 SCAN_RESULT = {
     "type": "object",
     "required": ["id", "verdict", "reason", "message", "warnings", "details", "event"],
@@ -53,6 +80,7 @@ SCAN_RESULT = {
                 "voided",
                 "forbidden",
                 "seal_mismatch",
+                "incomplete",
             ],
         },
         "message": {"type": "string"},
@@ -205,8 +233,9 @@ def document() -> dict:
         "Region": {"type": "object", "required": ["code", "name", "level", "children", "sites"]},
         "Site": {"type": "object", "required": ["code", "kind", "name"]},
         "OpenAPI": {"type": "object"},
+        "PackResult": PACK_RESULT,
     }
-    for model in (ScanIn, BatchIn):
+    for model in (ScanIn, BatchIn, PackIn):
         schema = model.model_json_schema(ref_template=REF)
         components.update(schema.pop("$defs", {}))
         components[model.__name__] = schema
@@ -224,6 +253,18 @@ def document() -> dict:
         "paths": {
             "/scans": {
                 "post": {"summary": "Record one scan", "requestBody": _body("ScanIn"), "responses": scan_responses}
+            },
+            "/packing": {
+                "post": {
+                    "summary": "Put one packet into one box (packing station)",
+                    "requestBody": _body("PackIn"),
+                    "responses": {
+                        "201": _json("PackResult", "Packed: the packet is in the box, and the box has a pack event"),
+                        "200": _json("PackResult", "The packet was already in this box"),
+                        "422": _json("PackResult", "Refused: wrong dapil, wrong TPS, already packed..."),
+                        **_errors(400, 401, 403),
+                    },
+                }
             },
             "/scans/batch": {
                 "post": {

@@ -77,6 +77,18 @@ class ScanIn(BaseModel):
         return self
 
 
+class PackIn(BaseModel):
+    """One packet scanned into one box at a packing station."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+
+    box: str = Field(min_length=1, max_length=512, description="The box label as scanned (any accepted form).")
+    packet: str = Field(min_length=1, max_length=512, description="The packet label as scanned.")
+    site: str = Field(min_length=3, max_length=24, description="The warehouse where the packing happens.")
+    device_id: str = Field(min_length=1, max_length=64)
+    device_seq: int = Field(ge=0, le=2**53)
+
+
 class BatchIn(BaseModel):
     """Up to 1,000 scans from one device, applied in device order."""
 

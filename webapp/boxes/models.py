@@ -132,3 +132,33 @@ class SsccCounter(db.Model):
 
     def __repr__(self) -> str:
         return f"<SsccCounter {self.prefix} next={self.next_serial}>"
+
+
+class Packet(db.Model):
+    """A labelled packet of one item (ballots of one contest and dapil, forms, envelopes...) for one TPS.
+
+    Packing puts it into that TPS's box of its contest (EPCIS AggregationEvent: the packet becomes a
+    child of the box); a packet for another TPS, contest or dapil cannot go in.
+    """
+
+    __tablename__ = "packet"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        UniqueConstraint("tps_id", "item_type_id", name="uq_packet_tps_item"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sscc: Mapped[str] = mapped_column(String(18), unique=True)
+    item_type_id: Mapped[int] = mapped_column(ForeignKey("item_type.id"), index=True)
+    contest: Mapped[str] = mapped_column(String(12))
+    dapil_id: Mapped[int | None] = mapped_column(ForeignKey("dapil.id"), index=True)
+    tps_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    box_id: Mapped[int | None] = mapped_column(ForeignKey("box.id"), index=True)
+    packed_event_id: Mapped[int | None] = mapped_column(ForeignKey("custody_event.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    item_type: Mapped[ItemType] = relationship()
+    dapil: Mapped[Dapil | None] = relationship()
+    tps: Mapped[Site] = relationship()
+    box: Mapped[Box | None] = relationship()

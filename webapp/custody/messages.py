@@ -53,11 +53,44 @@ def scan_message(result: ScanResult) -> str:
         return _("Unknown box: this SSCC is not in Jejak.")
     if reason == "seal_mismatch":
         return _("The seal numbers differ from the record. A witness must sign.")
+    if reason == "incomplete":
+        return _(
+            "The box is not complete: %(n)s packets are missing. Pack them, or write the shortage's reason.",
+            n=len(details.get("missing", [])),
+        )
     if reason == "malformed_code":
         if details.get("kind") == "check_digit":
             return _("Misread code (check digit wrong). Scan again.")
         return _("Not a Jejak label.")
     return _("Refused.")
+
+
+def pack_message(result) -> str:
+    """What the packing station shows, big, after a packet is scanned into a box."""
+    details = result.details
+    if result.verdict == "accepted":
+        return (
+            _("Packed. %(n)s packets still missing.", n=len(result.missing))
+            if result.missing
+            else _("Packed. The box is complete: it can be sealed.")
+        )
+    if result.verdict == "duplicate":
+        return _("This packet is already in this box.")
+    if result.reason == "wrong_dapil":
+        return _(
+            "This packet is %(packet)s, the box is %(box)s. DO NOT PACK.",
+            packet=" ".join(filter(None, [details.get("packet_contest"), details.get("packet_dapil")])),
+            box=" ".join(filter(None, [details.get("box_contest"), details.get("box_dapil")])),
+        )
+    if result.reason == "wrong_tps":
+        return _(
+            "This packet is for %(packet)s, the box for %(box)s. DO NOT PACK.",
+            packet=details.get("packet_tps_name") or details.get("packet_tps"),
+            box=details.get("destination_name") or details.get("destination"),
+        )
+    if result.reason == "already_packed":
+        return _("This packet is already in box %(box)s.", box=details.get("in_box"))
+    return scan_message(ScanResult(client_id="", verdict=result.verdict, reason=result.reason, details=details))
 
 
 def warning_label(warning: str) -> str:

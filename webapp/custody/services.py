@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from webapp.auth.access import site_in_scope
 from webapp.auth.models import Role, User
 from webapp.boxes.codes import CodeError, parse_code
-from webapp.boxes.models import Box, BoxStatus
+from webapp.boxes.models import Box, BoxStatus, Packet
 from webapp.core.bulk import Insert, Link, Update, write
 from webapp.custody.ledger import GENESIS, canonical_event, chain_hash, event_fields, utc_text
 from webapp.custody.models import Alert, CustodyEvent, EventKind, ScanReceipt, Verdict
@@ -128,6 +128,7 @@ class _Context:
         self._destination_regions = {row[1] for row in rows}
         self.seen_before = rows[0][2] if rows else bool(scans)  # without a box, the receipts must be read
         self._routes_loaded = False
+        self._packets: dict | None = None
         self.sites: dict[int, Site] = {}
         self.by_code: dict[str, Site] = {}
         for site in {row[3] for row in rows if one_site and row[3] is not None}:
@@ -172,6 +173,17 @@ class _Context:
         ):
             self._keep(site)
         self._load_ancestors()
+
+    def missing_packets(self, box: Box) -> list[str]:
+        """SSCCs of the packets planned for this box (its TPS and contest) not in it; loaded once a batch."""
+        if self._packets is None:
+            self._packets = {}
+            destinations = {b.destination_id for b in self.boxes.values()}
+            for sscc, tps_id, contest, box_id in self.session.execute(
+                select(Packet.sscc, Packet.tps_id, Packet.contest, Packet.box_id).where(Packet.tps_id.in_(destinations))
+            ):
+                self._packets.setdefault((tps_id, contest), []).append((sscc, box_id))
+        return [sscc for sscc, box_id in self._packets.get((box.destination_id, box.contest), []) if box_id != box.id]
 
     def destination(self, box: Box) -> Site:
         self._load_routes()
@@ -272,6 +284,11 @@ def _apply(
         if kind == EventKind.PACK:
             box.status = BoxStatus.PACKED
         else:
+            missing = ctx.missing_packets(box) if kind == EventKind.SEAL else []
+            if missing and not (scan.note or "").strip():  # the note is the shortage's reason, in the ledger
+                raise Refusal(
+                    "incomplete", missing=missing[:50], why="every packet must be in the box, or a shortage noted"
+                )
             box.seals = list(scan.seals or [])
             box.status = BoxStatus.SEALED
     elif kind == EventKind.DISPATCH:

@@ -1,0 +1,191 @@
+"""Packing: packets (ballots of one contest and dapil, forms, envelopes...) go into their TPS's box.
+
+Each TPS box's manifest lines are the plan; `plan_packets` makes one labelled packet per line. At the
+packing station a person scans a box, then packets into it. A packet for another contest or dapil
+(`wrong_dapil`) or another TPS (`wrong_tps`) is refused and kept as an alert. An accepted packet
+becomes a child of the box (EPCIS AggregationEvent semantics) and the box gets a `pack` event in the
+ledger naming the packet. Sealing then needs every planned packet in the box, or a shortage reason
+(the scan rules check it: see `_Context.missing_packets` in custody/services.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from webapp.auth.access import site_in_scope
+from webapp.auth.models import Role, User
+from webapp.boxes.codes import CodeError, parse_code
+from webapp.boxes.models import Box, ManifestLine, Packet
+from webapp.boxes.services import allocate_ssccs
+from webapp.core.batching import chunks
+from webapp.custody.models import Alert, Verdict
+from webapp.custody.services import ScanInput, record_scans
+from webapp.geo.models import Site, SiteKind
+
+
+@dataclass
+class PackResult:
+    """The answer to one packet scanned into a box."""
+
+    verdict: str
+    reason: str | None = None
+    details: dict = field(default_factory=dict)
+    missing: list[dict] = field(default_factory=list)
+    event_id: int | None = None
+
+
+def plan_packets(session: Session, region_code: str, *, extension: int, company_prefix: str) -> int:
+    """One packet per manifest line of every box bound for a TPS in the region, where none exists yet."""
+    in_region = (Site.region_code == region_code) | Site.region_code.startswith(region_code + ".")
+    lines = session.execute(
+        select(ManifestLine, Box.contest, Box.destination_id)
+        .join(Box, ManifestLine.box_id == Box.id)
+        .join(Site, Box.destination_id == Site.id)
+        .where(Site.kind == SiteKind.TPS, in_region, ManifestLine.quantity > 0, Box.contest.is_not(None))
+        .order_by(Box.destination_id, ManifestLine.id)
+    ).all()
+    have = set()
+    tps_ids = sorted({tps_id for _line, _contest, tps_id in lines})
+    for chunk in chunks(tps_ids):
+        have |= set(session.execute(select(Packet.tps_id, Packet.item_type_id).where(Packet.tps_id.in_(chunk))).all())
+    todo = [(line, contest, tps_id) for line, contest, tps_id in lines if (tps_id, line.item_type_id) not in have]
+    ssccs = allocate_ssccs(session, len(todo), extension=extension, company_prefix=company_prefix)
+    session.add_all(
+        Packet(
+            sscc=sscc,
+            item_type_id=line.item_type_id,
+            contest=contest,
+            dapil_id=line.dapil_id,
+            tps_id=tps_id,
+            quantity=line.quantity,
+        )
+        for (line, contest, tps_id), sscc in zip(todo, ssccs, strict=True)
+    )
+    session.flush()
+    return len(todo)
+
+
+def packet_json(packet: Packet) -> dict:
+    return {
+        "sscc": packet.sscc,
+        "item": packet.item_type.code,
+        "name": packet.item_type.name,
+        "quantity": packet.quantity,
+        "dapil": packet.dapil.name if packet.dapil else None,
+    }
+
+
+def missing_packets(session: Session, box: Box) -> list[Packet]:
+    """The packets planned for this box (its TPS and contest) that are not in it yet."""
+    return list(
+        session.scalars(
+            select(Packet)
+            .where(Packet.tps_id == box.destination_id, Packet.contest == box.contest)
+            .where((Packet.box_id.is_(None)) | (Packet.box_id != box.id))
+            .order_by(Packet.id)
+        )
+    )
+
+
+def _locked(session: Session, model, sscc: str):
+    stmt = select(model).where(model.sscc == sscc).execution_options(populate_existing=True)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return session.scalar(stmt)
+
+
+def pack_packet(
+    session: Session,
+    *,
+    actor: User,
+    site_code: str,
+    box_code: str,
+    packet_code: str,
+    device_id: str,
+    device_seq: int,
+    now: datetime | None = None,
+) -> PackResult:
+    """Put one packet into one box at a site, or refuse it (and keep the refusal as an alert).
+
+    The caller opened the write transaction (begin_write) and commits.
+    """
+    now = now or datetime.now(UTC)
+    site = session.scalar(select(Site).where(Site.code == site_code.strip().upper()))
+    if site is None or not site_in_scope(actor, site) or actor.role != Role.WAREHOUSE:
+        return PackResult(Verdict.REFUSED, "forbidden", {"why": "packing is done by warehouse staff at their site"})
+    try:
+        box_sscc, packet_sscc = parse_code(box_code), parse_code(packet_code)
+    except CodeError as exc:
+        return PackResult(Verdict.REFUSED, "malformed_code", {"why": str(exc), "kind": exc.kind})
+    box, packet = _locked(session, Box, box_sscc), _locked(session, Packet, packet_sscc)
+    if box is None or packet is None:
+        return PackResult(Verdict.REFUSED, "unknown_code", {"sscc": box_sscc if box is None else packet_sscc})
+    details = {
+        "box": box.sscc,
+        "packet": packet.sscc,
+        "item": packet.item_type.name,
+        "quantity": packet.quantity,
+        "destination": box.destination.code,
+        "destination_name": box.destination.name,
+    }
+    if packet.box_id == box.id:
+        return PackResult(Verdict.DUPLICATE, None, details, _missing(session, box))
+    reason = None
+    if packet.box_id is not None:
+        reason = "already_packed"
+        details["in_box"] = packet.box.sscc
+    elif packet.contest != box.contest or packet.dapil_id not in (None, box.dapil_id):  # forms carry no dapil
+        reason = "wrong_dapil"
+        details.update(
+            packet_contest=packet.contest,
+            box_contest=box.contest,
+            packet_dapil=packet.dapil.name if packet.dapil else None,
+            box_dapil=box.dapil.name if box.dapil else None,
+        )
+    elif packet.tps_id != box.destination_id:
+        reason = "wrong_tps"
+        details.update(packet_tps=packet.tps.code, packet_tps_name=packet.tps.name)
+    if reason:
+        session.add(
+            Alert(
+                kind=reason,
+                state="open",
+                box_id=box.id,
+                site_id=site.id,
+                actor_id=actor.id,
+                client_id=str(uuid.uuid4()),
+                code=packet_code[:200].replace("\x00", "\ufffd"),
+                details={"action": "pack", "verdict": Verdict.REFUSED, **details},
+                created_at=now,
+            )
+        )
+        session.flush()
+        return PackResult(Verdict.REFUSED, reason, details, _missing(session, box))
+    # The ledger has the last word: it checks the box is held here, not sealed or sent on, and appends
+    # the `pack` event naming the packet (hashed with the rest of the event).
+    scan = ScanInput(
+        client_id=str(uuid.uuid4()),
+        code=box.sscc,
+        action="pack",
+        site=site.code,
+        scanned_at=now,
+        device_id=device_id,
+        device_seq=device_seq,
+        note=f"packet {packet.sscc}: {packet.item_type.code} x{packet.quantity}",
+    )
+    result = record_scans(session, actor=actor, scans=[scan], now=now)[0]
+    if result.verdict != Verdict.ACCEPTED:
+        return PackResult(Verdict.REFUSED, result.reason, {**details, **result.details})
+    packet = _locked(session, Packet, packet_sscc)
+    packet.box_id, packet.packed_event_id = box.id, result.event["id"]
+    session.flush()
+    return PackResult(Verdict.ACCEPTED, None, details, _missing(session, box), result.event["id"])
+
+
+def _missing(session: Session, box: Box) -> list[dict]:
+    return [packet_json(packet) for packet in missing_packets(session, box)]

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from webapp.auth.models import User
-from webapp.boxes.models import Box, ManifestLine
+from webapp.boxes.models import Box, ManifestLine, Packet
 from webapp.boxes.services import is_valid_sscc
 from webapp.geo.models import Dapil, Region, Site, TpsDapil
 from webapp.geo.seed import DKI_DPRD_JAKTIM, _population
@@ -30,6 +30,7 @@ def snapshot(session) -> dict:
         "tps_dapil": session.scalar(select(func.count()).select_from(TpsDapil)),
         "users": sorted(session.scalars(select(User.username))),
         "items": session.scalar(select(func.count()).select_from(ItemType)),
+        "packets": sorted(session.execute(select(Packet.sscc, Packet.tps_id, Packet.item_type_id)).all()),
     }
 
 
@@ -97,7 +98,7 @@ def test_seed_demo_twice_changes_nothing(session, runner):
     first = snapshot(session)
     result = runner.invoke(args=["seed", "demo"])
     assert result.exit_code == 0
-    assert "0 sites (0 TPS), 0 boxes created" in result.output
+    assert "0 sites (0 TPS), 0 boxes and 0 packets created" in result.output
     assert snapshot(session) == first
 
 

@@ -96,7 +96,7 @@ def _seed(code: str, demo: bool) -> None:
     db.session.commit()
     click.echo(
         f"Seeded {code} in {time.perf_counter() - started:.1f}s: {report.regions} regions, "
-        f"{report.dapil} dapil, {report.sites} sites ({report.tps} TPS), {report.boxes} boxes created."
+        f"{report.dapil} dapil, {report.sites} sites ({report.tps} TPS), {report.boxes} boxes and {report.packets} packets created."
     )
     if users:
         click.echo("Demo logins (username / password, role, scope):")

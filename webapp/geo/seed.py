@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from webapp.boxes.packing import plan_packets
 from webapp.boxes.services import contests_for, plan_tps_boxes
 from webapp.core.batching import chunks
 from webapp.geo.models import (
@@ -69,6 +70,7 @@ class SeedReport:
     sites: int = 0
     tps: int = 0
     boxes: int = 0
+    packets: int = 0
     users: list[tuple[str, str, str, bool]] = field(default_factory=list)
 
 
@@ -267,6 +269,9 @@ def seed_region(session: Session, code: str, config: dict) -> SeedReport:
             extension=config["GS1_EXTENSION_DIGIT"],
             company_prefix=config["GS1_COMPANY_PREFIX"],
             election=config["ELECTION_TYPE"],
+        )
+        report.packets += plan_packets(
+            session, kab.code, extension=config["GS1_EXTENSION_DIGIT"], company_prefix=config["GS1_COMPANY_PREFIX"]
         )
     log.info("seeded %s: %s", code, report)
     return report

@@ -35,6 +35,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from webapp.api.views import bp as api_bp
     from webapp.auth.admin import bp as admin_bp
     from webapp.auth.views import bp as auth_bp
+    from webapp.boxes.packing_views import bp as packing_bp
     from webapp.boxes.views import bp as boxes_bp
     from webapp.geo.views import bp as geo_bp
     from webapp.labels.views import bp as labels_bp
@@ -46,6 +47,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(geo_bp)
     app.register_blueprint(boxes_bp)
+    app.register_blueprint(packing_bp)
     app.register_blueprint(labels_bp)
     app.register_blueprint(planning_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")

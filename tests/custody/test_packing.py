@@ -157,3 +157,26 @@ def test_bad_packing_input_is_refused_and_changes_nothing(client, packets):
     client.post("/logout")
     login(client, world.kurir.username)
     assert pack(client, box.sscc, packet.sscc).status_code == 403
+
+
+def test_the_packing_station_page(client, packets):
+    world = packets
+    box = world.box(TPS, "DPR")
+    world.scan(world.gudang, "commission", box, "KPU-3101")
+    mine = packets_of(world.session, TPS, "DPR")
+    login(client, world.gudang.username)
+    page = client.get("/packing")
+    assert page.status_code == 200 and 'value="KPU-3101"' in page.text
+    first = client.post("/packing", data={"site": "KPU-3101", "box": box.sscc, "packet": mine[0].sscc})
+    assert "MASUK" in first.text and f"Masih kurang ({len(mine) - 1})" in first.text
+    stranger = packets_of(world.session, TPS, "DPD")[0]
+    refused = client.post("/packing", data={"site": "KPU-3101", "box": box.sscc, "packet": stranger.sscc})
+    assert "DITOLAK" in refused.text and "JANGAN DIMASUKKAN" in refused.text
+    for packet in mine[1:]:
+        done = client.post("/packing", data={"site": "KPU-3101", "box": box.sscc, "packet": packet.sscc})
+    assert "Lengkap: siap disegel" in done.text
+    bad = client.post("/packing", data={"site": "KPU-3101", "box": "bukan-label", "packet": mine[0].sscc})
+    assert "Bukan label kotak Jejak." in bad.text
+    client.post("/logout")
+    login(client, world.kurir.username)
+    assert client.get("/packing").status_code == 403

@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from flask_migrate import upgrade  # noqa: E402
 
+from bench.common import wait_for_server  # noqa: E402
 from config import Config  # noqa: E402
 from webapp import create_app  # noqa: E402
 from webapp.auth.services import create_user, resolve_scope  # noqa: E402
@@ -106,7 +107,7 @@ def background_job(app, uri: str) -> None:
         cwd=ROOT, env=env,
     )  # fmt: skip
     try:
-        wait_for(port)
+        wait_for_server(port)
 
         def reads(seconds: float) -> list[float]:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -155,19 +156,6 @@ def background_job(app, uri: str) -> None:
 def pct(latencies: list[float], p: int) -> float:
     latencies = sorted(latencies)
     return latencies[min(len(latencies) - 1, int(len(latencies) * p / 100))] * 1000
-
-
-def wait_for(port: int) -> None:
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError("gunicorn did not start")
 
 
 if __name__ == "__main__":

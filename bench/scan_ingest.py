@@ -37,6 +37,7 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench.common import wait_for_server  # noqa: E402
 from config import Config, _database_url  # noqa: E402
 from webapp import create_app  # noqa: E402
 from webapp.auth.models import User  # noqa: E402
@@ -145,16 +146,7 @@ class Server:
             cwd=ROOT,
             env=env,
         )
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError("gunicorn did not start")
+        wait_for_server(PORT)
 
     def stop(self) -> None:
         self.process.terminate()

@@ -90,6 +90,22 @@ def shared_app(tmp_path_factory):
         db.engine.dispose()
 
 
+def in_write_transaction(session: Session, work):
+    """Run `work` in a write transaction and commit, retrying on a deadlock or a busy database, as the
+    API views do."""
+    for attempt in range(5):
+        try:
+            begin_write(session)
+            result = work()
+            session.commit()
+            return result
+        except Exception:
+            session.rollback()
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
 def scan(sscc: str, action: str, site: str, device: str, seq: int, client_id: str | None = None) -> ScanInput:
     return ScanInput(
         client_id=client_id or str(uuid.uuid4()),
@@ -118,16 +134,9 @@ def test_concurrent_clients_never_fork_a_chain(shared_app):
                     start.wait()
                     for i, sscc in enumerate(boxes if n % 2 else list(reversed(boxes))):
                         item = scan(sscc, "inspect", "KPU-3101", f"phone-{n}", i)
-                        for attempt in range(5):  # what the API view does on a deadlock or busy database
-                            try:
-                                begin_write(session)
-                                results = record_scans(session, actor=actor, scans=[item, item])  # sent twice
-                                session.commit()
-                                break
-                            except Exception:
-                                session.rollback()
-                                if attempt == 4:
-                                    raise
+                        results = in_write_transaction(  # sent twice
+                            session, lambda item=item: record_scans(session, actor=actor, scans=[item, item])
+                        )
                         assert [r.verdict for r in results] == ["accepted", "duplicate"]
                         with lock:
                             acknowledged.append(item.client_id)
@@ -233,16 +242,9 @@ def test_ssccs_allocated_from_8_threads_at_once_are_all_distinct(shared_app):
             with app.app_context(), Session(db.engine) as session:
                 start.wait()
                 for _ in range(50):
-                    for attempt in range(5):  # a busy SQLite or a deadlock: what a caller does, retry
-                        try:
-                            begin_write(session)
-                            mine = allocate_ssccs(session, 25, extension=7, company_prefix="8990777")
-                            session.commit()
-                            break
-                        except Exception:
-                            session.rollback()
-                            if attempt == 4:
-                                raise
+                    mine = in_write_transaction(
+                        session, lambda: allocate_ssccs(session, 25, extension=7, company_prefix="8990777")
+                    )
                     with lock:
                         allocated.extend(mine)
         except BaseException as exc:  # surfaced below

@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 
 from config import TestConfig
 from tests.factories import UserFactory
-from webapp.boxes.models import Box
+from webapp.boxes.models import Box, Packet
 from webapp.custody.integrity import verify_database
 from webapp.custody.ledger import SigningKey
 from webapp.custody.models import CustodyEvent
@@ -160,3 +160,17 @@ def test_the_cli_refuses_what_it_cannot_print(seeded, runner, gudang, tmp_path):
     )
     assert result.exit_code == 1 and "(forbidden)" in result.output
     assert not missing.exists()
+
+
+def test_packet_labels_decode_and_say_what_they_hold(seeded, runner, gudang, tmp_path):
+    tps = seeded.scalar(select(Site).where(Site.kind == "tps").order_by(Site.code).limit(1))
+    out = tmp_path / "packets.pdf"
+    args = ["labels", "pdf", "--packets", "--region", tps.code, "--format", "thermal", "--out", str(out)]
+    result = runner.invoke(args=[*args, "--at", "KPU-3101", "--by", gudang.username])
+    assert result.exit_code == 0, result.output
+    packets = seeded.scalars(select(Packet).where(Packet.tps_id == tps.id).order_by(Packet.id)).all()
+    qr, linear, texts = decoded(out.read_bytes())
+    assert sorted(linear) == sorted(f"(00){p.sscc}" for p in packets) and len(qr) == len(packets)
+    ballots = next(i for i, p in enumerate(packets) if p.item_type.code == "SURAT_SUARA_DPR")
+    assert f"{packets[ballots].quantity} lembar" in texts[ballots] and "Surat suara DPR".upper() in texts[ballots]
+    assert seeded.scalar(select(CustodyEvent)) is None  # packets are not commissioned in the ledger

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from webapp.auth.models import User
 from webapp.extensions import db
 from webapp.labels.render import FORMATS, render_pdf
-from webapp.labels.services import commission_print, label_specs, run_job
+from webapp.labels.services import commission_print, label_specs, packet_label_specs, run_job
 
 labels_cli = click.Group("labels", help="Box labels: QR (GS1 Digital Link) and GS1-128, as vector PDF.")
 
@@ -22,11 +22,14 @@ labels_cli = click.Group("labels", help="Box labels: QR (GS1 Digital Link) and G
 @click.option("--region", required=True, help="Region code (31.75, 31.75.01, 31.75.01.1001) or a TPS site code.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True), help="PDF file to write.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="a4", show_default=True)
+@click.option("--packets", is_flag=True, help="Print the packets' labels (ballots, forms...) instead of the boxes'.")
 @click.option("--at", "site", required=True, help="Site code where the labels are printed (a printer or warehouse).")
 @click.option("--by", "username", required=True, help="Username of the person printing (warehouse or admin).")
 @click.option("--processes", type=click.IntRange(1, 64), help="Worker processes (default: one per core).")
 @with_appcontext
-def pdf_command(region: str, out: str, fmt: str, site: str, username: str, processes: int | None) -> None:
+def pdf_command(
+    region: str, out: str, fmt: str, packets: bool, site: str, username: str, processes: int | None
+) -> None:
     """Write the labels of every box bound for a TPS in the region.
 
     Printing commissions each box in the ledger at SITE by USERNAME; a box printed before gets
@@ -36,6 +39,15 @@ def pdf_command(region: str, out: str, fmt: str, site: str, username: str, proce
     actor = db.session.scalar(select(User).where(User.username == username.strip().lower()))
     if actor is None or not actor.active:
         raise click.BadParameter(f"no active user {username}", param_hint="--by")
+    if packets:  # packets are not in the ledger: their labels are simply drawn
+        specs = packet_label_specs(db.session, region.strip(), current_app.config["PUBLIC_BASE_URL"])
+        db.session.rollback()
+        if not specs:
+            click.echo(f"No packets for a TPS in {region}: nothing written.", err=True)
+            sys.exit(1)
+        count = render_pdf(specs, out, fmt, processes)
+        click.echo(f"{count} packet labels ({fmt}) written to {out} in {time.perf_counter() - started:.1f}s.")
+        return
     specs = label_specs(db.session, region.strip(), current_app.config["PUBLIC_BASE_URL"])
     if not specs:
         click.echo(f"No boxes bound for a TPS in {region}: nothing written.", err=True)

@@ -53,6 +53,7 @@ class LabelSpec:
     box_index: int
     box_count: int
     reprint: int = 0
+    quantity: str | None = None  # a packet's label says what it holds ("306 lembar") instead of "box n of N"
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,11 @@ def draw_label(canvas: Canvas, spec: LabelSpec, codes: Codes, x: float, y: float
         (f"Kel./Desa {spec.desa}", "Helvetica-Bold", 13 if tall else 10),
         (f"Kec. {spec.kecamatan}", "Helvetica", 12 if tall else 9),
         (spec.dapil or spec.contest_label, "Helvetica-Bold", 12 if tall else 9),
-        (f"Kotak {spec.box_index} dari {spec.box_count}", "Helvetica", 12 if tall else 9),
+        (
+            spec.quantity or f"Kotak {spec.box_index} dari {spec.box_count}",
+            "Helvetica-Bold" if spec.quantity else "Helvetica",
+            12 if tall else 9,
+        ),
         (spec.tps_code, "Courier", 9 if tall else 7),
     ]
     line_y = text_top

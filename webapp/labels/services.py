@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from webapp.auth.models import User
-from webapp.boxes.models import Box, BoxStatus
+from webapp.boxes.models import Box, BoxStatus, Packet
 from webapp.core.batching import chunks
 from webapp.core.database import begin_write
 from webapp.custody.models import CustodyEvent, EventKind, Verdict
@@ -22,6 +22,7 @@ from webapp.custody.services import ScanInput, record_scans
 from webapp.geo.models import CONTEST_COLOURS, Dapil, Region, Site, SiteKind
 from webapp.labels.models import JobState, LabelJob
 from webapp.labels.render import LabelSpec, render_pdf
+from webapp.planning.models import ItemType
 from webapp.planning.services import CONTEST_LABELS
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,44 @@ def label_specs(session: Session, region_code: str, base_url: str) -> list[Label
             )
         )
     return specs
+
+
+def packet_label_specs(session: Session, region_code: str, base_url: str) -> list[LabelSpec]:
+    """Labels for the packets of every TPS in the region (or one TPS), in TPS and item order. Packets
+    are not ledger objects: printing them records nothing; packing them does (a `pack` event)."""
+    desa = aliased(Region)
+    kecamatan = aliased(Region)
+    query = (
+        select(Packet, ItemType.name, ItemType.unit, Site.code, Site.name, desa.name, kecamatan.name, Dapil.name)
+        .join(ItemType, Packet.item_type_id == ItemType.id)
+        .join(Site, Packet.tps_id == Site.id)
+        .outerjoin(desa, desa.code == Site.region_code)
+        .outerjoin(kecamatan, kecamatan.code == desa.parent_code)
+        .outerjoin(Dapil, Dapil.id == Packet.dapil_id)
+        .order_by(Site.code, Packet.id)
+    )
+    if region_code.upper().startswith("TPS-"):
+        query = query.where(Site.code == region_code.upper())
+    else:
+        query = query.where((Site.region_code == region_code) | Site.region_code.startswith(region_code + "."))
+    return [
+        LabelSpec(
+            sscc=packet.sscc,
+            uri=digital_link(base_url, packet.sscc),
+            tps_code=tps_code,
+            tps_name=tps_name,
+            desa=desa_name or "",
+            kecamatan=kecamatan_name or "",
+            contest=packet.contest,
+            contest_label=item_name,
+            colour=CONTEST_COLOURS.get(packet.contest, NEUTRAL),
+            dapil=dapil_name,
+            box_index=0,
+            box_count=0,
+            quantity=f"{packet.quantity:,} {unit}".replace(",", "."),
+        )
+        for packet, item_name, unit, tps_code, tps_name, desa_name, kecamatan_name, dapil_name in session.execute(query)
+    ]
 
 
 @dataclass

@@ -186,6 +186,16 @@ def _get(summary: str, schema: str, *params: str, public: bool = False) -> dict:
     return {"get": op}
 
 
+def _verdicts(schema: str, *, accepted: str, duplicate: str, refused: str) -> dict:
+    """The answers of a write that gives a verdict: 201 accepted, 200 duplicate, 422 refused, 4xx errors."""
+    return {
+        "201": _json(schema, accepted),
+        "200": _json(schema, duplicate),
+        "422": _json(schema, refused),
+        **_errors(400, 401, 403),
+    }
+
+
 def _body(name: str) -> dict:
     return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
 
@@ -239,12 +249,12 @@ def document() -> dict:
         schema = model.model_json_schema(ref_template=REF)
         components.update(schema.pop("$defs", {}))
         components[model.__name__] = schema
-    scan_responses = {
-        "201": _json("ScanResult", "Accepted: the event is in the ledger"),
-        "200": _json("ScanResult", "Duplicate: this scan id was answered before; the first answer"),
-        "422": _json("ScanResult", "Refused, with the reason and where the box belongs"),
-        **_errors(400, 401, 403),
-    }
+    scan_responses = _verdicts(
+        "ScanResult",
+        accepted="Accepted: the event is in the ledger",
+        duplicate="Duplicate: this scan id was answered before; the first answer",
+        refused="Refused, with the reason and where the box belongs",
+    )
     return {
         "openapi": "3.1.0",
         "info": {"title": "Jejak API", "version": "1", "description": "Chain of custody for election logistics."},
@@ -258,12 +268,12 @@ def document() -> dict:
                 "post": {
                     "summary": "Put one packet into one box (packing station)",
                     "requestBody": _body("PackIn"),
-                    "responses": {
-                        "201": _json("PackResult", "Packed: the packet is in the box, and the box has a pack event"),
-                        "200": _json("PackResult", "The packet was already in this box"),
-                        "422": _json("PackResult", "Refused: wrong dapil, wrong TPS, already packed..."),
-                        **_errors(400, 401, 403),
-                    },
+                    "responses": _verdicts(
+                        "PackResult",
+                        accepted="Packed: the packet is in the box, and the box has a pack event",
+                        duplicate="The packet was already in this box",
+                        refused="Refused: wrong dapil, wrong TPS, already packed...",
+                    ),
                 }
             },
             "/scans/batch": {

@@ -35,6 +35,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from webapp.api.views import bp as api_bp
     from webapp.auth.admin import bp as admin_bp
     from webapp.auth.views import bp as auth_bp
+    from webapp.boxes.carton_views import bp as cartons_bp
     from webapp.boxes.packing_views import bp as packing_bp
     from webapp.boxes.views import bp as boxes_bp
     from webapp.geo.views import bp as geo_bp
@@ -48,11 +49,13 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(geo_bp)
     app.register_blueprint(boxes_bp)
     app.register_blueprint(packing_bp)
+    app.register_blueprint(cartons_bp)
     app.register_blueprint(labels_bp)
     app.register_blueprint(planning_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
     from webapp.auth.cli import users_cli
+    from webapp.boxes.cli import cartons_cli
     from webapp.custody.cli import ledger_cli
     from webapp.geo.cli import geo_cli, seed_cli
     from webapp.labels.cli import labels_cli
@@ -62,6 +65,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.cli.add_command(seed_cli)
     app.cli.add_command(ledger_cli)
     app.cli.add_command(labels_cli)
+    app.cli.add_command(cartons_cli)
 
     from webapp.core import errors
 

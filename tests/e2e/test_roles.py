@@ -45,11 +45,14 @@ def test_role_logs_in_and_reads_its_home(page: Page, artifacts, username, role, 
     expect(page.locator(".steps")).to_contain_text(ROLE_HINTS[role])
     assert page.locator("html").get_attribute("lang") == "id"
     page.screenshot(path=str(artifacts / f"home-{role}.png"), full_page=True)
+    refused = 0
     for path in PAGES:
         response = page.goto(path)
         assert response.status in (200, 403), f"{role} {path}: {response.status}"
         assert no_horizontal_scroll(page), f"{path} scrolls sideways at 360 px for {role}"
-    assert errors == [], errors
+        refused += response.status == 403  # a page outside the scope (the printer's desk sees no TPS)
+    # Chromium reports a 403 page as a failed load; anything else on the console is a defect.
+    assert errors == ["Failed to load resource: the server responded with a status of 403 (FORBIDDEN)"] * refused
     page.get_by_role("button", name="Keluar").click()
     expect(page.get_by_text("Anda sudah keluar")).to_be_visible()
 

@@ -93,12 +93,13 @@ def test_demo_manifests_follow_the_norms_and_dapil(session, runner):
 
 
 def test_seed_demo_twice_changes_nothing(session, runner):
-    assert runner.invoke(args=["seed", "demo"]).exit_code == 0
+    result = runner.invoke(args=["seed", "demo"])
+    assert result.exit_code == 0 and "18 printer cartons created" in result.output
     session.commit()
     first = snapshot(session)
     result = runner.invoke(args=["seed", "demo"])
     assert result.exit_code == 0
-    assert "0 sites (0 TPS), 0 boxes and 0 packets created" in result.output
+    assert "0 sites (0 TPS), 0 boxes, 0 packets and 0 printer cartons created" in result.output
     assert snapshot(session) == first
 
 

@@ -337,6 +337,7 @@ def pack():
         site_code=body.site,
         box_code=body.box,
         packet_code=body.packet,
+        carton_code=body.carton,
         device_id=body.device_id,
         device_seq=body.device_seq,
     )

@@ -84,6 +84,12 @@ class PackIn(BaseModel):
 
     box: str = Field(min_length=1, max_length=512, description="The box label as scanned (any accepted form).")
     packet: str = Field(min_length=1, max_length=512, description="The packet label as scanned.")
+    carton: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=512,
+        description="The printer's carton the packet was counted from (opened here by an `open` scan).",
+    )
     site: str = Field(min_length=3, max_length=24, description="The warehouse where the packing happens.")
     device_id: str = Field(min_length=1, max_length=64)
     device_seq: int = Field(ge=0, le=2**53)

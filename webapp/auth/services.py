@@ -113,6 +113,8 @@ def demo_accounts(session: Session, region_code: str) -> list[tuple[str, str, st
         ("supervisor", Role.SUPERVISOR.value, region_code, "jejak-supervisor"),
         ("gudang", Role.WAREHOUSE.value, f"KPU-{kab}", "jejak-gudang"),
         ("kurir", Role.COURIER.value, region_code, "jejak-kurir"),
+        ("percetakan", Role.WAREHOUSE.value, "PRN-1", "jejak-percetakan"),  # the printer's dispatch desk
+        ("ekspedisi", Role.COURIER.value, "ID", "jejak-ekspedisi"),  # the printer's nationwide carrier
         ("petugas", Role.OFFICER.value, f"PPK-{first_kec.replace('.', '')}", "jejak-petugas"),
         ("pengawas", Role.OBSERVER.value, region_code, "jejak-pengawas"),
     ]

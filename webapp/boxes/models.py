@@ -73,6 +73,8 @@ class Box(db.Model):
     set_index: Mapped[int] = mapped_column(SmallInteger, default=1)
     set_size: Mapped[int] = mapped_column(SmallInteger, default=1)
     seals: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # A vendor carton's purchase order (the printer's delivery it belongs to); None for other boxes.
+    order_ref: Mapped[str | None] = mapped_column(String(40), index=True)
     status: Mapped[str] = mapped_column(String(16), default=BoxStatus.PLANNED, index=True)
     holder_site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True)
     holder_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
@@ -155,10 +157,14 @@ class Packet(db.Model):
     tps_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
     quantity: Mapped[int] = mapped_column(Integer)
     box_id: Mapped[int | None] = mapped_column(ForeignKey("box.id"), index=True)
+    # The vendor carton the packet was counted from at the packing table: the TPS box's history then
+    # reaches back through the carton's own chain to the printer.
+    carton_id: Mapped[int | None] = mapped_column(ForeignKey("box.id"), index=True)
     packed_event_id: Mapped[int | None] = mapped_column(ForeignKey("custody_event.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     item_type: Mapped[ItemType] = relationship()
     dapil: Mapped[Dapil | None] = relationship()
     tps: Mapped[Site] = relationship()
-    box: Mapped[Box | None] = relationship()
+    box: Mapped[Box | None] = relationship(foreign_keys=[box_id])
+    carton: Mapped[Box | None] = relationship(foreign_keys=[carton_id])

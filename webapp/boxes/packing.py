@@ -14,13 +14,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from webapp.auth.access import site_in_scope
 from webapp.auth.models import Role, User
 from webapp.boxes.codes import CodeError, parse_code
-from webapp.boxes.models import Box, ManifestLine, Packet
+from webapp.boxes.models import Box, BoxKind, BoxStatus, ManifestLine, Packet
 from webapp.boxes.services import allocate_ssccs
 from webapp.core.batching import chunks
 from webapp.custody.models import Alert, Verdict
@@ -109,11 +109,13 @@ def pack_packet(
     packet_code: str,
     device_id: str,
     device_seq: int,
+    carton_code: str | None = None,
     now: datetime | None = None,
 ) -> PackResult:
     """Put one packet into one box at a site, or refuse it (and keep the refusal as an alert).
 
-    The caller opened the write transaction (begin_write) and commits.
+    With `carton_code`, the packet was counted from that vendor carton (opened here): it must hold the
+    packet's item and dapil, and enough of it. The caller opened the write transaction and commits.
     """
     now = now or datetime.now(UTC)
     site = session.scalar(select(Site).where(Site.code == site_code.strip().upper()))
@@ -126,6 +128,8 @@ def pack_packet(
     box, packet = _locked(session, Box, box_sscc), _locked(session, Packet, packet_sscc)
     if box is None or packet is None:
         return PackResult(Verdict.REFUSED, "unknown_code", {"sscc": box_sscc if box is None else packet_sscc})
+    if box.kind == BoxKind.VENDOR_CARTON:
+        return PackResult(Verdict.REFUSED, "is_carton", {"box": box.sscc})
     details = {
         "box": box.sscc,
         "packet": packet.sscc,
@@ -151,6 +155,12 @@ def pack_packet(
     elif packet.tps_id != box.destination_id:
         reason = "wrong_tps"
         details.update(packet_tps=packet.tps.code, packet_tps_name=packet.tps.name)
+    carton = None
+    if reason is None and carton_code:
+        carton, refusal = _carton_for(session, carton_code, packet, site, details)
+        if refusal in QUIET_REFUSALS:  # the person scanned the wrong thing: nothing to alert about
+            return PackResult(Verdict.REFUSED, refusal, details, _missing(session, box))
+        reason = refusal
     if reason:
         session.add(
             Alert(
@@ -177,15 +187,62 @@ def pack_packet(
         scanned_at=now,
         device_id=device_id,
         device_seq=device_seq,
-        note=f"packet {packet.sscc}: {packet.item_type.code} x{packet.quantity}",
+        note=f"packet {packet.sscc}: {packet.item_type.code} x{packet.quantity}"
+        + (f" from carton {carton.sscc}" if carton is not None else ""),
     )
     result = record_scans(session, actor=actor, scans=[scan], now=now)[0]
     if result.verdict != Verdict.ACCEPTED:
         return PackResult(Verdict.REFUSED, result.reason, {**details, **result.details})
     packet = _locked(session, Packet, packet_sscc)
     packet.box_id, packet.packed_event_id = box.id, result.event["id"]
+    packet.carton_id = carton.id if carton is not None else None
     session.flush()
     return PackResult(Verdict.ACCEPTED, None, details, _missing(session, box), result.event["id"])
+
+
+def packed_from(session: Session, carton: Box) -> int:
+    """How many items were counted out of a vendor carton into packets."""
+    return session.scalar(select(func.coalesce(func.sum(Packet.quantity), 0)).where(Packet.carton_id == carton.id))
+
+
+QUIET_REFUSALS = {"malformed_code", "unknown_code", "not_a_carton", "carton_not_open"}
+
+
+def _carton_for(
+    session: Session, carton_code: str, packet: Packet, site: Site, details: dict
+) -> tuple[Box | None, str | None]:
+    """The opened carton a packet is counted from, or the reason it cannot be (details gets the facts)."""
+    try:
+        sscc = parse_code(carton_code)
+    except CodeError as exc:
+        details.update(why=str(exc), kind=exc.kind)
+        return None, "malformed_code"
+    carton = _locked(session, Box, sscc)  # two tables counting from one carton take turns
+    if carton is None:
+        details["sscc"] = sscc
+        return None, "unknown_code"
+    details["carton"] = carton.sscc
+    if carton.kind != BoxKind.VENDOR_CARTON:
+        return None, "not_a_carton"
+    if carton.status != BoxStatus.OPENED or carton.holder_site_id != site.id:
+        details["carton_status"] = carton.status
+        return None, "carton_not_open"
+    line = carton.lines[0]
+    if line.item_type_id != packet.item_type_id:
+        details.update(carton_item=line.item_type.name)
+        return None, "wrong_item"
+    if packet.dapil_id is not None and line.dapil_id != packet.dapil_id:
+        details.update(
+            packet_contest=packet.contest,
+            packet_dapil=packet.dapil.name,
+            carton_dapil=line.dapil.name if line.dapil else None,
+        )
+        return None, "wrong_dapil"
+    remaining = line.quantity - packed_from(session, carton)
+    if remaining < packet.quantity:
+        details["carton_remaining"] = remaining
+        return None, "carton_short"
+    return carton, None
 
 
 def _missing(session: Session, box: Box) -> list[dict]:

@@ -9,15 +9,16 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional
 
 from webapp.auth.access import roles_required
 from webapp.auth.models import Role
+from webapp.boxes.cartons import carton_json, find_carton, open_carton
 from webapp.boxes.codes import CodeError, parse_code
 from webapp.boxes.models import Box
 from webapp.boxes.packing import missing_packets, pack_packet, packet_json
 from webapp.core.database import begin_write
-from webapp.custody.messages import pack_message
+from webapp.custody.messages import carton_message, pack_message
 from webapp.extensions import db
 
 bp = Blueprint("packing", __name__)
@@ -25,37 +26,63 @@ bp = Blueprint("packing", __name__)
 
 class PackForm(FlaskForm):
     site = StringField(_l("Packing at"), validators=[DataRequired(), Length(max=24)])
-    box = StringField(_l("Box label"), validators=[DataRequired(), Length(max=512)])
+    carton = StringField(_l("Printer's carton (counting from)"), validators=[Optional(), Length(max=512)])
+    box = StringField(_l("Box label"), validators=[Optional(), Length(max=512)])
     packet = StringField(_l("Packet label"), validators=[Length(max=512)])
+
+
+def _next_seq() -> int:
+    session["packing_seq"] = seq = session.get("packing_seq", 0) + 1
+    return seq
 
 
 @bp.route("/packing", methods=["GET", "POST"])
 @roles_required(Role.WAREHOUSE)
 def station():
-    """Scan a box label, then packet labels into it (a phone camera later, a wedge scanner or typing now)."""
+    """Open a printer's carton, scan a box label, then the packets counted from the carton into the box
+    (a phone camera later, a wedge scanner or typing now). Carton and box stay for the next packet."""
     form = PackForm()
     if not form.is_submitted():
         form.site.data = current_user.scope_site.code if current_user.scope_site else ""
-    result = message = None
+    result = message = carton = carton_result = None
     box = None
+    actor = current_user._get_current_object()
+    device = f"web-{current_user.username}"[:64]
     if form.validate_on_submit():
-        try:
-            box = db.session.scalar(select(Box).where(Box.sscc == parse_code(form.box.data)))
-        except CodeError:
-            box = None
-        if box is None:
-            form.box.errors = [_("Not a Jejak box label.")]
-        elif form.packet.data:
-            session["packing_seq"] = seq = session.get("packing_seq", 0) + 1
+        if form.carton.data:
+            begin_write(db.session)
+            carton_result = open_carton(
+                db.session,
+                actor=actor,
+                site_code=form.site.data,
+                carton_code=form.carton.data,
+                device_id=device,
+                device_seq=_next_seq(),
+            )
+            db.session.commit()
+            carton = find_carton(db.session, form.carton.data) if carton_result.verdict != "refused" else None
+            if carton is None:
+                form.packet.data = ""
+        if form.box.data:
+            try:
+                box = db.session.scalar(select(Box).where(Box.sscc == parse_code(form.box.data)))
+            except CodeError:
+                box = None
+            if box is None:
+                form.box.errors = [_("Not a Jejak box label.")]
+        elif not form.carton.data:
+            form.box.errors = [_("Scan a box label (or a printer's carton first).")]
+        if box is not None and form.packet.data and (carton is not None or not form.carton.data):
             begin_write(db.session)
             result = pack_packet(
                 db.session,
-                actor=current_user._get_current_object(),
+                actor=actor,
                 site_code=form.site.data,
                 box_code=form.box.data,
                 packet_code=form.packet.data,
-                device_id=f"web-{current_user.username}"[:64],
-                device_seq=seq,
+                carton_code=form.carton.data or None,
+                device_id=device,
+                device_seq=_next_seq(),
             )
             db.session.commit()
             message = pack_message(result)
@@ -69,5 +96,8 @@ def station():
         result=result,
         message=message,
         missing=missing,
+        carton=carton_json(db.session, carton) if carton is not None else None,
+        carton_result=carton_result,
+        carton_message=carton_message(carton_result) if carton_result else None,
         posted=request.method == "POST",
     )

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from webapp.auth.access import require_box, roles_required, site_clause
-from webapp.boxes.models import Box, ManifestLine
+from webapp.boxes.models import Box, BoxKind, ManifestLine, Packet
 from webapp.custody.integrity import verify_box
 from webapp.custody.models import Alert, CustodyEvent
 from webapp.extensions import db
@@ -39,6 +39,14 @@ def box(sscc: str):
         select(Alert).where(Alert.box_id == box.id, Alert.site_id.in_(visible_sites)).order_by(Alert.id.desc())
     ).all()
     visited = {event.site_id for event in events}
+    # What is inside (packets, each with the printer's carton it was counted from), or for a carton,
+    # how much was counted out of it into which boxes.
+    packets = db.session.scalars(
+        select(Packet)
+        .where((Packet.carton_id if box.kind == BoxKind.VENDOR_CARTON else Packet.box_id) == box.id)
+        .order_by(Packet.id)
+        .options(selectinload(Packet.item_type), selectinload(Packet.carton), selectinload(Packet.box))
+    ).all()
     return render_template(
         "boxes/box.html",
         box=box,
@@ -46,5 +54,7 @@ def box(sscc: str):
         events=events,
         alerts=alerts,
         visited=visited,
+        packets=packets,
+        packed={p.item_type_id: p.quantity for p in packets} if box.kind != BoxKind.VENDOR_CARTON else None,
         chain_ok=verify_box(db.session, box),
     )

@@ -76,6 +76,23 @@ def pack_message(result) -> str:
         )
     if result.verdict == "duplicate":
         return _("This packet is already in this box.")
+    if result.reason == "wrong_dapil" and "carton" in details:
+        return _(
+            "This packet is %(packet)s, the carton holds %(carton)s. DO NOT COUNT IT FROM THIS CARTON.",
+            packet=" ".join(filter(None, [details.get("packet_contest"), details.get("packet_dapil")])),
+            carton=details.get("carton_dapil") or "?",
+        )
+    if result.reason == "wrong_item":
+        return _(
+            "This carton holds %(carton)s, not %(item)s. DO NOT COUNT IT FROM THIS CARTON.",
+            carton=details.get("carton_item"),
+            item=details.get("item"),
+        )
+    if result.reason == "carton_short":
+        return _(
+            "The carton has only %(n)s left by the record: count the rest from another carton.",
+            n=details.get("carton_remaining"),
+        )
     if result.reason == "wrong_dapil":
         return _(
             "This packet is %(packet)s, the box is %(box)s. DO NOT PACK.",
@@ -90,7 +107,39 @@ def pack_message(result) -> str:
         )
     if result.reason == "already_packed":
         return _("This packet is already in box %(box)s.", box=details.get("in_box"))
+    if result.reason in ("not_a_carton", "is_carton", "carton_not_open"):
+        return _carton_refusal(result.reason, details)
     return scan_message(ScanResult(client_id="", verdict=result.verdict, reason=result.reason, details=details))
+
+
+def carton_message(result) -> str:
+    """What the packing station shows after a vendor carton is scanned at the table."""
+    details = result.details
+    if result.verdict in ("accepted", "duplicate"):
+        return _(
+            "Carton open: %(item)s%(dapil)s, %(n)s %(unit)s left.",
+            item=details.get("name"),
+            dapil=f" ({details['dapil']})" if details.get("dapil") else "",
+            n=details.get("remaining"),
+            unit=details.get("unit"),
+        )
+    return _carton_refusal(result.reason, details) or scan_message(
+        ScanResult(client_id="", verdict=result.verdict, reason=result.reason, details=details)
+    )
+
+
+def _carton_refusal(reason: str | None, details: dict) -> str | None:
+    if reason == "not_a_carton":
+        return _("This is not a printer's carton: scan the carton's own label.")
+    if reason == "is_carton":
+        return _("This is a printer's carton, not a TPS box: scan it in the carton field.")
+    if reason == "carton_not_open":
+        return _("This carton is not open at this table: scan it in the carton field first.")
+    if reason == "not_held_by_you":
+        return _("This carton has not been received here: receive it before opening it.")
+    if reason == "forbidden":
+        return _("Cartons are opened by warehouse staff at the warehouse.")
+    return None
 
 
 def warning_label(warning: str) -> str:

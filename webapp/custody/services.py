@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from webapp.auth.access import site_in_scope
 from webapp.auth.models import Role, User
 from webapp.boxes.codes import CodeError, parse_code
-from webapp.boxes.models import Box, BoxStatus, Packet
+from webapp.boxes.models import Box, BoxKind, BoxStatus, Packet
 from webapp.core.bulk import Insert, Link, Update, write
 from webapp.custody.ledger import GENESIS, canonical_event, chain_hash, event_fields, utc_text
 from webapp.custody.models import Alert, CustodyEvent, EventKind, ScanReceipt, Verdict
-from webapp.geo.models import Site, SiteKind
+from webapp.geo.models import WAREHOUSES, Site, SiteKind
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ ACTION_ROLES: dict[EventKind, set[str]] = {
     EventKind.DISPATCH: {Role.WAREHOUSE, Role.COURIER, Role.OFFICER},
     EventKind.RECEIVE: {Role.WAREHOUSE, Role.COURIER, Role.OFFICER},
     EventKind.INSPECT: {Role.WAREHOUSE, Role.COURIER, Role.OFFICER, Role.SUPERVISOR},
-    EventKind.OPEN: {Role.OFFICER},
+    EventKind.OPEN: {Role.OFFICER, Role.WAREHOUSE},  # a TPS box by its KPPS; a vendor carton at the warehouse
     EventKind.RESEAL: {Role.OFFICER, Role.WAREHOUSE},
     EventKind.DAMAGE: {Role.WAREHOUSE, Role.COURIER, Role.OFFICER},
     EventKind.LOSS: {Role.WAREHOUSE, Role.COURIER, Role.OFFICER, Role.SUPERVISOR},
@@ -334,7 +334,17 @@ def _apply(
     elif kind == EventKind.INSPECT:
         if box.current_site_id != site.id and not _holds(box, actor, site):
             raise Refusal("not_held_by_you", holder=before)
+    elif kind == EventKind.OPEN and box.kind == BoxKind.VENDOR_CARTON:
+        # A printer's carton is opened at the warehouse's packing table, where its contents are counted
+        # into packets (each packet then names the carton: see boxes/packing.py).
+        if actor.role != Role.WAREHOUSE or SiteKind(site.kind) not in WAREHOUSES:
+            raise Refusal("forbidden", why="a vendor carton is opened by warehouse staff at a warehouse")
+        if box.holder_site_id != site.id or box.status != BoxStatus.HELD:
+            raise Refusal("not_held_by_you", holder=before)
+        box.status = BoxStatus.OPENED
     elif kind == EventKind.OPEN:
+        if actor.role != Role.OFFICER:
+            raise Refusal("forbidden", why="a ballot box is opened by the KPPS at its TPS")
         if site.id != box.destination_id or site.kind != SiteKind.TPS:
             raise Refusal("wrong_destination", **ctx.destination_details(box))
         if box.holder_site_id != site.id or box.status != BoxStatus.HELD:

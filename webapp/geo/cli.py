@@ -77,7 +77,10 @@ def import_tps_command(path: str) -> None:
 
 def _seed(code: str, demo: bool) -> None:
     from webapp.auth.services import ensure_demo_users
+    from webapp.boxes.cartons import seed_demo_deliveries
+    from webapp.geo.models import SiteKind
     from webapp.geo.seed import seed_region
+    from webapp.geo.services import site_code
 
     started = time.perf_counter()
     if demo and not current_app.config["DEMO_ACCOUNTS_ALLOWED"]:
@@ -93,10 +96,15 @@ def _seed(code: str, demo: bool) -> None:
             f"the dapil this seed would add conflict with stored ones: {exc.problems[0]}"
         ) from None
     users = ensure_demo_users(db.session, code) if demo else []
+    cartons = (
+        seed_demo_deliveries(db.session, current_app.config, warehouse=site_code(SiteKind.WAREHOUSE_KAB, code))
+        if demo
+        else 0
+    )
     db.session.commit()
     click.echo(
         f"Seeded {code} in {time.perf_counter() - started:.1f}s: {report.regions} regions, "
-        f"{report.dapil} dapil, {report.sites} sites ({report.tps} TPS), {report.boxes} boxes and {report.packets} packets created."
+        f"{report.dapil} dapil, {report.sites} sites ({report.tps} TPS), {report.boxes} boxes, {report.packets} packets and {cartons} printer cartons created."
     )
     if users:
         click.echo("Demo logins (username / password, role, scope):")

@@ -165,6 +165,7 @@ SITE_RANK = {
     SiteKind.PPS: 4,
     SiteKind.TPS: 5,
 }
+WAREHOUSES = frozenset({SiteKind.WAREHOUSE_PROV, SiteKind.WAREHOUSE_KAB})  # KPU's own warehouses
 SITE_KIND_VALUES = ", ".join(f"'{k.value}'" for k in SiteKind)
 
 

@@ -8,6 +8,15 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
 
+def paper_field() -> SelectField:
+    """The label paper: A4 sheets or a thermal printer (labels/render.py FORMATS)."""
+    return SelectField(
+        _l("Paper"),
+        choices=[("a4", _l("A4 sheets, 8 labels a page")), ("thermal", _l("Thermal printer, 100 x 150 mm"))],
+        default="a4",
+    )
+
+
 class LabelJobForm(FlaskForm):
     region = StringField(
         _l("Region or TPS"),
@@ -19,11 +28,7 @@ class LabelJobForm(FlaskForm):
         description=_l("A kab/kota, kecamatan or desa code such as 31.75.01, or one TPS such as TPS-3175011001001."),
         filters=[lambda value: value.strip().upper() if value else value],
     )
-    format = SelectField(
-        _l("Paper"),
-        choices=[("a4", _l("A4 sheets, 8 labels a page")), ("thermal", _l("Thermal printer, 100 x 150 mm"))],
-        default="a4",
-    )
+    format = paper_field()
     site = StringField(
         _l("Printed at"),
         validators=[DataRequired(), Length(max=24)],

@@ -54,6 +54,8 @@ class LabelSpec:
     box_count: int
     reprint: int = 0
     quantity: str | None = None  # a packet's label says what it holds ("306 lembar") instead of "box n of N"
+    order_ref: str | None = None  # a vendor carton's label: its order and its printer, for its warehouse
+    sender: str | None = None
 
 
 @dataclass(frozen=True)
@@ -162,22 +164,38 @@ def draw_label(canvas: Canvas, spec: LabelSpec, codes: Codes, x: float, y: float
         text_x, text_top, text_width = x + pad + qr_side, top - 5 * mm, w - 2 * pad - qr_side
     _draw_codes(canvas, codes.qr_ops, qr_x + QUIET_QR * qr_module, qr_top - QUIET_QR * qr_module, qr_module, -qr_module)
 
-    lines = [
-        (f"TPS {spec.tps_code.rsplit('-', 1)[-1][-3:]}", "Helvetica-Bold", 26 if tall else 18),
-        (f"Kel./Desa {spec.desa}", "Helvetica-Bold", 13 if tall else 10),
-        (f"Kec. {spec.kecamatan}", "Helvetica", 12 if tall else 9),
-        (spec.dapil or spec.contest_label, "Helvetica-Bold", 12 if tall else 9),
-        (
-            spec.quantity or f"Kotak {spec.box_index} dari {spec.box_count}",
-            "Helvetica-Bold" if spec.quantity else "Helvetica",
-            12 if tall else 9,
-        ),
-        (spec.tps_code, "Courier", 9 if tall else 7),
-    ]
+    lines = (
+        _carton_lines(spec, tall)
+        if spec.order_ref
+        else [
+            (f"TPS {spec.tps_code.rsplit('-', 1)[-1][-3:]}", "Helvetica-Bold", 26 if tall else 18),
+            (f"Kel./Desa {spec.desa}", "Helvetica-Bold", 13 if tall else 10),
+            (f"Kec. {spec.kecamatan}", "Helvetica", 12 if tall else 9),
+            (spec.dapil or spec.contest_label, "Helvetica-Bold", 12 if tall else 9),
+            (
+                spec.quantity or f"Kotak {spec.box_index} dari {spec.box_count}",
+                "Helvetica-Bold" if spec.quantity else "Helvetica",
+                12 if tall else 9,
+            ),
+            (spec.tps_code, "Courier", 9 if tall else 7),
+        ]
+    )
     line_y = text_top
     for text, font, size in lines:
         _text(canvas, text, text_x, line_y, font, size, text_width)
         line_y -= size * 1.25
+
+
+def _carton_lines(spec: LabelSpec, tall: bool) -> list[tuple[str, str, float]]:
+    """A vendor carton's text: the warehouse it goes to, its order and printer, what it holds."""
+    return [
+        (spec.tps_code, "Helvetica-Bold", 22 if tall else 16),
+        (spec.tps_name, "Helvetica", 11 if tall else 8),
+        (f"Pesanan {spec.order_ref}", "Helvetica-Bold", 13 if tall else 10),
+        (f"Dari {spec.sender}", "Helvetica", 12 if tall else 9),
+        (spec.dapil or spec.contest_label, "Helvetica-Bold", 12 if tall else 9),
+        (f"{spec.quantity} \u00b7 Karton {spec.box_index} dari {spec.box_count}", "Helvetica-Bold", 12 if tall else 9),
+    ]
 
 
 def _pages(fmt: str) -> tuple[tuple[float, float], list[tuple[float, float, float, float]]]:

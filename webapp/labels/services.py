@@ -112,6 +112,35 @@ def packet_label_specs(session: Session, region_code: str, base_url: str) -> lis
     ]
 
 
+def carton_label_specs(cartons: list[Box], base_url: str, printer: Site) -> list[LabelSpec]:
+    """Labels for vendor cartons printed at `printer` (boxes/cartons.py): warehouse, order, printer,
+    item, dapil, quantity, carton n of N."""
+    specs = []
+    for carton in cartons:
+        line = carton.lines[0]
+        item = line.item_type
+        specs.append(
+            LabelSpec(
+                sscc=carton.sscc,
+                uri=digital_link(base_url, carton.sscc),
+                tps_code=carton.destination.code,
+                tps_name=carton.destination.name,
+                desa="",
+                kecamatan="",
+                contest=item.contest or "",
+                contest_label=item.name,
+                colour=CONTEST_COLOURS.get(item.contest, NEUTRAL),
+                dapil=carton.dapil.name if carton.dapil else None,
+                box_index=carton.set_index,
+                box_count=carton.set_size,
+                quantity=f"{line.quantity:,} {item.unit}".replace(",", "."),
+                order_ref=carton.order_ref,
+                sender=printer.name,
+            )
+        )
+    return specs
+
+
 @dataclass
 class PrintRun:
     """The outcome of commissioning a print run in the ledger: the labels to print and the boxes refused."""

@@ -61,10 +61,9 @@ def _need_expression(tps, item):
     )
 
 
-def compute_needs(session: Session, region_code: str) -> Needs:
-    """The needs of every TPS in a region (a province, kab/kota, kecamatan or desa code), summed."""
-    region = session.get(Region, region_code) if region_code else None
-    items = session.scalars(select(ItemType).order_by(ItemType.id)).all()
+def _tps_items(region_code: str):
+    """The region's TPS (with their box count), the item table, and the condition that an item applies
+    to a TPS (no contest, Presiden, or a contest the TPS has a dapil for)."""
     links = select(func.count(TpsDapil.contest)).where(TpsDapil.site_id == Site.id).scalar_subquery()
     tps = (
         select(
@@ -79,6 +78,14 @@ def compute_needs(session: Session, region_code: str) -> Needs:
         item.c.contest == Contest.PRESIDEN,
         exists().where(and_(TpsDapil.site_id == tps.c.id, TpsDapil.contest == item.c.contest)),
     )
+    return tps, item, applies
+
+
+def compute_needs(session: Session, region_code: str) -> Needs:
+    """The needs of every TPS in a region (a province, kab/kota, kecamatan or desa code), summed."""
+    region = session.get(Region, region_code) if region_code else None
+    items = session.scalars(select(ItemType).order_by(ItemType.id)).all()
+    tps, item, applies = _tps_items(region_code)
     child_length = CHILD_LENGTH.get(len(region_code))
     child = func.substr(tps.c.region_code, 1, child_length) if child_length else tps.c.code
     need = _need_expression(tps, item)
@@ -128,3 +135,28 @@ def psu_reserve(session: Session, region_code: str, items: list[ItemType]) -> di
         for item in items
         if item.per_dapil and item.basis == NormBasis.PER_VOTER and dapils.get(item.contest)
     }
+
+
+def needs_by_dapil(session: Session, region_code: str) -> dict[tuple[int, int | None], int]:
+    """What the TPS of a region need, by (item type id, dapil id): ballots by their dapil, everything else
+    with dapil None; plus the PSU reserve of every ballot item and dapil. A warehouse's stock is held
+    against these (planning/stock.py)."""
+    tps, item, applies = _tps_items(region_code)
+    link = TpsDapil.__table__.alias("link")
+    dapil_of = and_(link.c.site_id == tps.c.id, link.c.contest == item.c.contest, item.c.per_dapil)
+    rows = session.execute(
+        select(item.c.id, link.c.dapil_id, func.sum(_need_expression(tps, item)))
+        .select_from(tps.join(item, applies).outerjoin(link, dapil_of))
+        .group_by(item.c.id, link.c.dapil_id)
+    ).all()
+    needs = {(item_id, dapil_id): int(quantity) for item_id, dapil_id, quantity in rows}
+    ballots = session.execute(
+        select(ItemType.id, TpsDapil.dapil_id)
+        .join(TpsDapil, TpsDapil.contest == ItemType.contest)
+        .join(Site, Site.id == TpsDapil.site_id)
+        .where(ItemType.per_dapil, ItemType.basis == NormBasis.PER_VOTER, _in_region(region_code))
+        .distinct()
+    ).all()
+    for item_id, dapil_id in ballots:
+        needs[(item_id, dapil_id)] = needs.get((item_id, dapil_id), 0) + PSU_BALLOTS_PER_DAPIL
+    return needs

@@ -1,4 +1,5 @@
-"""Needs pages: what the TPS of a region need by the norms, with CSV and XLSX exports."""
+"""Needs and stock pages: what the TPS of a region need by the norms, what each warehouse holds against
+it, with CSV and XLSX exports."""
 
 from __future__ import annotations
 
@@ -12,14 +13,15 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy import select
 
-from webapp.auth.access import region_in_scope, roles_required
+from webapp.auth.access import region_in_scope, require_site, roles_required, site_clause
 from webapp.auth.models import Role
 from webapp.extensions import db
-from webapp.geo.models import Region
+from webapp.geo.models import WAREHOUSES, Region, Site, SiteKind
 from webapp.planning.forms import NormForm
 from webapp.planning.models import ItemType, NormChange
 from webapp.planning.needs import Needs, compute_needs
 from webapp.planning.services import change_norm
+from webapp.planning.stock import StockRow, warehouse_stock
 
 bp = Blueprint("planning", __name__)
 
@@ -66,10 +68,7 @@ def _table(result: Needs) -> tuple[list[str], list[list]]:
     return header, rows
 
 
-@bp.route("/needs/<code>.csv")
-@roles_required()
-def needs_csv(code: str):
-    header, rows = _table(compute_needs(db.session, _region(code)))
+def _csv(filename: str, header: list, rows: list[list]) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
@@ -77,31 +76,117 @@ def needs_csv(code: str):
     return Response(
         out.getvalue(),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="kebutuhan-{code}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
     )
 
 
-@bp.route("/needs/<code>.xlsx")
-@roles_required()
-def needs_xlsx(code: str):
-    result = compute_needs(db.session, _region(code))
-    header, rows = _table(result)
+def _xlsx(filename: str, title: str, header: list, rows: list[list], freeze: str) -> Response:
     book = Workbook()
     sheet = book.active
-    sheet.title = _("Needs")[:31]
+    sheet.title = title[:31]
     sheet.append(header)
     for row in rows:
         sheet.append(row)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    sheet.freeze_panes = "C2"
+    sheet.freeze_panes = freeze
     out = io.BytesIO()
     book.save(out)
     return Response(
         out.getvalue(),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="kebutuhan-{code}.xlsx"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'},
     )
+
+
+@bp.route("/needs/<code>.csv")
+@roles_required()
+def needs_csv(code: str):
+    return _csv(f"kebutuhan-{code}", *_table(compute_needs(db.session, _region(code))))
+
+
+@bp.route("/needs/<code>.xlsx")
+@roles_required()
+def needs_xlsx(code: str):
+    return _xlsx(f"kebutuhan-{code}", _("Needs"), *_table(compute_needs(db.session, _region(code))), freeze="C2")
+
+
+# --- stock at the warehouses --------------------------------------------------------------------
+
+
+@bp.route("/stock")
+@roles_required()
+def stock_home():
+    """The warehouses in the user's area; one of them goes straight to its stock."""
+    warehouses = db.session.scalars(
+        select(Site)
+        .where(Site.kind.in_([kind.value for kind in WAREHOUSES]), site_clause(current_user))
+        .order_by(Site.code)
+    ).all()
+    if len(warehouses) == 1:
+        return redirect(url_for("planning.stock", code=warehouses[0].code))
+    return render_template("planning/stock_home.html", warehouses=warehouses)
+
+
+def _warehouse(code: str) -> Site:
+    site = require_site(current_user, db.session.scalar(select(Site).where(Site.code == code.upper())))
+    if SiteKind(site.kind) not in WAREHOUSES:
+        abort(404)
+    return site
+
+
+@bp.route("/stock/<code>")
+@roles_required()
+def stock(code: str):
+    """A warehouse's stock per item and dapil, against what its TPS need: shortages stand out."""
+    site = _warehouse(code)
+    rows = warehouse_stock(db.session, site)
+    return render_template("planning/stock.html", site=site, rows=rows, short=sum(1 for r in rows if r.shortage))
+
+
+def _stock_table(rows: list[StockRow]) -> tuple[list[str], list[list]]:
+    header = [
+        _("Item"),
+        _("Dapil"),
+        _("Need"),
+        _("At the printer"),
+        _("On the way"),
+        _("Received"),
+        _("Packed"),
+        _("Damaged or lost"),
+        _("On hand"),
+        _("Shortage"),
+    ]
+    body = [
+        [
+            r.item.code,
+            r.dapil.code if r.dapil else "",
+            r.need,
+            r.ordered,
+            r.on_the_way,
+            r.received,
+            r.packed,
+            r.damaged,
+            r.on_hand,
+            r.shortage,
+        ]
+        for r in rows
+    ]
+    return header, body
+
+
+@bp.route("/stock/<code>.csv")
+@roles_required()
+def stock_csv(code: str):
+    site = _warehouse(code)
+    return _csv(f"stok-{site.code}", *_stock_table(warehouse_stock(db.session, site)))
+
+
+@bp.route("/stock/<code>.xlsx")
+@roles_required()
+def stock_xlsx(code: str):
+    site = _warehouse(code)
+    return _xlsx(f"stok-{site.code}", _("Stock"), *_stock_table(warehouse_stock(db.session, site)), freeze="C2")
 
 
 @bp.route("/norms")

@@ -42,6 +42,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from webapp.labels.views import bp as labels_bp
     from webapp.main.views import bp as main_bp
     from webapp.planning.views import bp as planning_bp
+    from webapp.pwa.views import bp as pwa_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -52,6 +53,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(cartons_bp)
     app.register_blueprint(labels_bp)
     app.register_blueprint(planning_bp)
+    app.register_blueprint(pwa_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
     from webapp.auth.cli import users_cli

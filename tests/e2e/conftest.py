@@ -47,8 +47,18 @@ def live_server(tmp_path_factory):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    LIVE["app"] = app
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+
+
+LIVE: dict = {}
+
+
+@pytest.fixture(scope="session")
+def live_app(live_server):
+    """The live server's app, for a test to set the scene in its database and check what arrived."""
+    return LIVE["app"]
 
 
 @pytest.fixture(scope="session")

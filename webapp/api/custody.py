@@ -29,6 +29,7 @@ from webapp.custody.models import Alert, AlertState, CustodyEvent, LedgerCheckpo
 from webapp.custody.services import ScanInput, ScanResult, record_scans
 from webapp.extensions import csrf, db
 from webapp.geo.models import Site
+from webapp.pwa.cache import offline_cache
 
 log = logging.getLogger(__name__)
 WRITE_ROLES = (Role.WAREHOUSE, Role.COURIER, Role.OFFICER, Role.SUPERVISOR, Role.ADMIN)
@@ -351,3 +352,11 @@ def pack():
         "event_id": result.event_id,
     }
     return jsonify(answer), STATUS_BY_VERDICT[result.verdict]
+
+
+@bp.route("/sites/<code>/offline")
+@roles_required()
+def offline(code: str):
+    """The boxes a phone at this site may meet, compact, to judge scans without a network (pwa/cache.py)."""
+    site = require_site(current_user, db.session.scalar(select(Site).where(Site.code == code.upper())))
+    return offline_cache(db.session, site)

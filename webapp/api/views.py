@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from flask import Blueprint, abort, g
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
 from webapp.auth.access import region_clause, require_box, require_region, require_site, roles_required, site_clause
 from webapp.boxes.models import Box
+from webapp.core.labels import role_label
 from webapp.extensions import csrf, db
 from webapp.geo.models import Region, Site, dotted_code
 
@@ -75,7 +77,17 @@ def box_json(box: Box) -> dict:
 @roles_required()
 def me():
     """Who the token or session belongs to, with role and scope."""
-    return {"username": current_user.username, "role": current_user.role, "scope": current_user.scope_label}
+    site = current_user.scope_site
+    return {
+        "username": current_user.username,
+        "name": current_user.full_name or current_user.username,
+        "role": current_user.role,
+        "role_label": role_label(current_user.role),
+        "scope": current_user.scope_label,
+        "site": site.code if site else None,
+        # A browser session writes with this token in X-CSRFToken (a bearer token needs none).
+        "csrf_token": None if g.get("authenticated_by_token") else generate_csrf(),
+    }
 
 
 @bp.route("/regions/<code>")

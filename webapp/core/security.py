@@ -13,7 +13,7 @@ from webapp.extensions import csrf, db, limiter, login_manager, talisman
 
 CSP = {
     "default-src": "'self'",
-    "script-src": "'self'",
+    "script-src": "'self' 'wasm-unsafe-eval'",  # the barcode reader is WebAssembly (zxing-wasm)
     "style-src": "'self'",
     "img-src": ["'self'", "data:", "blob:"],
     "font-src": "'self'",

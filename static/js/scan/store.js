@@ -1,0 +1,91 @@
+// The phone's own storage (IndexedDB through the `idb` package): the outbox of scans waiting for the
+// network, the refusals a person has not acknowledged yet, the offline box cache, and a few settings.
+// Nothing here is ever deleted except by a server's answer or a person's acknowledgement.
+import { openDB } from "../../vendor/idb/idb.js";
+
+const db = openDB("jejak", 1, {
+  upgrade(database) {
+    const outbox = database.createObjectStore("outbox", { keyPath: "id" });
+    outbox.createIndex("seq", "seq", { unique: true });
+    database.createObjectStore("refusals", { keyPath: "id" });
+    database.createObjectStore("meta");
+  },
+});
+
+export async function getMeta(key) {
+  return (await db).get("meta", key);
+}
+
+export async function setMeta(key, value) {
+  return (await db).put("meta", value, key);
+}
+
+// This phone's id, made once and kept.
+export async function deviceId() {
+  let id = await getMeta("device_id");
+  if (!id) {
+    id = `phone-${crypto.randomUUID()}`;
+    await setMeta("device_id", id);
+  }
+  return id;
+}
+
+// Put a scan in the outbox with the next device sequence number, in one transaction: two scans can
+// never share a number, and the order survives restarts.
+export async function enqueue(payload) {
+  const tx = (await db).transaction(["outbox", "meta"], "readwrite");
+  const meta = tx.objectStore("meta");
+  const seq = (await meta.get("next_seq")) || 1;
+  await meta.put(seq + 1, "next_seq");
+  const record = {
+    id: payload.id,
+    seq,
+    payload: { ...payload, device_seq: seq },
+    attempts: 0,
+    last_error: null,
+    created_at: Date.now(),
+  };
+  await tx.objectStore("outbox").add(record);
+  await tx.done;
+  return record;
+}
+
+// Waiting scans, oldest first (device order).
+export async function waiting(limit) {
+  return (await db).getAllFromIndex("outbox", "seq", null, limit);
+}
+
+export async function waitingCount() {
+  return (await db).count("outbox");
+}
+
+export async function sent(ids) {
+  const tx = (await db).transaction("outbox", "readwrite");
+  await Promise.all(ids.map((id) => tx.store.delete(id)));
+  await tx.done;
+}
+
+export async function failed(ids, error) {
+  const tx = (await db).transaction("outbox", "readwrite");
+  for (const id of ids) {
+    const record = await tx.store.get(id);
+    if (record) {
+      record.attempts += 1;
+      record.last_error = error;
+      await tx.store.put(record);
+    }
+  }
+  await tx.done;
+}
+
+export async function addRefusal(refusal) {
+  return (await db).put("refusals", refusal);
+}
+
+export async function refusals() {
+  return (await db).getAll("refusals");
+}
+
+export async function acknowledge(id) {
+  return (await db).delete("refusals", id);
+}

@@ -1,0 +1,294 @@
+// The scanner screen: wedge scanner, typed codes and the camera feed one handler. Every code gets a
+// full-screen verdict at once from the phone's cache, goes into the IndexedDB outbox, and the outbox is
+// sent in device order whenever the network allows (on start, on `online`, after each scan, on a
+// background-sync wake-up, and on "Send now"). Refusals stay listed until acknowledged.
+import { CodeError, parseCode } from "./codes.js";
+import { registerServiceWorker } from "./pwa.js";
+import { startCamera } from "./scan/camera.js";
+import { feedback } from "./scan/feedback.js";
+import { applyLocally, indexCache, judge } from "./scan/judge.js";
+import * as store from "./scan/store.js";
+import { LoginNeeded, flush } from "./scan/sync.js";
+
+const $ = (id) => document.getElementById(id);
+const messages = {};
+document.querySelectorAll("#i18n dd").forEach((dd) => {
+  messages[dd.dataset.k] = dd.textContent;
+});
+const t = (key, vars = {}) => (messages[key] || key).replace(/%\((\w+)\)s/g, (_, name) => String(vars[name] ?? ""));
+
+const state = { me: null, cache: null, seen: new Set(), csrf: null, stopCamera: null, lastCamera: new Map() };
+const VERDICT_MS = { accepted: 1400, warning: 2600 };
+let verdictTimer = null;
+
+// --- who and where ------------------------------------------------------------------------------
+
+async function loadMe() {
+  try {
+    const response = await fetch("/api/v1/me", { credentials: "same-origin" });
+    if (response.ok) {
+      state.me = await response.json();
+      state.csrf = state.me.csrf_token;
+      await store.setMeta("me", { ...state.me, csrf_token: null });
+      $("login-needed").hidden = true;
+    } else if (response.status === 401) {
+      state.me = null;
+      $("login-needed").hidden = false;
+    }
+  } catch (_) {
+    state.me = (await store.getMeta("me")) || null; // offline: who was here last
+  }
+  $("who-text").textContent = state.me ? t("who", { name: state.me.name, role: state.me.role_label || state.me.role }) : t("login_needed");
+  const site = (await store.getMeta("site")) || (state.me && state.me.site) || "";
+  if (!$("site").value) $("site").value = site;
+}
+
+async function loadCache() {
+  const site = $("site").value.trim().toUpperCase();
+  if (!site) return;
+  let data = null;
+  if (navigator.onLine) {
+    try {
+      const response = await fetch(`/api/v1/sites/${encodeURIComponent(site)}/offline`, { credentials: "same-origin" });
+      if (response.ok) {
+        data = await response.json();
+        await store.setMeta(`cache:${site}`, data);
+      }
+    } catch (_) {
+      /* offline after all: the stored copy */
+    }
+  }
+  data = data || (await store.getMeta(`cache:${site}`));
+  state.cache = data ? indexCache(data) : null;
+  document.body.dataset.cached = state.cache ? String(state.cache.boxes.size) : "0";
+}
+
+// --- the verdict screen -------------------------------------------------------------------------
+
+function showVerdict(verdict, text, note) {
+  const screen = $("verdict");
+  screen.className = `verdict-screen verdict-${verdict}`;
+  $("verdict-word").textContent = t(verdict);
+  $("verdict-text").textContent = text;
+  $("verdict-note").textContent = note || "";
+  screen.hidden = false;
+  // How long from the code arriving to its verdict on screen (the browser tests hold it under 300 ms).
+  document.body.dataset.verdictMs = String(Math.round(performance.now() - (state.codeAt || performance.now())));
+  $("verdict-ok").hidden = verdict !== "refused";
+  feedback(verdict);
+  clearTimeout(verdictTimer);
+  if (verdict !== "refused") {
+    verdictTimer = setTimeout(closeVerdict, VERDICT_MS[verdict]);
+  } else {
+    $("verdict-ok").focus();
+  }
+}
+
+function closeVerdict() {
+  clearTimeout(verdictTimer);
+  $("verdict").hidden = true;
+  if (!state.stopCamera) $("code").focus();
+}
+
+function addRecent(sscc, verdict, text) {
+  const item = document.createElement("li");
+  item.className = `recent-${verdict}`;
+  item.textContent = `${sscc} · ${text}`;
+  $("recent").prepend(item);
+  while ($("recent").children.length > 20) $("recent").lastChild.remove();
+}
+
+// --- scanning -----------------------------------------------------------------------------------
+
+async function handleCode(raw, at = performance.now()) {
+  state.codeAt = at;
+  const site = $("site").value.trim().toUpperCase();
+  const action = $("action").value;
+  const to = $("to").value.trim();
+  $("code-error").hidden = true;
+  if (!site) {
+    showVerdict("warning", t("no_site"));
+    return;
+  }
+  if (action === "dispatch" && !to) {
+    showVerdict("warning", t("no_to"));
+    return;
+  }
+  let sscc;
+  try {
+    sscc = parseCode(raw);
+  } catch (error) {
+    const key = error instanceof CodeError && error.kind === "check_digit" ? "check_digit" : "malformed";
+    $("code-error").textContent = t(key);
+    $("code-error").hidden = false;
+    showVerdict("refused", t(key));
+    return;
+  }
+  const key = `${action}:${sscc}`;
+  if (state.seen.has(key)) {
+    showVerdict("warning", t("duplicate_session"), sscc);
+    addRecent(sscc, "warning", t("duplicate_session"));
+    return;
+  }
+  state.seen.add(key);
+  const scan = { sscc, action, site, to, role: state.me ? state.me.role : null };
+  const outcome = judge(state.cache, scan, t);
+  const text = outcome.reason === "ok_for" && !outcome.vars.where ? t("ok") : t(outcome.reason, outcome.vars);
+  showVerdict(outcome.verdict, text, navigator.onLine ? sscc : `${sscc} · ${t("kept_offline")}`);
+  addRecent(sscc, outcome.verdict, text);
+  if (outcome.verdict !== "refused") applyLocally(outcome.box, scan);
+  // Every scan is recorded, a refused one too: the server keeps the refusal as an alert.
+  await store.enqueue({
+    id: crypto.randomUUID(),
+    code: sscc,
+    action,
+    site,
+    ...(action === "dispatch" ? { to } : {}),
+    scanned_at: new Date().toISOString(),
+    device_id: await store.deviceId(),
+  });
+  await showPending();
+  scheduleSync();
+}
+
+// --- the outbox ---------------------------------------------------------------------------------
+
+async function showPending() {
+  const waiting = await store.waitingCount();
+  $("pending").textContent = waiting ? t("pending", { n: waiting }) : t("all_sent");
+  $("pending").dataset.count = String(waiting);
+  const [first] = await store.waiting(1);
+  const error = $("sync-error");
+  error.hidden = !(first && first.attempts);
+  if (first && first.attempts) error.textContent = t("send_failed", { error: first.last_error, n: first.attempts });
+  await showRefusals();
+}
+
+async function showRefusals() {
+  const list = $("refusals");
+  const items = await store.refusals();
+  list.replaceChildren(
+    ...items.map((refusal) => {
+      const item = document.createElement("li");
+      const text = document.createElement("p");
+      text.textContent = `${refusal.sscc}: ${t("server_refused", { message: refusal.message })}`;
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "button secondary small";
+      button.textContent = t("acknowledge");
+      button.addEventListener("click", async () => {
+        await store.acknowledge(refusal.id);
+        await showRefusals();
+      });
+      item.append(text, button);
+      return item;
+    }),
+  );
+  $("refusals-card").hidden = items.length === 0;
+}
+
+let syncTimer = null;
+function scheduleSync() {
+  clearTimeout(syncTimer);
+  syncTimer = setTimeout(sync, 400);
+  if (navigator.serviceWorker && navigator.serviceWorker.ready && window.SyncManager) {
+    navigator.serviceWorker.ready.then((registration) => registration.sync.register("jejak-outbox")).catch(() => {});
+  }
+}
+
+async function sync() {
+  if (!navigator.onLine) return showPending();
+  try {
+    if (!state.csrf) await loadMe();
+    const answered = await flush(state.csrf, () => {});
+    const refused = answered.filter(({ result }) => result.verdict === "refused");
+    if (refused.length) {
+      const last = refused[refused.length - 1];
+      showVerdict("refused", t("server_refused", { message: last.result.message }), last.record.payload.code);
+    }
+  } catch (error) {
+    if (error instanceof LoginNeeded) {
+      state.csrf = null;
+      $("login-needed").hidden = false;
+    }
+  }
+  await showPending();
+}
+
+// --- wiring -------------------------------------------------------------------------------------
+
+function showNetwork() {
+  $("net").textContent = navigator.onLine ? t("online") : t("offline");
+  $("net").className = `net ${navigator.onLine ? "net-on" : "net-off"}`;
+}
+
+// One scan at a time, in the order they came: a wedge scanner can send codes faster than storage.
+let queue = Promise.resolve();
+function submit(raw) {
+  const at = performance.now();
+  queue = queue.then(() => handleCode(raw, at)).catch((error) => console.error("scan", error));
+  return queue;
+}
+
+$("scan-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const raw = $("code").value;
+  $("code").value = "";
+  if (raw.trim()) submit(raw);
+});
+$("action").addEventListener("change", () => {
+  $("to-field").hidden = $("action").value !== "dispatch";
+});
+$("site").addEventListener("change", async () => {
+  await store.setMeta("site", $("site").value.trim().toUpperCase());
+  await loadCache();
+});
+$("verdict-ok").addEventListener("click", closeVerdict);
+$("verdict").addEventListener("click", (event) => {
+  if (event.target === $("verdict") && !$("verdict-ok").hidden) return;
+  if ($("verdict-ok").hidden) closeVerdict();
+});
+$("sync-now").addEventListener("click", sync);
+$("camera-start").addEventListener("click", async () => {
+  try {
+    state.stopCamera = await startCamera($("video"), document.body.dataset.wasm, (text) => {
+      const last = state.lastCamera.get(text) || 0;
+      if (Date.now() - last < 3000) return; // the same label held in view is one scan
+      state.lastCamera.set(text, Date.now());
+      submit(text);
+    });
+    $("camera-start").hidden = true;
+    $("camera-stop").hidden = false;
+  } catch (error) {
+    console.warn("camera", error);
+    showVerdict("warning", t("camera_failed"));
+  }
+});
+$("camera-stop").addEventListener("click", () => {
+  if (state.stopCamera) state.stopCamera();
+  state.stopCamera = null;
+  $("camera-start").hidden = false;
+  $("camera-stop").hidden = true;
+});
+window.addEventListener("online", () => {
+  showNetwork();
+  loadMe().then(loadCache).then(sync);
+});
+window.addEventListener("offline", showNetwork);
+if (navigator.serviceWorker) {
+  navigator.serviceWorker.addEventListener("message", (event) => {
+    if (event.data && event.data.type === "sync") sync();
+  });
+}
+$("update-reload").addEventListener("click", () => window.location.reload());
+registerServiceWorker(() => {
+  $("update").hidden = false;
+});
+
+showNetwork();
+await loadMe();
+await loadCache();
+await showPending();
+document.body.dataset.ready = "true";
+$("code").focus();
+sync();

@@ -1,0 +1,126 @@
+"""The installable app: web app manifest, service worker, offline page, and the scanner's app shell.
+
+The shell pages carry no user data (who is logged in, which site, the CSRF token all come from
+`GET /api/v1/me` at run time), so the service worker can precache them and serve them offline.
+The service worker's cache name carries a version: a hash of every file in the shell, so a deploy
+that changes any of them installs a new cache, deletes the old one, and the page offers a reload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, render_template, url_for
+from flask_babel import gettext as _
+
+bp = Blueprint("pwa", __name__)
+
+STATIC_SHELL = (
+    "css/app.css",
+    "js/app.js",
+    "js/pwa.js",
+    "js/codes.js",
+    "js/scanner.js",
+    "js/scan/store.js",
+    "js/scan/judge.js",
+    "js/scan/sync.js",
+    "js/scan/camera.js",
+    "js/scan/feedback.js",
+    "vendor/idb/idb.js",
+    "vendor/barcode-detector/ponyfill.js",
+    "vendor/barcode-detector/zxing-exported.js",
+    "vendor/zxing-wasm/zxing_reader.wasm",
+    "img/icon.svg",
+    "img/icon-192.png",
+    "img/icon-512.png",
+    "img/icon-maskable-512.png",
+)
+SHELL_TEMPLATES = ("pwa/scan.html", "pwa/offline.html", "pwa/sw.js")
+THEME = "#0b3d2e"
+
+
+@cache
+def _version(static_folder: str, template_folder: str, translations: str) -> str:
+    """A hash over every file of the shell (and the translations it renders): the cache's version."""
+    digest = hashlib.sha256()
+    paths = [Path(static_folder) / name for name in STATIC_SHELL]
+    paths += [Path(template_folder) / name for name in SHELL_TEMPLATES]
+    paths += sorted(Path(translations).rglob("*.mo"))
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def shell_version() -> str:
+    root = Path(current_app.root_path)
+    return _version(current_app.static_folder, str(root.parent / "templates"), str(root / "translations"))
+
+
+def shell_urls() -> list[str]:
+    return [url_for("pwa.scan"), url_for("pwa.offline")] + [url_for("static", filename=name) for name in STATIC_SHELL]
+
+
+@bp.route("/manifest.webmanifest")
+def manifest():
+    """The web app manifest: installable, standalone, opening on the scanner."""
+    icon = "static"
+    body = {
+        "id": "/scan",
+        "name": _("Jejak: election logistics"),
+        "short_name": "Jejak",
+        "description": _("Scan ballot boxes at every handover, online or offline."),
+        "lang": "id",
+        "start_url": url_for("pwa.scan"),
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "portrait",
+        "theme_color": THEME,
+        "background_color": THEME,
+        "icons": [
+            {
+                "src": url_for(icon, filename="img/icon-192.png"),
+                "sizes": "192x192",
+                "type": "image/png",
+                "purpose": "any",
+            },
+            {
+                "src": url_for(icon, filename="img/icon-512.png"),
+                "sizes": "512x512",
+                "type": "image/png",
+                "purpose": "any",
+            },
+            {
+                "src": url_for(icon, filename="img/icon-maskable-512.png"),
+                "sizes": "512x512",
+                "type": "image/png",
+                "purpose": "maskable",
+            },
+        ],
+    }
+    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json")
+
+
+@bp.route("/sw.js")
+def service_worker():
+    """The service worker, at the root so that its scope is the whole app; never cached by HTTP."""
+    body = render_template("pwa/sw.js", version=shell_version(), shell=shell_urls())
+    response = Response(body, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@bp.route("/offline")
+def offline():
+    """What a page that needs the network shows without one."""
+    return render_template("pwa/offline.html")
+
+
+@bp.route("/scan")
+def scan():
+    """The scanner: an app shell with no user data (the API says who and where once online)."""
+    return render_template("pwa/scan.html", version=shell_version())

@@ -31,6 +31,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     security.init_app(app)
 
     from webapp.api import custody as _api_custody  # noqa: F401  (its routes join the API blueprint)
+    from webapp.api import handovers as _api_handovers  # noqa: F401
     from webapp.api import openapi as _api_openapi  # noqa: F401
     from webapp.api.views import bp as api_bp
     from webapp.auth.admin import bp as admin_bp
@@ -38,6 +39,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from webapp.boxes.carton_views import bp as cartons_bp
     from webapp.boxes.packing_views import bp as packing_bp
     from webapp.boxes.views import bp as boxes_bp
+    from webapp.custody.views import bp as bast_bp
     from webapp.geo.views import bp as geo_bp
     from webapp.labels.views import bp as labels_bp
     from webapp.main.views import bp as main_bp
@@ -51,6 +53,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(boxes_bp)
     app.register_blueprint(packing_bp)
     app.register_blueprint(cartons_bp)
+    app.register_blueprint(bast_bp)
     app.register_blueprint(labels_bp)
     app.register_blueprint(planning_bp)
     app.register_blueprint(pwa_bp)

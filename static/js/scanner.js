@@ -5,89 +5,32 @@
 import { CodeError, parseCode } from "./codes.js";
 import { registerServiceWorker } from "./pwa.js";
 import { startCamera } from "./scan/camera.js";
-import { feedback } from "./scan/feedback.js";
-import { applyLocally, indexCache, judge } from "./scan/judge.js";
+import { applyLocally, judge } from "./scan/judge.js";
+import { fetchCache, fetchMe, record } from "./scan/session.js";
 import * as store from "./scan/store.js";
 import { LoginNeeded, flush } from "./scan/sync.js";
+import { codeArrived, setupVerdict, showVerdict, t } from "./scan/ui.js";
 
 const $ = (id) => document.getElementById(id);
-const messages = {};
-document.querySelectorAll("#i18n dd").forEach((dd) => {
-  messages[dd.dataset.k] = dd.textContent;
-});
-const t = (key, vars = {}) => (messages[key] || key).replace(/%\((\w+)\)s/g, (_, name) => String(vars[name] ?? ""));
-
 const state = { me: null, cache: null, seen: new Set(), csrf: null, stopCamera: null, lastCamera: new Map() };
-const VERDICT_MS = { accepted: 1400, warning: 2600 };
-let verdictTimer = null;
 
 // --- who and where ------------------------------------------------------------------------------
 
 async function loadMe() {
-  try {
-    const response = await fetch("/api/v1/me", { credentials: "same-origin" });
-    if (response.ok) {
-      state.me = await response.json();
-      state.csrf = state.me.csrf_token;
-      await store.setMeta("me", { ...state.me, csrf_token: null });
-      $("login-needed").hidden = true;
-    } else if (response.status === 401) {
-      state.me = null;
-      $("login-needed").hidden = false;
-    }
-  } catch (_) {
-    state.me = (await store.getMeta("me")) || null; // offline: who was here last
-  }
-  $("who-text").textContent = state.me ? t("who", { name: state.me.name, role: state.me.role_label || state.me.role }) : t("login_needed");
+  const who = await fetchMe();
+  state.me = who.me;
+  state.csrf = who.csrf;
+  $("login-needed").hidden = !who.loggedOut;
+  $("who-text").textContent = state.me
+    ? t("who", { name: state.me.name, role: state.me.role_label || state.me.role })
+    : t("login_needed");
   const site = (await store.getMeta("site")) || (state.me && state.me.site) || "";
   if (!$("site").value) $("site").value = site;
 }
 
 async function loadCache() {
-  const site = $("site").value.trim().toUpperCase();
-  if (!site) return;
-  let data = null;
-  if (navigator.onLine) {
-    try {
-      const response = await fetch(`/api/v1/sites/${encodeURIComponent(site)}/offline`, { credentials: "same-origin" });
-      if (response.ok) {
-        data = await response.json();
-        await store.setMeta(`cache:${site}`, data);
-      }
-    } catch (_) {
-      /* offline after all: the stored copy */
-    }
-  }
-  data = data || (await store.getMeta(`cache:${site}`));
-  state.cache = data ? indexCache(data) : null;
+  state.cache = await fetchCache($("site").value.trim().toUpperCase());
   document.body.dataset.cached = state.cache ? String(state.cache.boxes.size) : "0";
-}
-
-// --- the verdict screen -------------------------------------------------------------------------
-
-function showVerdict(verdict, text, note) {
-  const screen = $("verdict");
-  screen.className = `verdict-screen verdict-${verdict}`;
-  $("verdict-word").textContent = t(verdict);
-  $("verdict-text").textContent = text;
-  $("verdict-note").textContent = note || "";
-  screen.hidden = false;
-  // How long from the code arriving to its verdict on screen (the browser tests hold it under 300 ms).
-  document.body.dataset.verdictMs = String(Math.round(performance.now() - (state.codeAt || performance.now())));
-  $("verdict-ok").hidden = verdict !== "refused";
-  feedback(verdict);
-  clearTimeout(verdictTimer);
-  if (verdict !== "refused") {
-    verdictTimer = setTimeout(closeVerdict, VERDICT_MS[verdict]);
-  } else {
-    $("verdict-ok").focus();
-  }
-}
-
-function closeVerdict() {
-  clearTimeout(verdictTimer);
-  $("verdict").hidden = true;
-  if (!state.stopCamera) $("code").focus();
 }
 
 function addRecent(sscc, verdict, text) {
@@ -101,7 +44,7 @@ function addRecent(sscc, verdict, text) {
 // --- scanning -----------------------------------------------------------------------------------
 
 async function handleCode(raw, at = performance.now()) {
-  state.codeAt = at;
+  codeArrived(at);
   const site = $("site").value.trim().toUpperCase();
   const action = $("action").value;
   const to = $("to").value.trim();
@@ -138,15 +81,7 @@ async function handleCode(raw, at = performance.now()) {
   addRecent(sscc, outcome.verdict, text);
   if (outcome.verdict !== "refused") applyLocally(outcome.box, scan);
   // Every scan is recorded, a refused one too: the server keeps the refusal as an alert.
-  await store.enqueue({
-    id: crypto.randomUUID(),
-    code: sscc,
-    action,
-    site,
-    ...(action === "dispatch" ? { to } : {}),
-    scanned_at: new Date().toISOString(),
-    device_id: await store.deviceId(),
-  });
+  await record({ code: sscc, action, site, ...(action === "dispatch" ? { to } : {}) });
   await showPending();
   scheduleSync();
 }
@@ -243,10 +178,8 @@ $("site").addEventListener("change", async () => {
   await store.setMeta("site", $("site").value.trim().toUpperCase());
   await loadCache();
 });
-$("verdict-ok").addEventListener("click", closeVerdict);
-$("verdict").addEventListener("click", (event) => {
-  if (event.target === $("verdict") && !$("verdict-ok").hidden) return;
-  if ($("verdict-ok").hidden) closeVerdict();
+setupVerdict(() => {
+  if (!state.stopCamera) $("code").focus();
 });
 $("sync-now").addEventListener("click", sync);
 $("camera-start").addEventListener("click", async () => {

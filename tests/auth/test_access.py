@@ -181,6 +181,12 @@ def test_every_route_declares_its_roles(app):
         "main.healthz",
         "api.checkpoints",
         "api.openapi",
+        # The installable app's shell: no user data in it, so the service worker can cache it offline.
+        "pwa.manifest",
+        "pwa.service_worker",
+        "pwa.offline",
+        "pwa.scan",
+        "pwa.handover",
     }
     for rule in app.url_map.iter_rules():
         if rule.endpoint in public:

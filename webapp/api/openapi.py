@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from webapp.api.schemas import BatchIn, PackIn, ScanIn
+from webapp.api.schemas import BatchIn, HandoverIn, PackIn, ScanIn, SignatureIn
 from webapp.api.views import bp
 
 REF = "#/components/schemas/{model}"
@@ -65,6 +65,25 @@ PACK_RESULT = {
             "items": {"type": "object", "required": ["sscc", "item", "name", "quantity", "dapil"]},
         },
         "event_id": {"type": ["integer", "null"]},
+    },
+}
+HANDOVER = {
+    "type": "object",
+    "required": ["token", "number", "status", "sender", "receiver", "items", "counts", "signatures"],
+    "properties": {
+        "token": {"type": "string", "format": "uuid"},
+        "number": {"type": ["string", "null"]},
+        "status": {"enum": ["open", "closed"]},
+        "items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["sscc", "destination", "seals", "outcome"],
+                "properties": {"outcome": {"enum": ["received", "missing", "unexpected"]}},
+            },
+        },
+        "counts": {"type": "object"},
+        "signatures": {"type": "array", "items": {"type": "object", "required": ["role", "name"]}},
     },
 }
 SCAN_RESULT = {
@@ -249,8 +268,10 @@ def document() -> dict:
         "Site": {"type": "object", "required": ["code", "kind", "name"]},
         "OpenAPI": {"type": "object"},
         "PackResult": PACK_RESULT,
+        "Handover": HANDOVER,
+        "Offline": {"type": "object", "required": ["site", "fields", "boxes", "destinations", "dapils"]},
     }
-    for model in (ScanIn, BatchIn, PackIn):
+    for model in (ScanIn, BatchIn, PackIn, HandoverIn, SignatureIn):
         schema = model.model_json_schema(ref_template=REF)
         components.update(schema.pop("$defs", {}))
         components[model.__name__] = schema
@@ -292,6 +313,38 @@ def document() -> dict:
             "/regions/{code}": _get("A region, its sub-regions and sites", "Region", "code"),
             "/sites/{code}": _get("A site", "Site", "code"),
             "/sites/{code}/expected": _get("Boxes in transit to or held at a site", "Expected", "code"),
+            "/sites/{code}/offline": _get(
+                "The phone's offline cache of a site's area (compact rows)", "Offline", "code"
+            ),
+            "/handovers": {
+                "post": {
+                    "summary": "Open a handover (digital BAST); idempotent by token",
+                    "requestBody": _body("HandoverIn"),
+                    "responses": {
+                        "201": _json("Handover", "Opened"),
+                        "200": _json("Handover", "Already open with this token"),
+                        **_errors(400, 401, 403),
+                    },
+                }
+            },
+            "/handovers/{token}": _get(
+                "A handover read from the ledger: received, missing, unexpected", "Handover", "token"
+            ),
+            "/handovers/{token}/signatures": {
+                "post": {
+                    "summary": "Add a signature drawn on screen",
+                    "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "requestBody": _body("SignatureIn"),
+                    "responses": {"201": _json("Handover", "Signed"), **_errors(400, 401, 403, 404)},
+                }
+            },
+            "/handovers/{token}/close": {
+                "post": {
+                    "summary": "Close and number the BAST (both parties must have signed); PDF at /bast/NUMBER.pdf",
+                    "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {"200": _json("Handover", "Closed"), **_errors(400, 401, 403, 404)},
+                }
+            },
             "/boxes/{sscc}": _get("A box: state, route, manifest, seals", "Box", "sscc"),
             "/boxes/{sscc}/events": _get("A box's chain of custody events", "BoxEvents", "sscc"),
             "/alerts": {

@@ -101,3 +101,29 @@ class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     scans: list[ScanIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class HandoverIn(BaseModel):
+    """A sender opens a handover (the token is made on the phone, so scans can carry it offline)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+
+    token: UUID = Field(description="The handover's token: dispatch and receive scans carry it as `handover`.")
+    site: str = Field(min_length=3, max_length=24, description="The sender's site.")
+    to: str = Field(min_length=3, max_length=80, description="The receiver: a site code or courier:USERNAME.")
+
+
+class SignatureIn(BaseModel):
+    """A signature drawn on the phone's screen."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+
+    role: Literal["sender", "receiver", "witness"]
+    name: str = Field(min_length=2, max_length=120, description="The signer's name, printed under the signature.")
+    organisation: str | None = Field(default=None, max_length=120, description="A witness's body (Panwas, Polri...).")
+    image: str = Field(
+        min_length=30,
+        max_length=420_000,
+        pattern=r"^data:image/png;base64,[A-Za-z0-9+/=]+$",
+        description="PNG data URL.",
+    )

@@ -66,7 +66,7 @@ def event_kind_label(kind: str) -> str:
         "dispatch": _("Handed over"),
         "receive": _("Received"),
         "inspect": _("Inspected"),
-        "open": _("Opened at TPS"),
+        "open": _("Opened"),
         "reseal": _("Resealed"),
         "damage": _("Reported damaged"),
         "loss": _("Reported lost"),
@@ -94,6 +94,16 @@ def region_level_label(level: int) -> str:
     return {1: _("Province"), 2: _("Kab/Kota"), 3: _("Kecamatan"), 4: _("Desa/Kelurahan")}.get(level, "")
 
 
+def handover_outcome_label(outcome: str) -> str:
+    """What became of a box in a handover."""
+    return {"received": _("received"), "missing": _("MISSING"), "unexpected": _("UNEXPECTED")}.get(outcome, outcome)
+
+
+def signer_role_label(role: str) -> str:
+    """Who signed a BAST."""
+    return {"sender": _("Handed over by"), "receiver": _("Received by"), "witness": _("Witness")}.get(role, role)
+
+
 def init_app(app) -> None:
     """Expose the label helpers to templates."""
     app.jinja_env.globals.update(
@@ -105,5 +115,7 @@ def init_app(app) -> None:
         event_kind_label=event_kind_label,
         job_state_label=job_state_label,
         basis_label=basis_label,
+        handover_outcome_label=handover_outcome_label,
+        signer_role_label=signer_role_label,
         format_datetime=format_datetime,
     )

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -193,3 +194,69 @@ class LedgerCheckpoint(db.Model):
 
     def __repr__(self) -> str:
         return f"<LedgerCheckpoint upto={self.upto_event_id} n={self.event_count}>"
+
+
+class SignerRole(enum.StrEnum):
+    """Who signs a BAST: the two parties, and witnesses (Panwas, police...)."""
+
+    SENDER = "sender"
+    RECEIVER = "receiver"
+    WITNESS = "witness"
+
+
+class Handover(db.Model):
+    """A digital BAST (Berita Acara Serah Terima): one sender, one receiver, the boxes between them.
+
+    Its boxes are not stored here: they are the ledger's dispatch and receive events that carry the
+    handover's token (a hashed field), so what the BAST says can always be checked against the ledger.
+    Closing numbers it and freezes what it lists (`summary`) and the PDF's SHA-256.
+    """
+
+    __tablename__ = "handover"
+    __table_args__ = (CheckConstraint("status IN ('open', 'closed')", name="status_valid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(36), unique=True)
+    number: Mapped[str | None] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(8), default="open")
+    sender_site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    sender_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    receiver_site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True)
+    receiver_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    summary: Mapped[dict | None] = mapped_column(JSON)
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+
+    sender_site: Mapped[Site] = relationship(foreign_keys=[sender_site_id])
+    sender: Mapped[User] = relationship(foreign_keys=[sender_id])
+    receiver_site: Mapped[Site | None] = relationship(foreign_keys=[receiver_site_id])
+    receiver_user: Mapped[User | None] = relationship(foreign_keys=[receiver_user_id])
+    signatures: Mapped[list[HandoverSignature]] = relationship(
+        back_populates="handover", cascade="all, delete-orphan", order_by="HandoverSignature.id"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Handover {self.number or self.token} {self.status}>"
+
+
+class HandoverSignature(db.Model):
+    """A signature drawn on the phone's screen (PNG) with the signer's printed name."""
+
+    __tablename__ = "handover_signature"
+    __table_args__ = (CheckConstraint("role IN ('sender', 'receiver', 'witness')", name="role_valid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handover_id: Mapped[int] = mapped_column(ForeignKey("handover.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(120))
+    organisation: Mapped[str | None] = mapped_column(String(120))
+    image: Mapped[bytes] = mapped_column(LargeBinary)
+    signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    handover: Mapped[Handover] = relationship(back_populates="signatures")
+
+    def __repr__(self) -> str:
+        return f"<HandoverSignature {self.role} {self.name}>"

@@ -29,7 +29,12 @@ STATIC_SHELL = (
     "js/scan/sync.js",
     "js/scan/camera.js",
     "js/scan/feedback.js",
+    "js/scan/ui.js",
+    "js/scan/session.js",
+    "js/scan/signature.js",
+    "js/handover.js",
     "vendor/idb/idb.js",
+    "vendor/qrcode-generator/qrcode.mjs",
     "vendor/barcode-detector/ponyfill.js",
     "vendor/barcode-detector/zxing-exported.js",
     "vendor/zxing-wasm/zxing_reader.wasm",
@@ -38,7 +43,7 @@ STATIC_SHELL = (
     "img/icon-512.png",
     "img/icon-maskable-512.png",
 )
-SHELL_TEMPLATES = ("pwa/scan.html", "pwa/offline.html", "pwa/sw.js")
+SHELL_TEMPLATES = ("pwa/scan.html", "pwa/handover.html", "pwa/offline.html", "pwa/sw.js")
 THEME = "#0b3d2e"
 
 
@@ -61,7 +66,9 @@ def shell_version() -> str:
 
 
 def shell_urls() -> list[str]:
-    return [url_for("pwa.scan"), url_for("pwa.offline")] + [url_for("static", filename=name) for name in STATIC_SHELL]
+    return [url_for("pwa.scan"), url_for("pwa.handover"), url_for("pwa.offline")] + [
+        url_for("static", filename=name) for name in STATIC_SHELL
+    ]
 
 
 @bp.route("/manifest.webmanifest")
@@ -124,3 +131,9 @@ def offline():
 def scan():
     """The scanner: an app shell with no user data (the API says who and where once online)."""
     return render_template("pwa/scan.html", version=shell_version())
+
+
+@bp.route("/handover")
+def handover():
+    """The digital BAST on the phone: an app shell like the scanner (sender and receiver screens)."""
+    return render_template("pwa/handover.html", version=shell_version())

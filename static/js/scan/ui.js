@@ -1,0 +1,55 @@
+// What the scanner and handover screens share: translated messages (rendered by Flask-Babel into a
+// hidden list in the page, so no text lives in code) and the full-screen verdict.
+import { feedback } from "./feedback.js";
+
+const $ = (id) => document.getElementById(id);
+const messages = {};
+document.querySelectorAll("#i18n dd").forEach((dd) => {
+  messages[dd.dataset.k] = dd.textContent;
+});
+
+export const t = (key, vars = {}) =>
+  (messages[key] || key).replace(/%\((\w+)\)s/g, (_, name) => String(vars[name] ?? ""));
+
+const VERDICT_MS = { accepted: 1400, warning: 2600 };
+let timer = null;
+let codeAt = null;
+let onClose = null;
+
+// When the code arrived (the time to its verdict is measured from here).
+export function codeArrived(at) {
+  codeAt = at;
+}
+
+export function showVerdict(verdict, text, note) {
+  const screen = $("verdict");
+  screen.className = `verdict-screen verdict-${verdict}`;
+  $("verdict-word").textContent = t(verdict);
+  $("verdict-text").textContent = text;
+  $("verdict-note").textContent = note || "";
+  screen.hidden = false;
+  // How long from the code arriving to its verdict on screen (the browser tests hold it under 300 ms).
+  document.body.dataset.verdictMs = String(Math.round(performance.now() - (codeAt || performance.now())));
+  $("verdict-ok").hidden = verdict !== "refused";
+  feedback(verdict);
+  clearTimeout(timer);
+  if (verdict !== "refused") {
+    timer = setTimeout(closeVerdict, VERDICT_MS[verdict]);
+  } else {
+    $("verdict-ok").focus();
+  }
+}
+
+export function closeVerdict() {
+  clearTimeout(timer);
+  $("verdict").hidden = true;
+  if (onClose) onClose();
+}
+
+export function setupVerdict(afterClose) {
+  onClose = afterClose;
+  $("verdict-ok").addEventListener("click", closeVerdict);
+  $("verdict").addEventListener("click", () => {
+    if ($("verdict-ok").hidden) closeVerdict();
+  });
+}

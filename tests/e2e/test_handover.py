@@ -1,0 +1,142 @@
+"""A digital BAST between two phones: the warehouse hands three boxes to the PPK, one never arrives and
+one that was not on the list does; both sign on screen, and the numbered BAST PDF says all of it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from tests.e2e.test_scanner import PPK, send_to_ppk
+from webapp.auth.models import User
+from webapp.boxes.models import Box
+from webapp.core.database import begin_write
+from webapp.custody.models import CustodyEvent, Handover
+from webapp.custody.services import ScanInput, record_scans
+from webapp.extensions import db
+from webapp.geo.models import Site
+
+
+def commission(app, count: int) -> list[str]:
+    """Boxes of kecamatan 31.01.02 labelled at the warehouse, ready to hand over."""
+    with app.app_context():
+        session = db.session
+        gudang = session.scalar(select(User).where(User.username == "gudang"))
+        boxes = session.scalars(
+            select(Box)
+            .join(Site, Box.destination_id == Site.id)
+            .where(Site.region_code.like("31.01.01.%"), Box.status == "planned")
+            .order_by(Box.id.desc())
+            .limit(count)
+        ).all()
+        now = datetime.now(UTC)
+        scans = [
+            ScanInput(str(uuid.uuid4()), b.sscc, "commission", "KPU-3101", now, "scene-h", n)
+            for n, b in enumerate(boxes)
+        ]
+        begin_write(session)
+        assert {r.verdict for r in record_scans(session, actor=gudang, scans=scans)} == {"accepted"}
+        session.commit()
+        return [b.sscc for b in boxes]
+
+
+def log_in(page: Page, username: str, password: str) -> None:
+    page.goto("/login?next=/handover")
+    page.get_by_label("Nama pengguna").fill(username)
+    page.get_by_label("Kata sandi").fill(password)
+    page.get_by_role("button", name="Masuk").click()
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+
+
+def scan(page: Page, field: str, code: str, kind: str) -> None:
+    page.locator(field).fill(code)
+    page.locator(field).press("Enter")
+    expect(page.locator("#verdict")).to_have_class(f"verdict-screen verdict-{kind}")
+    if kind == "refused":
+        page.locator("#verdict-ok").click()
+
+
+def sign(page: Page, canvas: str) -> None:
+    expect(page.locator("#verdict")).to_be_hidden()  # the last verdict has gone: the pad is in reach
+    page.locator(canvas).scroll_into_view_if_needed()
+    box = page.locator(canvas).bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + 90)
+    page.mouse.down()
+    for step in range(1, 12):
+        page.mouse.move(box["x"] + 20 + step * 18, box["y"] + 90 - (step % 3) * 25)
+    page.mouse.up()
+
+
+def test_a_handover_with_a_missing_and_an_unexpected_box_ends_in_a_signed_bast(
+    browser, browser_context_args, live_app, artifacts
+):
+    handed = commission(live_app, 3)
+    [stray] = send_to_ppk(live_app, 1)  # on its way to the PPK, but not on this handover's list
+
+    sender = browser.new_context(**browser_context_args).new_page()
+    log_in(sender, "gudang", "jejak-gudang")
+    sender.get_by_role("button", name="Saya menyerahkan kotak").click()
+    expect(sender.locator("#s-site")).to_have_value("KPU-3101")
+    sender.locator("#s-to").fill(PPK)
+    sender.get_by_role("button", name="Mulai serah terima").click()
+    for sscc in handed:
+        scan(sender, "#s-code", sscc, "accepted")
+    expect(sender.locator("#s-count")).to_have_text("3")
+    sender.get_by_role("button", name="Tampilkan QR serah terima").click()
+    expect(sender.locator("#qr svg")).to_be_visible()
+    payload = sender.locator("#qr").get_attribute("data-payload")
+    sender.screenshot(path=str(artifacts / "handover-sender-qr-360.png"), full_page=True)
+    token = payload.split(":")[1]
+    with live_app.app_context():  # the sender's dispatches reached the ledger with the token
+        for _ in range(50):
+            db.session.rollback()
+            sent = db.session.scalars(select(CustodyEvent).where(CustodyEvent.handover == token)).all()
+            if len(sent) == 3:
+                break
+            sender.wait_for_timeout(200)
+        assert sorted(e.kind for e in sent) == ["dispatch"] * 3
+
+    receiver = browser.new_context(**browser_context_args).new_page()
+    log_in(receiver, "petugas", "jejak-petugas")
+    receiver.get_by_role("button", name="Saya menerima kotak").click()
+    receiver.locator("#r-payload").fill(payload)  # what the camera reads off the sender's QR
+    receiver.get_by_role("button", name="Muat daftar").click()
+    expect(receiver.locator("#expected-list li")).to_have_count(3)
+    expect(receiver.locator("#r-site")).to_have_value(PPK)
+    receiver.locator("#r-seals").fill("SG-001, SG-002")
+    scan(receiver, "#r-code", handed[0], "accepted")
+    scan(receiver, "#r-code", handed[1], "accepted")
+    scan(receiver, "#r-code", stray, "warning")  # not on the list: kept as unexpected
+    expect(receiver.locator("#r-counts")).to_have_text("2 diterima, 1 tidak ada, 1 tidak diharapkan.")
+    expect(receiver.locator("#unexpected-list")).to_contain_text(stray)
+    receiver.locator("#sig-sender-name").fill("Budi Santoso")
+    sign(receiver, "#sig-sender")
+    receiver.locator("#sig-receiver-name").fill("Siti Rahmawati")
+    sign(receiver, "#sig-receiver")
+    receiver.get_by_role("button", name="Tutup dan buat BAST").click()
+    expect(receiver.locator("#closed")).to_be_visible(timeout=15_000)
+    number = receiver.locator("#closed").get_attribute("data-number")
+    receiver.screenshot(path=str(artifacts / "handover-receiver-closed-360.png"), full_page=True)
+
+    pdf = receiver.request.get(f"/bast/{number}.pdf")
+    assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
+    document = pdfium.PdfDocument(pdf.body())
+    document[0].render(scale=1.5).to_pil().save(artifacts / "bast-page-1.png")  # to look at
+    text = "".join(page.get_textpage().get_text_range() for page in document)
+    assert number in text
+    assert f"{handed[2]}: TIDAK ADA" in text and f"{stray}: TIDAK DIHARAPKAN" in text
+    assert "Budi Santoso" in text and "Siti Rahmawati" in text and "SG-001, SG-002" in text
+    images = [obj for page in document for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE])]
+    assert len(images) == 2  # both drawn signatures
+
+    page = receiver.context.new_page()
+    page.goto(f"/bast/{number}")
+    expect(page.locator("#pdf-check")).to_contain_text("✔")
+    with live_app.app_context():
+        handover = db.session.scalar(select(Handover).where(Handover.number == number))
+        outcomes = {item["sscc"]: item["outcome"] for item in handover.summary["items"]}
+        assert outcomes == {handed[0]: "received", handed[1]: "received", handed[2]: "missing", stray: "unexpected"}

@@ -1,0 +1,125 @@
+"""Handover endpoints of API v1: open a BAST, read it back from the ledger, sign it, close it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from flask import current_app, jsonify, request
+from flask_login import current_user
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from webapp.api.custody import _validation_error
+from webapp.api.schemas import HandoverIn, SignatureIn
+from webapp.api.views import bp
+from webapp.auth.access import roles_required
+from webapp.core.database import begin_write
+from webapp.core.errors import error_response
+from webapp.custody.handovers import (
+    HANDOVER_ROLES,
+    HandoverError,
+    add_signature,
+    close_handover,
+    handover_json,
+    may_see,
+    start_handover,
+)
+from webapp.custody.models import Handover
+from webapp.extensions import db
+
+STATUS = {"invalid_request": 400, "forbidden": 403, "not_found": 404, "conflict": 409}
+
+
+def _refused(exc: HandoverError):
+    db.session.rollback()
+    return error_response(STATUS[exc.code], exc.code, str(exc))
+
+
+def _handover(token: str) -> Handover | None:
+    handover = db.session.scalar(select(Handover).where(Handover.token == token))
+    if handover is None or not may_see(current_user, handover):
+        return None
+    return handover
+
+
+@bp.route("/handovers", methods=["POST"])
+@roles_required(*HANDOVER_ROLES)
+def open_handover():
+    """Open a handover from the sender's site: 201 (or 200 for the same token again)."""
+    try:
+        body = HandoverIn.model_validate_json(request.get_data())
+    except ValidationError as exc:
+        return _validation_error(exc)
+    begin_write(db.session)
+    existed = db.session.scalar(select(Handover.id).where(Handover.token == str(body.token))) is not None
+    try:
+        handover = start_handover(
+            db.session, actor=current_user._get_current_object(), token=str(body.token), site_code=body.site, to=body.to
+        )
+    except HandoverError as exc:
+        return _refused(exc)
+    db.session.commit()
+    return jsonify(handover_json(db.session, handover)), 200 if existed else 201
+
+
+@bp.route("/handovers/<token>")
+@roles_required()
+def get_handover(token: str):
+    """A handover as the ledger has it: expected, received, missing and unexpected boxes, signers."""
+    handover = _handover(token)
+    if handover is None:
+        return error_response(404, "not_found", "no handover with that token in your area")
+    return handover_json(db.session, handover)
+
+
+@bp.route("/handovers/<token>/signatures", methods=["POST"])
+@roles_required(*HANDOVER_ROLES)
+def sign_handover(token: str):
+    """Add a signature drawn on the screen (a party signing again replaces its own)."""
+    handover = _handover(token)
+    if handover is None:
+        return error_response(404, "not_found", "no handover with that token in your area")
+    try:
+        body = SignatureIn.model_validate_json(request.get_data())
+        image = base64.b64decode(body.image.split(",", 1)[1], validate=True)
+    except ValidationError as exc:
+        return _validation_error(exc)
+    except (binascii.Error, ValueError):
+        return error_response(400, "invalid_request", "the signature is not valid base64")
+    begin_write(db.session)
+    try:
+        add_signature(
+            db.session,
+            handover,
+            actor=current_user._get_current_object(),
+            role=body.role,
+            name=body.name,
+            organisation=body.organisation,
+            image=image,
+        )
+    except HandoverError as exc:
+        return _refused(exc)
+    db.session.commit()
+    return jsonify(handover_json(db.session, handover)), 201
+
+
+@bp.route("/handovers/<token>/close", methods=["POST"])
+@roles_required(*HANDOVER_ROLES)
+def close(token: str):
+    """Close and number the BAST; its PDF is at /bast/NUMBER.pdf."""
+    handover = _handover(token)
+    if handover is None:
+        return error_response(404, "not_found", "no handover with that token in your area")
+    begin_write(db.session)
+    try:
+        close_handover(
+            db.session,
+            handover,
+            actor=current_user._get_current_object(),
+            base_url=current_app.config["PUBLIC_BASE_URL"],
+        )
+    except HandoverError as exc:
+        return _refused(exc)
+    db.session.commit()
+    return handover_json(db.session, handover)

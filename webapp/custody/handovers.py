@@ -1,0 +1,245 @@
+"""The digital BAST (Berita Acara Serah Terima): a handover between a sender and a receiver.
+
+A handover is a token. The sender's dispatch scans and the receiver's receive scans carry it (the
+`handover` field, hashed into each event), so they can be made offline and sent later through the
+ordinary scan outbox. What the BAST lists is read back from the ledger: the boxes dispatched under the
+token are the expected ones; received ones that were expected are received, the others unexpected;
+expected ones never received are missing. Both parties (and any witnesses) sign on the screen;
+closing numbers the BAST, freezes its list, and keeps the SHA-256 of its PDF.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from PIL import Image as PILImage
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from webapp.auth.access import site_in_scope
+from webapp.auth.models import Role, User
+from webapp.boxes.models import Box
+from webapp.custody.ledger import utc_text
+from webapp.custody.models import CustodyEvent, EventKind, Handover, HandoverSignature, SignerRole
+from webapp.custody.services import COURIER_PREFIX
+from webapp.geo.models import Dapil, Site
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+MAX_SIGNATURE_BYTES = 300_000
+HANDOVER_ROLES = (Role.WAREHOUSE, Role.COURIER, Role.OFFICER)
+
+
+class HandoverError(ValueError):
+    """A handover request that cannot be done; `code` says why (the API's error code)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def _site(session: Session, code: str) -> Site | None:
+    return session.scalar(select(Site).where(Site.code == (code or "").strip().upper()))
+
+
+def start_handover(session: Session, *, actor: User, token: str, site_code: str, to: str) -> Handover:
+    """Open a handover from `site_code` to `to` (a site code or courier:USERNAME); idempotent by token."""
+    try:
+        token = str(uuid.UUID(token))
+    except ValueError:
+        raise HandoverError("invalid_request", "token must be a UUID") from None
+    existing = session.scalar(select(Handover).where(Handover.token == token))
+    if existing is not None:
+        if existing.sender_id != actor.id:
+            raise HandoverError("conflict", "this handover token belongs to another sender")
+        return existing
+    site = _site(session, site_code)
+    own_site = actor.scope_site is None or (site is not None and site.id == actor.scope_site_id)
+    if actor.role not in HANDOVER_ROLES or site is None or not site_in_scope(actor, site) or not own_site:
+        raise HandoverError("forbidden", "a handover starts at your own site")
+    handover = Handover(token=token, status="open", sender_site=site, sender=actor, created_at=datetime.now(UTC))
+    receiver = (to or "").strip()
+    if receiver.lower().startswith(COURIER_PREFIX):
+        courier = session.scalar(select(User).where(User.username == receiver[len(COURIER_PREFIX) :].lower()))
+        if courier is None or courier.role != Role.COURIER or not courier.active:
+            raise HandoverError("invalid_request", f"no active courier {receiver[len(COURIER_PREFIX) :]}")
+        handover.receiver_user = courier
+    else:
+        target = _site(session, receiver)
+        if target is None or target.id == site.id:
+            raise HandoverError("invalid_request", f"no other site with code {receiver}")
+        handover.receiver_site = target
+    session.add(handover)
+    session.flush()
+    return handover
+
+
+def may_see(actor: User, handover: Handover) -> bool:
+    """The two parties, and anyone whose scope covers either end."""
+    if actor.id in (handover.sender_id, handover.receiver_user_id):
+        return True
+    sites = [s for s in (handover.sender_site, handover.receiver_site) if s is not None]
+    return any(site_in_scope(actor, site) for site in sites)
+
+
+@dataclass
+class Item:
+    sscc: str
+    destination: str
+    destination_name: str
+    contest: str | None
+    dapil: str | None
+    seals: list[str]
+    condition: str | None
+    outcome: str  # received, missing or unexpected
+
+
+def handover_items(session: Session, handover: Handover) -> list[Item]:
+    """The boxes of a handover, read from the ledger's events that carry its token."""
+    dest = aliased(Site)
+    rows = session.execute(
+        select(
+            CustodyEvent.kind,
+            CustodyEvent.seals,
+            CustodyEvent.condition,
+            Box.sscc,
+            Box.contest,
+            dest.code,
+            dest.name,
+            Dapil.name,
+        )
+        .join(Box, Box.id == CustodyEvent.box_id)
+        .join(dest, dest.id == Box.destination_id)
+        .outerjoin(Dapil, Dapil.id == Box.dapil_id)
+        .where(CustodyEvent.handover == handover.token, CustodyEvent.kind.in_([EventKind.DISPATCH, EventKind.RECEIVE]))
+        .order_by(CustodyEvent.id)
+    ).all()
+    sent, received, order = {}, {}, []
+    for kind, seals, condition, sscc, contest, code, name, dapil in rows:
+        if sscc not in sent and sscc not in received:
+            order.append(sscc)
+        entry = {
+            "seals": list(seals or []),
+            "condition": condition,
+            "contest": contest,
+            "code": code,
+            "name": name,
+            "dapil": dapil,
+        }
+        (sent if kind == EventKind.DISPATCH else received)[sscc] = entry
+    items = []
+    for sscc in order:
+        facts = received.get(sscc) or sent[sscc]
+        outcome = "received" if sscc in sent and sscc in received else "missing" if sscc in sent else "unexpected"
+        items.append(
+            Item(
+                sscc=sscc,
+                destination=facts["code"],
+                destination_name=facts["name"],
+                contest=facts["contest"],
+                dapil=facts["dapil"],
+                seals=facts["seals"] or (sent.get(sscc) or {}).get("seals", []),
+                condition=facts["condition"],
+                outcome=outcome,
+            )
+        )
+    return items
+
+
+def party(handover: Handover, side: str) -> str:
+    """A party in words: the site's name and code, or the courier's name."""
+    if side == "sender":
+        return f"{handover.sender_site.name} ({handover.sender_site.code})"
+    if handover.receiver_site is not None:
+        return f"{handover.receiver_site.name} ({handover.receiver_site.code})"
+    user = handover.receiver_user
+    return f"{user.full_name or user.username} (kurir {user.username})"
+
+
+def handover_json(session: Session, handover: Handover) -> dict:
+    items = (
+        handover.summary["items"] if handover.summary else [item.__dict__ for item in handover_items(session, handover)]
+    )
+    return {
+        "token": handover.token,
+        "number": handover.number,
+        "status": handover.status,
+        "sender": {
+            "site": handover.sender_site.code,
+            "user": handover.sender.username,
+            "text": party(handover, "sender"),
+        },
+        "receiver": {
+            "site": handover.receiver_site.code if handover.receiver_site else None,
+            "user": handover.receiver_user.username if handover.receiver_user else None,
+            "text": party(handover, "receiver"),
+        },
+        "created_at": utc_text(handover.created_at),
+        "closed_at": utc_text(handover.closed_at) if handover.closed_at else None,
+        "items": items,
+        "counts": {k: sum(1 for i in items if i["outcome"] == k) for k in ("received", "missing", "unexpected")},
+        "signatures": [{"role": s.role, "name": s.name, "organisation": s.organisation} for s in handover.signatures],
+        "pdf_sha256": handover.pdf_sha256,
+    }
+
+
+def _is_png(image: bytes) -> bool:
+    """A whole, readable PNG of a sensible size (the BAST's PDF embeds it)."""
+    if not image.startswith(PNG_MAGIC) or len(image) > MAX_SIGNATURE_BYTES:
+        return False
+    try:
+        with PILImage.open(io.BytesIO(image)) as picture:
+            picture.load()
+            return picture.format == "PNG" and 10 <= picture.width <= 4000 and 10 <= picture.height <= 4000
+    except (OSError, ValueError, PILImage.DecompressionBombError):
+        return False
+
+
+def add_signature(
+    session: Session, handover: Handover, *, actor: User, role: str, name: str, organisation: str | None, image: bytes
+) -> HandoverSignature:
+    """Keep a signature drawn on screen; a party signing again replaces its earlier signature."""
+    if handover.status != "open":
+        raise HandoverError("conflict", "this BAST is closed")
+    if role not in {r.value for r in SignerRole}:
+        raise HandoverError("invalid_request", "role must be sender, receiver or witness")
+    if not _is_png(image):
+        raise HandoverError("invalid_request", "the signature must be a PNG image under 300 kB")
+    if role != SignerRole.WITNESS:
+        for old in [s for s in handover.signatures if s.role == role]:
+            handover.signatures.remove(old)
+    signature = HandoverSignature(
+        role=role,
+        name=name.strip(),
+        organisation=(organisation or "").strip() or None,
+        image=image,
+        signed_at=datetime.now(UTC),
+        recorded_by_id=actor.id,
+    )
+    handover.signatures.append(signature)
+    session.flush()
+    return signature
+
+
+def close_handover(session: Session, handover: Handover, *, actor: User, base_url: str) -> Handover:
+    """Number the BAST, freeze what it lists, and keep its PDF's SHA-256 (bast.py draws it)."""
+    from webapp.custody.bast import bast_pdf  # reportlab only when a BAST is drawn
+
+    if handover.status != "open":
+        raise HandoverError("conflict", "this BAST is closed")
+    roles = {s.role for s in handover.signatures}
+    if not {SignerRole.SENDER, SignerRole.RECEIVER} <= roles:
+        raise HandoverError("invalid_request", "both parties must sign before the BAST is closed")
+    items = handover_items(session, handover)
+    if not items:
+        raise HandoverError("invalid_request", "no box was handed over under this BAST")
+    now = datetime.now(UTC)
+    handover.status, handover.closed_at, handover.closed_by_id = "closed", now, actor.id
+    handover.number = f"BAST-{now.year}-{handover.id:06d}"
+    handover.summary = {"items": [item.__dict__ for item in items]}
+    session.flush()
+    handover.pdf_sha256 = bast_pdf(handover, base_url)[1]
+    session.flush()
+    return handover

@@ -1,0 +1,57 @@
+"""BAST pages: a closed handover's verification page (the PDF's QR code opens it) and its PDF."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, render_template
+from flask_login import current_user
+from sqlalchemy import select
+
+from webapp.auth.access import roles_required
+from webapp.boxes.models import Box
+from webapp.custody.bast import bast_pdf
+from webapp.custody.handovers import handover_json, may_see
+from webapp.custody.integrity import verify_box
+from webapp.custody.models import Handover
+from webapp.extensions import db
+
+bp = Blueprint("bast", __name__)
+
+
+def _closed(number: str) -> Handover:
+    handover = db.session.scalar(select(Handover).where(Handover.number == number.upper()))
+    if handover is None or handover.status != "closed":
+        abort(404)
+    if not may_see(current_user, handover):
+        abort(403)
+    return handover
+
+
+@bp.route("/bast/<number>")
+@roles_required()
+def verify(number: str):
+    """What the BAST says, whether the PDF drawn now is the one kept at closing, and whether each
+    box's chain in the ledger still verifies."""
+    handover = _closed(number)
+    _, digest = bast_pdf(handover, current_app.config["PUBLIC_BASE_URL"])
+    ssccs = [item["sscc"] for item in handover.summary["items"]]
+    boxes = {box.sscc: box for box in db.session.scalars(select(Box).where(Box.sscc.in_(ssccs)))}
+    chains = {sscc: verify_box(db.session, boxes[sscc]) for sscc in ssccs if sscc in boxes}
+    return render_template(
+        "custody/bast.html",
+        handover=handover,
+        data=handover_json(db.session, handover),
+        pdf_matches=digest == handover.pdf_sha256,
+        chains=chains,
+    )
+
+
+@bp.route("/bast/<number>.pdf")
+@roles_required()
+def pdf(number: str):
+    handover = _closed(number)
+    data, _ = bast_pdf(handover, current_app.config["PUBLIC_BASE_URL"])
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{handover.number}.pdf"'},
+    )

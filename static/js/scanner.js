@@ -5,6 +5,7 @@
 import { CodeError, parseCode } from "./codes.js";
 import { registerServiceWorker } from "./pwa.js";
 import { startCamera } from "./scan/camera.js";
+import { compressPhoto, position } from "./scan/incident.js";
 import { applyLocally, judge } from "./scan/judge.js";
 import { fetchCache, fetchMe, record } from "./scan/session.js";
 import * as store from "./scan/store.js";
@@ -67,6 +68,12 @@ async function handleCode(raw, at = performance.now()) {
     showVerdict("refused", t(key));
     return;
   }
+  const incident = action === "damage" || action === "loss";
+  const note = $("note").value.trim();
+  if (incident && !note) {
+    showVerdict("warning", t("note_needed"));
+    return;
+  }
   const key = `${action}:${sscc}`;
   if (state.seen.has(key)) {
     showVerdict("warning", t("duplicate_session"), sscc);
@@ -76,12 +83,26 @@ async function handleCode(raw, at = performance.now()) {
   state.seen.add(key);
   const scan = { sscc, action, site, to, role: state.me ? state.me.role : null };
   const outcome = judge(state.cache, scan, t);
-  const text = outcome.reason === "ok_for" && !outcome.vars.where ? t("ok") : t(outcome.reason, outcome.vars);
+  let text = outcome.reason === "ok_for" && !outcome.vars.where ? t("ok") : t(outcome.reason, outcome.vars);
+  const extra = {};
+  if (incident) {
+    text = t("incident_recorded");
+    extra.note = note;
+    const file = $("photo").files[0];
+    if (file) {
+      const { blob, sha256 } = await compressPhoto(file);
+      await store.keepPhoto(sha256, blob);
+      extra.note = `${note} · foto sha256:${sha256}`; // the ledger event vouches for this very photo
+    }
+    Object.assign(extra, await position());
+    $("note").value = "";
+    $("photo").value = "";
+  }
   showVerdict(outcome.verdict, text, navigator.onLine ? sscc : `${sscc} · ${t("kept_offline")}`);
   addRecent(sscc, outcome.verdict, text);
   if (outcome.verdict !== "refused") applyLocally(outcome.box, scan);
   // Every scan is recorded, a refused one too: the server keeps the refusal as an alert.
-  await record({ code: sscc, action, site, ...(action === "dispatch" ? { to } : {}) });
+  await record({ code: sscc, action, site, ...(action === "dispatch" ? { to } : {}), ...extra });
   await showPending();
   scheduleSync();
 }
@@ -173,6 +194,7 @@ $("scan-form").addEventListener("submit", (event) => {
 });
 $("action").addEventListener("change", () => {
   $("to-field").hidden = $("action").value !== "dispatch";
+  $("incident-fields").hidden = !["damage", "loss"].includes($("action").value);
 });
 $("site").addEventListener("change", async () => {
   await store.setMeta("site", $("site").value.trim().toUpperCase());

@@ -123,3 +123,33 @@ def test_opening_a_handover_checks_its_parties(client, world, body, code):
     login(client, world.gudang.username)
     response = client.post("/api/v1/handovers", json=body)
     assert response.json["error"]["code"] == code
+
+
+def jpeg(size=(64, 48)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (120, 80, 40)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_incident_photos_are_checked_kept_once_and_shown_only_within_scope(client, world):
+    login(client, world.gudang.username)
+    assert client.post("/api/v1/photos", data=jpeg(), content_type="image/png").status_code == 415
+    assert client.post("/api/v1/photos", data=b"not a photo", content_type="image/jpeg").status_code == 400
+    too_big = client.post("/api/v1/photos", data=b"\xff" * 700_000, content_type="image/jpeg")
+    assert too_big.status_code == 400 and "600 kB" in too_big.json["error"]["message"]
+    first = client.post("/api/v1/photos", data=jpeg(), content_type="image/jpeg")
+    assert first.status_code == 201
+    digest = first.json["sha256"]
+    assert client.post("/api/v1/photos", data=jpeg(), content_type="image/jpeg").status_code == 200
+    assert client.get(f"/photos/{digest}.jpg").status_code == 404  # no event names it yet
+    box = world.box()
+    world.scan(world.gudang, "commission", box, "KPU-3101")
+    result = world.scan(world.gudang, "damage", box, "KPU-3101", note=f"basah · foto sha256:{digest}")
+    assert result.verdict == "accepted"
+    shown = client.get(f"/photos/{digest}.jpg")
+    assert shown.status_code == 200 and shown.mimetype == "image/jpeg" and shown.data == jpeg()
+    assert f"/photos/{digest}.jpg" in client.get(f"/boxes/{box.sscc}").text
+    client.post("/logout")
+    login(client, world.other_kpps.username)
+    assert client.get(f"/photos/{digest}.jpg").status_code == 403
+    assert client.get("/photos/nothex.jpg").status_code == 404

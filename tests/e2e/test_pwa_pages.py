@@ -86,3 +86,8 @@ def test_the_scanner_and_its_verdict_screens_read_well_in_the_sun(page: Page):
         readable(page, f"/scan verdict {kind}")
     page.goto("/offline")
     readable(page, "/offline")
+    page.goto("/handover")
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    readable(page, "/handover")
+    page.get_by_role("button", name="Saya menerima kotak").click()
+    readable(page, "/handover (receiver)")

@@ -1,4 +1,5 @@
-"""Handover endpoints of API v1: open a BAST, read it back from the ledger, sign it, close it."""
+"""Handover endpoints of API v1 (open a BAST, read it back from the ledger, sign it, close it) and
+incident photos."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from webapp.api.custody import _validation_error
 from webapp.api.schemas import HandoverIn, SignatureIn
 from webapp.api.views import bp
 from webapp.auth.access import roles_required
+from webapp.auth.models import Role
 from webapp.core.database import begin_write
 from webapp.core.errors import error_response
 from webapp.custody.handovers import (
@@ -26,6 +28,7 @@ from webapp.custody.handovers import (
     start_handover,
 )
 from webapp.custody.models import Handover
+from webapp.custody.photos import PhotoError, store_photo
 from webapp.extensions import db
 
 STATUS = {"invalid_request": 400, "forbidden": 403, "not_found": 404, "conflict": 409}
@@ -123,3 +126,20 @@ def close(token: str):
         return _refused(exc)
     db.session.commit()
     return handover_json(db.session, handover)
+
+
+@bp.route("/photos", methods=["POST"])
+@roles_required(*HANDOVER_ROLES, Role.SUPERVISOR)
+def upload_photo():
+    """An incident photo (the request body is the JPEG): 201 kept, 200 already kept; name it in the
+    damage or loss scan's note as `foto sha256:HEX`."""
+    if request.mimetype != "image/jpeg":
+        return error_response(415, "unsupported_media_type", "send the photo as image/jpeg")
+    begin_write(db.session)
+    try:
+        photo, created = store_photo(db.session, request.get_data(), actor=current_user._get_current_object())
+    except PhotoError as exc:
+        db.session.rollback()
+        return error_response(400, "invalid_request", str(exc))
+    db.session.commit()
+    return jsonify({"sha256": photo.sha256}), 201 if created else 200

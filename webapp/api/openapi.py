@@ -345,6 +345,23 @@ def document() -> dict:
                     "responses": {"200": _json("Handover", "Closed"), **_errors(400, 401, 403, 404)},
                 }
             },
+            "/photos": {
+                "post": {
+                    "summary": "Upload an incident photo (body: the JPEG); name it in the scan's note as foto sha256:HEX",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
+                    },
+                    "responses": {
+                        "201": {"description": "Kept", "content": {"application/json": {"schema": {"type": "object"}}}},
+                        "200": {
+                            "description": "Already kept",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        **_errors(400, 401, 403),
+                    },
+                }
+            },
             "/boxes/{sscc}": _get("A box: state, route, manifest, seals", "Box", "sscc"),
             "/boxes/{sscc}/events": _get("A box's chain of custody events", "BoxEvents", "sscc"),
             "/alerts": {

@@ -104,6 +104,13 @@ def signer_role_label(role: str) -> str:
     return {"sender": _("Handed over by"), "receiver": _("Received by"), "witness": _("Witness")}.get(role, role)
 
 
+def photo_refs(note: str | None) -> list[str]:
+    """The incident photos an event's note names (custody/photos.py)."""
+    from webapp.custody.photos import photo_refs as refs
+
+    return refs(note)
+
+
 def init_app(app) -> None:
     """Expose the label helpers to templates."""
     app.jinja_env.globals.update(
@@ -117,5 +124,6 @@ def init_app(app) -> None:
         basis_label=basis_label,
         handover_outcome_label=handover_outcome_label,
         signer_role_label=signer_role_label,
+        photo_refs=photo_refs,
         format_datetime=format_datetime,
     )

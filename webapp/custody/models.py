@@ -260,3 +260,20 @@ class HandoverSignature(db.Model):
 
     def __repr__(self) -> str:
         return f"<HandoverSignature {self.role} {self.name}>"
+
+
+class IncidentPhoto(db.Model):
+    """A photo of a damaged or lost box, taken and compressed on the phone. The incident's ledger event
+    names it by its SHA-256 in the note (a hashed field), so the photo cannot be swapped later."""
+
+    __tablename__ = "incident_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(String(20))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    def __repr__(self) -> str:
+        return f"<IncidentPhoto {self.sha256[:12]}>"

@@ -1,17 +1,20 @@
-"""BAST pages: a closed handover's verification page (the PDF's QR code opens it) and its PDF."""
+"""BAST pages (a closed handover's verification page, which the PDF's QR code opens, and its PDF) and
+incident photos."""
 
 from __future__ import annotations
+
+import re
 
 from flask import Blueprint, Response, abort, current_app, render_template
 from flask_login import current_user
 from sqlalchemy import select
 
-from webapp.auth.access import roles_required
+from webapp.auth.access import box_in_scope, roles_required
 from webapp.boxes.models import Box
 from webapp.custody.bast import bast_pdf
 from webapp.custody.handovers import handover_json, may_see
 from webapp.custody.integrity import verify_box
-from webapp.custody.models import Handover
+from webapp.custody.models import CustodyEvent, Handover, IncidentPhoto
 from webapp.extensions import db
 
 bp = Blueprint("bast", __name__)
@@ -55,3 +58,24 @@ def pdf(number: str):
         mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{handover.number}.pdf"'},
     )
+
+
+@bp.route("/photos/<sha256>.jpg")
+@roles_required()
+def photo(sha256: str):
+    """An incident photo, for whoever may see a box whose event names it."""
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        abort(404)
+    stored = db.session.scalar(select(IncidentPhoto).where(IncidentPhoto.sha256 == sha256))
+    boxes = db.session.scalars(
+        select(Box)
+        .join(CustodyEvent, CustodyEvent.box_id == Box.id)
+        .where(CustodyEvent.note.contains(f"sha256:{sha256}"))
+    ).all()
+    if stored is None or not boxes:
+        abort(404)
+    if not any(box_in_scope(current_user, box) for box in boxes):
+        abort(403)
+    response = Response(stored.data, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response

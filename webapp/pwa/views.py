@@ -32,6 +32,7 @@ STATIC_SHELL = (
     "js/scan/ui.js",
     "js/scan/session.js",
     "js/scan/signature.js",
+    "js/scan/incident.js",
     "js/handover.js",
     "vendor/idb/idb.js",
     "vendor/qrcode-generator/qrcode.mjs",

@@ -3,12 +3,17 @@
 // Nothing here is ever deleted except by a server's answer or a person's acknowledgement.
 import { openDB } from "../../vendor/idb/idb.js";
 
-const db = openDB("jejak", 1, {
-  upgrade(database) {
-    const outbox = database.createObjectStore("outbox", { keyPath: "id" });
-    outbox.createIndex("seq", "seq", { unique: true });
-    database.createObjectStore("refusals", { keyPath: "id" });
-    database.createObjectStore("meta");
+const db = openDB("jejak", 2, {
+  upgrade(database, oldVersion) {
+    if (oldVersion < 1) {
+      const outbox = database.createObjectStore("outbox", { keyPath: "id" });
+      outbox.createIndex("seq", "seq", { unique: true });
+      database.createObjectStore("refusals", { keyPath: "id" });
+      database.createObjectStore("meta");
+    }
+    if (oldVersion < 2) {
+      database.createObjectStore("photos", { keyPath: "sha256" }); // incident photos waiting to upload
+    }
   },
 });
 
@@ -88,4 +93,16 @@ export async function refusals() {
 
 export async function acknowledge(id) {
   return (await db).delete("refusals", id);
+}
+
+export async function keepPhoto(sha256, blob) {
+  return (await db).put("photos", { sha256, blob, created_at: Date.now() });
+}
+
+export async function waitingPhotos() {
+  return (await db).getAll("photos");
+}
+
+export async function photoSent(sha256) {
+  return (await db).delete("photos", sha256);
 }

@@ -2,7 +2,7 @@
 // the outbox only when the server has answered it (accepted, duplicate or refused; the scan's id makes
 // a resend harmless); a refusal is kept until a person acknowledges it. A network failure or an error
 // answer leaves everything in place, counted and explained, for the next try.
-import { addRefusal, failed, sent, waiting } from "./store.js";
+import { addRefusal, failed, photoSent, sent, waiting, waitingPhotos } from "./store.js";
 
 const BATCH = 200;
 let running = null;
@@ -64,11 +64,26 @@ async function isCsrf(response) {
   }
 }
 
+// Incident photos go first (the scans name them by their SHA-256); each leaves the phone once kept.
+async function sendPhotos(csrfToken) {
+  for (const photo of await waitingPhotos()) {
+    const response = await fetch("/api/v1/photos", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "image/jpeg", ...(csrfToken ? { "X-CSRFToken": csrfToken } : {}) },
+      body: photo.blob,
+    });
+    if (response.status === 401 || response.status === 403) throw new LoginNeeded(String(response.status));
+    if (response.ok) await photoSent(photo.sha256);
+  }
+}
+
 // Send everything waiting; resolves to the server's results (each with its record). One run at a time.
 export function flush(csrfToken, onResult) {
   if (!running) {
     running = (async () => {
       const answered = [];
+      await sendPhotos(csrfToken);
       for (;;) {
         const records = await waiting(BATCH);
         if (!records.length) break;

@@ -1,0 +1,53 @@
+"""Incident photos: a JPEG the phone compressed, kept by its SHA-256, which the incident's ledger
+event names in its note (`foto sha256:HEX`), so the event vouches for exactly this picture."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from datetime import UTC, datetime
+
+from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from webapp.auth.models import User
+from webapp.custody.models import IncidentPhoto
+
+MAX_PHOTO_BYTES = 600_000  # the phone sends about 150 kB (1280 px, JPEG quality 0.7)
+PHOTO_REF = re.compile(r"foto sha256:([0-9a-f]{64})")
+
+
+class PhotoError(ValueError):
+    pass
+
+
+def store_photo(session: Session, data: bytes, *, actor: User) -> tuple[IncidentPhoto, bool]:
+    """Keep a JPEG (once: the same bytes again return the kept one); returns (photo, created)."""
+    if not data or len(data) > MAX_PHOTO_BYTES:
+        raise PhotoError(f"a photo must be a JPEG of at most {MAX_PHOTO_BYTES // 1000} kB")
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            picture.load()
+            if picture.format != "JPEG" or max(picture.size) > 4000:
+                raise PhotoError("a photo must be a JPEG of at most 4000 pixels a side")
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        if isinstance(exc, PhotoError):
+            raise
+        raise PhotoError("this is not a readable JPEG photo") from None
+    digest = hashlib.sha256(data).hexdigest()
+    existing = session.scalar(select(IncidentPhoto).where(IncidentPhoto.sha256 == digest))
+    if existing is not None:
+        return existing, False
+    photo = IncidentPhoto(
+        sha256=digest, content_type="image/jpeg", data=data, uploaded_by_id=actor.id, uploaded_at=datetime.now(UTC)
+    )
+    session.add(photo)
+    session.flush()
+    return photo, True
+
+
+def photo_refs(note: str | None) -> list[str]:
+    """The photo hashes an event's note names."""
+    return PHOTO_REF.findall(note or "")

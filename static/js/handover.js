@@ -94,6 +94,7 @@ async function send() {
 function render() {
   const h = state.handover;
   if (!h) return;
+  $("new-handover").hidden = false;
   if (h.role === "sender") {
     $("sending").hidden = false;
     $("s-title").textContent = t("sending_title", { to: h.to });
@@ -260,6 +261,11 @@ $("close").addEventListener("click", async () => {
   }
 });
 
+$("new-handover").addEventListener("click", async () => {
+  await store.setMeta("handover", null); // its scans stay in the outbox until sent
+  window.location.reload();
+});
+
 // --- start --------------------------------------------------------------------------------------
 
 function showNetwork() {
@@ -280,5 +286,29 @@ state.me = who.me;
 state.csrf = who.csrf;
 $("login-needed").hidden = !who.loggedOut;
 $("who-text").textContent = state.me ? t("who", { name: state.me.name, role: state.me.role_label || state.me.role }) : t("login_needed");
+// A handover in progress survives a reload or a closed app: its lists come back from this phone.
+const saved = await store.getMeta("handover");
+if (saved && !saved.number) {
+  state.handover = saved;
+  $("choose").hidden = true;
+  if (saved.role === "sender") {
+    $("sender").hidden = false;
+    $("start-form").hidden = true;
+    state.cache = await fetchCache(saved.site);
+  } else {
+    $("receiver").hidden = false;
+    $("load-form").hidden = true;
+    $("r-site").value = saved.to || (state.me && state.me.site) || "";
+    state.cache = await fetchCache($("r-site").value.trim().toUpperCase());
+  }
+  saved.sent = saved.sent || [];
+  saved.received = saved.received || [];
+  render();
+  if (saved.role === "receiver") {
+    pads.sender = signaturePad($("sig-sender"));
+    pads.receiver = signaturePad($("sig-receiver"));
+    pads.witness = signaturePad($("sig-witness"));
+  }
+}
 document.body.dataset.ready = "true";
 send();

@@ -112,6 +112,9 @@ def test_a_handover_with_a_missing_and_an_unexpected_box_ends_in_a_signed_bast(
     scan(receiver, "#r-code", handed[1], "accepted")
     scan(receiver, "#r-code", stray, "warning")  # not on the list: kept as unexpected
     expect(receiver.locator("#r-counts")).to_have_text("2 diterima, 1 tidak ada, 1 tidak diharapkan.")
+    receiver.reload()  # an app closed mid-handover comes back to the same lists
+    expect(receiver.locator("body")).to_have_attribute("data-ready", "true")
+    expect(receiver.locator("#r-counts")).to_have_text("2 diterima, 1 tidak ada, 1 tidak diharapkan.")
     expect(receiver.locator("#unexpected-list")).to_contain_text(stray)
     receiver.locator("#sig-sender-name").fill("Budi Santoso")
     sign(receiver, "#sig-sender")

@@ -44,7 +44,15 @@ STATIC_SHELL = (
     "img/icon-512.png",
     "img/icon-maskable-512.png",
 )
-SHELL_TEMPLATES = ("pwa/scan.html", "pwa/handover.html", "pwa/offline.html", "pwa/sw.js")
+SHELL_TEMPLATES = (
+    "pwa/scan.html",
+    "pwa/handover.html",
+    "pwa/offline.html",
+    "pwa/sw.js",
+    "pwa/_head.html",
+    "pwa/_verdict.html",
+    "pwa/_messages.html",
+)
 THEME = "#0b3d2e"
 
 

@@ -15,6 +15,7 @@ import qrcode from "../vendor/qrcode-generator/qrcode.mjs";
 
 const $ = (id) => document.getElementById(id);
 const PAYLOAD = /^JEJAK-BAST:([0-9a-f-]{36}):([0-9,]*)$/;
+const QR_MAX_BOXES = 100;
 const state = { me: null, csrf: null, cache: null, handover: null, seen: new Set() };
 
 async function api(path, body) {
@@ -52,7 +53,6 @@ async function scanBox(raw, action) {
     showVerdict("warning", t("duplicate_session"), sscc);
     return;
   }
-  state.seen.add(`${action}:${sscc}`);
   const site = action === "dispatch" ? h.site : $("r-site").value.trim().toUpperCase();
   const scan = { sscc, action, site, to: h.to, role: state.me && state.me.role };
   const outcome = judge(state.cache, scan, t);
@@ -62,17 +62,18 @@ async function scanBox(raw, action) {
     verdict = "warning";
     text = t("not_expected");
   }
+  const seals = action === "receive" ? $("r-seals").value.split(",").map((s) => s.trim()).filter(Boolean) : [];
+  try {
+    const fields = { code: sscc, action, site, handover: h.token, ...(action === "dispatch" ? { to: h.to } : {}) };
+    await record({ ...fields, ...(seals.length ? { seals } : {}) }, state.me && state.me.username);
+  } catch (error) {
+    console.error("outbox", error);
+    showVerdict("refused", t("not_saved"), sscc);
+    return;
+  }
+  state.seen.add(`${action}:${sscc}`);
   showVerdict(verdict, text, sscc);
   if (outcome.verdict !== "refused") applyLocally(outcome.box, scan);
-  const seals = action === "receive" ? $("r-seals").value.split(",").map((s) => s.trim()).filter(Boolean) : [];
-  await record({
-    code: sscc,
-    action,
-    site,
-    handover: h.token,
-    ...(action === "dispatch" ? { to: h.to } : {}),
-    ...(seals.length ? { seals } : {}),
-  });
   if (action === "dispatch") h.sent.push(sscc);
   else h.received.push(sscc);
   $("r-seals").value = "";
@@ -84,7 +85,7 @@ async function scanBox(raw, action) {
 async function send() {
   if (!navigator.onLine) return [];
   try {
-    return await flush(state.csrf);
+    return await flush(state.csrf, null, state.me && state.me.username);
   } catch (error) {
     console.warn("outbox", error);
     return [];
@@ -164,7 +165,9 @@ $("s-scan-form").addEventListener("submit", (event) => {
 
 $("show-qr").addEventListener("click", () => {
   const h = state.handover;
-  const payload = `JEJAK-BAST:${h.token}:${h.sent.join(",")}`;
+  // A QR code holds about 110 SSCCs; past that it carries the token only, and the receiver's phone
+  // fetches the list from the server (so a handover that large needs the network at the receiving end).
+  const payload = `JEJAK-BAST:${h.token}:${h.sent.length <= QR_MAX_BOXES ? h.sent.join(",") : ""}`;
   const qr = qrcode(0, "M");
   qr.addData(payload);
   qr.make();
@@ -195,6 +198,7 @@ $("load-form").addEventListener("submit", async (event) => {
     const server = await api(`/api/v1/handovers/${token}`);
     h.sender = server.sender.text;
     h.to = server.receiver.site;
+    if (!list) h.expected = server.items.filter((item) => item.outcome !== "unexpected").map((item) => item.sscc);
   } catch (_) {
     /* offline: the QR's list is enough to receive; the server joins up when the scans arrive */
   }
@@ -235,7 +239,8 @@ $("close").addEventListener("click", async () => {
     return;
   }
   try {
-    await flush(state.csrf); // every scan of this handover must be in the ledger before it is closed
+    if (!state.csrf) state.csrf = (await fetchMe()).csrf; // opened offline: the token comes now
+    await flush(state.csrf, null, state.me && state.me.username); // every scan in the ledger before closing
     for (const role of ["sender", "receiver", "witness"]) {
       if (role === "witness" && (names.witness.length < 2 || pads.witness.isEmpty())) continue;
       await api(`/api/v1/handovers/${h.token}/signatures`, {
@@ -272,8 +277,9 @@ function showNetwork() {
   $("net").textContent = navigator.onLine ? t("online") : t("offline");
   $("net").className = `net ${navigator.onLine ? "net-on" : "net-off"}`;
 }
-window.addEventListener("online", () => {
+window.addEventListener("online", async () => {
   showNetwork();
+  if (!state.csrf) state.csrf = (await fetchMe()).csrf;
   send();
 });
 window.addEventListener("offline", showNetwork);
@@ -303,6 +309,8 @@ if (saved && !saved.number) {
   }
   saved.sent = saved.sent || [];
   saved.received = saved.received || [];
+  saved.sent.forEach((sscc) => state.seen.add(`dispatch:${sscc}`));
+  saved.received.forEach((sscc) => state.seen.add(`receive:${sscc}`));
   render();
   if (saved.role === "receiver") {
     pads.sender = signaturePad($("sig-sender"));

@@ -80,7 +80,6 @@ async function handleCode(raw, at = performance.now()) {
     addRecent(sscc, "warning", t("duplicate_session"));
     return;
   }
-  state.seen.add(key);
   const scan = { sscc, action, site, to, role: state.me ? state.me.role : null };
   const outcome = judge(state.cache, scan, t);
   let text = outcome.reason === "ok_for" && !outcome.vars.where ? t("ok") : t(outcome.reason, outcome.vars);
@@ -98,11 +97,19 @@ async function handleCode(raw, at = performance.now()) {
     $("note").value = "";
     $("photo").value = "";
   }
+  try {
+    // Every scan is recorded, a refused one too: the server keeps the refusal as an alert.
+    const fields = { code: sscc, action, site, ...(action === "dispatch" ? { to } : {}), ...extra };
+    await record(fields, state.me && state.me.username);
+  } catch (error) {
+    console.error("outbox", error);
+    showVerdict("refused", t("not_saved"), sscc); // the person scans again: nothing is pretended
+    return;
+  }
+  state.seen.add(key); // only once it is safely in the outbox
   showVerdict(outcome.verdict, text, navigator.onLine ? sscc : `${sscc} · ${t("kept_offline")}`);
   addRecent(sscc, outcome.verdict, text);
   if (outcome.verdict !== "refused") applyLocally(outcome.box, scan);
-  // Every scan is recorded, a refused one too: the server keeps the refusal as an alert.
-  await record({ code: sscc, action, site, ...(action === "dispatch" ? { to } : {}), ...extra });
   await showPending();
   scheduleSync();
 }
@@ -156,7 +163,7 @@ async function sync() {
   if (!navigator.onLine) return showPending();
   try {
     if (!state.csrf) await loadMe();
-    const answered = await flush(state.csrf, () => {});
+    const answered = await flush(state.csrf, () => {}, state.me && state.me.username);
     const refused = answered.filter(({ result }) => result.verdict === "refused");
     if (refused.length) {
       const last = refused[refused.length - 1];
@@ -239,6 +246,11 @@ $("update-reload").addEventListener("click", () => window.location.reload());
 registerServiceWorker(() => {
   $("update").hidden = false;
 });
+
+// Whatever still waits (a server error, a timeout on a weak signal) is tried again every half minute.
+setInterval(() => {
+  if (navigator.onLine && $("pending").dataset.count !== "0") sync();
+}, 30_000);
 
 showNetwork();
 await loadMe();

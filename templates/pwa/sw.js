@@ -5,6 +5,7 @@ const VERSION = {{ version|tojson }};
 const SHELL = {{ shell|tojson }};
 const CACHE = `jejak-shell-${VERSION}`;
 const OFFLINE = {{ url_for('pwa.offline')|tojson }};
+const SHELL_PATIENCE_MS = 4000;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -31,9 +32,17 @@ self.addEventListener("fetch", (event) => {
     return; // the network as usual
   }
   if (request.mode === "navigate") {
-    // Pages carry user data: always from the network; offline, the shell page itself or the offline page.
+    // Pages carry user data: always from the network; offline, the shell page itself or the offline
+    // page. A shell page (no user data) does not wait more than a few seconds for a weak signal.
+    const fallback = async () =>
+      (await caches.match(url.pathname, { cacheName: CACHE })) || caches.match(OFFLINE, { cacheName: CACHE });
+    const network = fetch(request);
+    const patience = SHELL.includes(url.pathname) ? SHELL_PATIENCE_MS : null;
     event.respondWith(
-      fetch(request).catch(async () => (await caches.match(url.pathname, { cacheName: CACHE })) || caches.match(OFFLINE, { cacheName: CACHE })),
+      (patience
+        ? Promise.race([network, new Promise((_, fail) => setTimeout(() => fail(new Error("slow")), patience))])
+        : network
+      ).catch(fallback),
     );
     return;
   }

@@ -153,3 +153,35 @@ def test_incident_photos_are_checked_kept_once_and_shown_only_within_scope(clien
     login(client, world.other_kpps.username)
     assert client.get(f"/photos/{digest}.jpg").status_code == 403
     assert client.get("/photos/nothex.jpg").status_code == 404
+
+
+def test_only_the_parties_sign_and_only_their_own_scans_count(client, handover, world):
+    from tests.factories import UserFactory
+
+    token, boxes = handover
+    # The PPK sends the received box on, quoting the token: not this BAST's business.
+    assert world.scan(world.ppk, "dispatch", boxes[0], PPK, to="PPS-3101011001", handover=token).verdict == "accepted"
+    assert client.get(f"/api/v1/handovers/{token}").json["counts"] == {"received": 1, "missing": 1, "unexpected": 0}
+    onlooker = UserFactory(role="warehouse", scope_region_code="31.01")  # sees both ends, is neither
+    world.session.commit()
+    client.post("/logout")
+    login(client, onlooker.username)
+    assert client.get(f"/api/v1/handovers/{token}").status_code == 200
+    body = {"role": "sender", "name": "Budi", "image": png()}
+    assert client.post(f"/api/v1/handovers/{token}/signatures", json=body).status_code == 404
+    assert client.post(f"/api/v1/handovers/{token}/close", json={}).status_code == 404
+    opened = client.post("/api/v1/handovers", json={"token": str(uuid.uuid4()), "site": PPK, "to": "KPU-3101"})
+    assert opened.status_code == 403  # not their site to hand over from
+
+
+def test_a_witness_signing_again_replaces_the_first_signature(client, handover):
+    token, _ = handover
+    for _attempt in range(2):  # a retried close re-sends every signature
+        body = {"role": "witness", "name": "Agus", "organisation": "Panwas", "image": png()}
+        assert client.post(f"/api/v1/handovers/{token}/signatures", json=body).status_code == 201
+    signers = client.get(f"/api/v1/handovers/{token}").json["signatures"]
+    assert [s["name"] for s in signers] == ["Agus"]
+    nul = client.post(
+        f"/api/v1/handovers/{token}/signatures", json={"role": "witness", "name": "A\x00B", "image": png()}
+    )
+    assert nul.status_code == 400

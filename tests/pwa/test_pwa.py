@@ -63,7 +63,15 @@ def test_a_changed_shell_file_changes_the_cache_version(tmp_path):
         (static / name).parent.mkdir(parents=True, exist_ok=True)
         (static / name).write_text(name)
     (templates / "pwa").mkdir(parents=True)
-    for name in ("scan.html", "handover.html", "offline.html", "sw.js", "_head.html", "_verdict.html", "_messages.html"):
+    for name in (
+        "scan.html",
+        "handover.html",
+        "offline.html",
+        "sw.js",
+        "_head.html",
+        "_verdict.html",
+        "_messages.html",
+    ):
         (templates / "pwa" / name).write_text(name)
     translations.mkdir()
     before = _version(str(static), str(templates), str(translations))

@@ -24,6 +24,7 @@ from webapp.custody.handovers import (
     add_signature,
     close_handover,
     handover_json,
+    may_act,
     may_see,
     start_handover,
 )
@@ -39,9 +40,12 @@ def _refused(exc: HandoverError):
     return error_response(STATUS[exc.code], exc.code, str(exc))
 
 
-def _handover(token: str) -> Handover | None:
+def _handover(token: str, *, act: bool = False) -> Handover | None:
+    """The handover if the caller may see it (and, with `act`, sign and close it: the parties only)."""
     handover = db.session.scalar(select(Handover).where(Handover.token == token))
     if handover is None or not may_see(current_user, handover):
+        return None
+    if act and not may_act(current_user, handover):
         return None
     return handover
 
@@ -80,7 +84,7 @@ def get_handover(token: str):
 @roles_required(*HANDOVER_ROLES)
 def sign_handover(token: str):
     """Add a signature drawn on the screen (a party signing again replaces its own)."""
-    handover = _handover(token)
+    handover = _handover(token, act=True)
     if handover is None:
         return error_response(404, "not_found", "no handover with that token in your area")
     try:
@@ -111,7 +115,7 @@ def sign_handover(token: str):
 @roles_required(*HANDOVER_ROLES)
 def close(token: str):
     """Close and number the BAST; its PDF is at /bast/NUMBER.pdf."""
-    handover = _handover(token)
+    handover = _handover(token, act=True)
     if handover is None:
         return error_response(404, "not_found", "no handover with that token in your area")
     begin_write(db.session)

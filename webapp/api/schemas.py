@@ -112,6 +112,11 @@ class HandoverIn(BaseModel):
     site: str = Field(min_length=3, max_length=24, description="The sender's site.")
     to: str = Field(min_length=3, max_length=80, description="The receiver: a site code or courier:USERNAME.")
 
+    @model_validator(mode="after")
+    def _no_nul(self) -> HandoverIn:
+        _refuse_nul(self, ("site", "to"))
+        return self
+
 
 class SignatureIn(BaseModel):
     """A signature drawn on the phone's screen."""
@@ -127,3 +132,16 @@ class SignatureIn(BaseModel):
         pattern=r"^data:image/png;base64,[A-Za-z0-9+/=]+$",
         description="PNG data URL.",
     )
+
+    @model_validator(mode="after")
+    def _no_nul(self) -> SignatureIn:
+        _refuse_nul(self, ("name", "organisation"))
+        return self
+
+
+def _refuse_nul(model: BaseModel, names: tuple[str, ...]) -> None:
+    """PostgreSQL text cannot hold NUL: refuse it as bad input rather than fail on the write."""
+    for name in names:
+        value = getattr(model, name)
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError(f"{name} contains a NUL character")

@@ -56,7 +56,10 @@ def start_handover(session: Session, *, actor: User, token: str, site_code: str,
             raise HandoverError("conflict", "this handover token belongs to another sender")
         return existing
     site = _site(session, site_code)
-    own_site = actor.scope_site is None or (site is not None and site.id == actor.scope_site_id)
+    # A site-scoped person hands over from their own site; a courier (scoped to a region) from where they stand.
+    own_site = site is not None and (
+        site.id == actor.scope_site_id if actor.scope_site_id else actor.role == Role.COURIER
+    )
     if actor.role not in HANDOVER_ROLES or site is None or not site_in_scope(actor, site) or not own_site:
         raise HandoverError("forbidden", "a handover starts at your own site")
     handover = Handover(token=token, status="open", sender_site=site, sender=actor, created_at=datetime.now(UTC))
@@ -82,6 +85,13 @@ def may_see(actor: User, handover: Handover) -> bool:
         return True
     sites = [s for s in (handover.sender_site, handover.receiver_site) if s is not None]
     return any(site_in_scope(actor, site) for site in sites)
+
+
+def may_act(actor: User, handover: Handover) -> bool:
+    """Who may sign and close: the two parties (a person of either end's site, or the courier receiving)."""
+    return actor.id in (handover.sender_id, handover.receiver_user_id) or (
+        actor.scope_site_id is not None and actor.scope_site_id in (handover.sender_site_id, handover.receiver_site_id)
+    )
 
 
 @dataclass
@@ -113,7 +123,18 @@ def handover_items(session: Session, handover: Handover) -> list[Item]:
         .join(Box, Box.id == CustodyEvent.box_id)
         .join(dest, dest.id == Box.destination_id)
         .outerjoin(Dapil, Dapil.id == Box.dapil_id)
-        .where(CustodyEvent.handover == handover.token, CustodyEvent.kind.in_([EventKind.DISPATCH, EventKind.RECEIVE]))
+        .where(CustodyEvent.handover == handover.token)
+        .where(  # only the two parties' own scans count: a token seen on a label's chain adds nothing
+            ((CustodyEvent.kind == EventKind.DISPATCH) & (CustodyEvent.site_id == handover.sender_site_id))
+            | (
+                (CustodyEvent.kind == EventKind.RECEIVE)
+                & (
+                    (CustodyEvent.site_id == handover.receiver_site_id)
+                    if handover.receiver_site_id
+                    else (CustodyEvent.actor_id == handover.receiver_user_id)
+                )
+            )
+        )
         .order_by(CustodyEvent.id)
     ).all()
     sent, received, order = {}, {}, []
@@ -207,8 +228,9 @@ def add_signature(
         raise HandoverError("invalid_request", "role must be sender, receiver or witness")
     if not _is_png(image):
         raise HandoverError("invalid_request", "the signature must be a PNG image under 300 kB")
-    if role != SignerRole.WITNESS:
-        for old in [s for s in handover.signatures if s.role == role]:
+    for old in [s for s in handover.signatures if s.role == role]:
+        # A party signs once (again replaces it); a witness signing again under the same name too.
+        if role != SignerRole.WITNESS or old.name == name.strip():
             handover.signatures.remove(old)
     signature = HandoverSignature(
         role=role,
@@ -240,6 +262,6 @@ def close_handover(session: Session, handover: Handover, *, actor: User, base_ur
     handover.number = f"BAST-{now.year}-{handover.id:06d}"
     handover.summary = {"items": [item.__dict__ for item in items]}
     session.flush()
-    handover.pdf_sha256 = bast_pdf(handover, base_url)[1]
+    handover.pdf, handover.pdf_sha256 = bast_pdf(handover, base_url)
     session.flush()
     return handover

@@ -227,6 +227,8 @@ class Handover(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     summary: Mapped[dict | None] = mapped_column(JSON)
+    # The PDF as closed, kept byte for byte: a later ReportLab draws other bytes for the same BAST.
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
 
     sender_site: Mapped[Site] = relationship(foreign_keys=[sender_site_id])

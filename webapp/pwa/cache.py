@@ -37,7 +37,7 @@ def offline_cache(session: Session, site: Site) -> dict:
     if area:
         near.append(dest.region_code.startswith(area + "."))
     rows = session.execute(
-        select(Box.sscc, dest.code, Box.contest, Dapil.code, Box.status, transit.code, holder.code, Box.seals)
+        select(Box.sscc, dest.code, Box.contest, Dapil.code, Box.status, transit.code, holder.code)
         .join(dest, dest.id == Box.destination_id)
         .outerjoin(Dapil, Dapil.id == Box.dapil_id)
         .outerjoin(transit, transit.id == Box.transit_site_id)
@@ -80,6 +80,9 @@ def offline_cache(session: Session, site: Site) -> dict:
         "generated_at": utc_text(datetime.now(UTC)),
         "destinations": places,
         "dapils": dapil_names,
-        "fields": ["sscc", "destination", "contest", "dapil", "status", "in_transit_to", "held_at", "seals"],
-        "boxes": [list(row) for row in rows],
+        "fields": ["sscc", "destination", "contest", "dapil", "status", "in_transit_to", "held_at"],
+        # Where other sites' boxes are going or kept is not this phone's business: only "here" is said.
+        "boxes": [
+            [*row[:5], row[5] if row[5] == site.code else None, row[6] if row[6] == site.code else None] for row in rows
+        ],
     }

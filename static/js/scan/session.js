@@ -37,12 +37,15 @@ export async function fetchCache(site) {
   return data ? indexCache(data) : null;
 }
 
-// Put one scan in the outbox (the payload of POST /api/v1/scans/batch).
-export async function record(fields) {
-  return store.enqueue({
-    id: crypto.randomUUID(),
-    scanned_at: new Date().toISOString(),
-    device_id: await store.deviceId(),
-    ...fields,
-  });
+// Put one scan in the outbox (the payload of POST /api/v1/scans/batch), as `owner`'s.
+export async function record(fields, owner = null) {
+  return store.enqueue(
+    {
+      id: crypto.randomUUID(),
+      scanned_at: new Date().toISOString(),
+      device_id: await store.deviceId(),
+      ...fields,
+    },
+    owner,
+  );
 }

@@ -37,7 +37,7 @@ export async function deviceId() {
 
 // Put a scan in the outbox with the next device sequence number, in one transaction: two scans can
 // never share a number, and the order survives restarts.
-export async function enqueue(payload) {
+export async function enqueue(payload, owner = null) {
   const tx = (await db).transaction(["outbox", "meta"], "readwrite");
   const meta = tx.objectStore("meta");
   const seq = (await meta.get("next_seq")) || 1;
@@ -46,6 +46,7 @@ export async function enqueue(payload) {
     id: payload.id,
     seq,
     payload: { ...payload, device_seq: seq },
+    owner,
     attempts: 0,
     last_error: null,
     created_at: Date.now(),
@@ -55,9 +56,17 @@ export async function enqueue(payload) {
   return record;
 }
 
-// Waiting scans, oldest first (device order).
-export async function waiting(limit) {
-  return (await db).getAllFromIndex("outbox", "seq", null, limit);
+// Waiting scans, oldest first (device order); with `owner`, only that person's (a shared phone sends
+// each person's scans under their own login).
+export async function waiting(limit, owner = null) {
+  if (!owner) return (await db).getAllFromIndex("outbox", "seq", null, limit);
+  const found = [];
+  let cursor = await (await db).transaction("outbox").store.index("seq").openCursor();
+  while (cursor && (!limit || found.length < limit)) {
+    if (!cursor.value.owner || cursor.value.owner === owner) found.push(cursor.value);
+    cursor = await cursor.continue();
+  }
+  return found;
 }
 
 export async function waitingCount() {

@@ -47,7 +47,7 @@ function invalidScans(body, records) {
   const problems = body && body.error && body.error.code === "invalid_request" ? body.error.details.problems || [] : [];
   const found = new Map();
   for (const problem of problems) {
-    const match = /^scans\.(\d+)\./.exec(problem.field || "");
+    const match = /^scans\.(\d+)(\.|$)/.exec(problem.field || "");
     if (match && records[Number(match[1])]) {
       found.set(records[Number(match[1])], `${problem.field}: ${problem.problem}`);
     }
@@ -74,18 +74,31 @@ async function sendPhotos(csrfToken) {
       body: photo.blob,
     });
     if (response.status === 401 || response.status === 403) throw new LoginNeeded(String(response.status));
-    if (response.ok) await photoSent(photo.sha256);
+    if (response.ok) {
+      await photoSent(photo.sha256);
+    } else if (response.status >= 400 && response.status < 500 && !(await isCsrf(response))) {
+      // The server will never take this photo: say so once, keep nothing that would be resent forever.
+      const body = await response.json().catch(() => ({}));
+      await addRefusal({
+        id: `photo-${photo.sha256}`,
+        sscc: `foto ${photo.sha256.slice(0, 12)}`,
+        message: (body.error && body.error.message) || `HTTP ${response.status}`,
+        reason: "invalid",
+        at: new Date(photo.created_at).toISOString(),
+      });
+      await photoSent(photo.sha256);
+    }
   }
 }
 
 // Send everything waiting; resolves to the server's results (each with its record). One run at a time.
-export function flush(csrfToken, onResult) {
+export function flush(csrfToken, onResult, owner = null) {
   if (!running) {
     running = (async () => {
       const answered = [];
       await sendPhotos(csrfToken);
       for (;;) {
-        const records = await waiting(BATCH);
+        const records = await waiting(BATCH, owner);
         if (!records.length) break;
         let results;
         try {

@@ -43,6 +43,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from webapp.geo.views import bp as geo_bp
     from webapp.labels.views import bp as labels_bp
     from webapp.main.views import bp as main_bp
+    from webapp.monitor.public import bp as public_bp
     from webapp.planning.views import bp as planning_bp
     from webapp.pwa.views import bp as pwa_bp
 
@@ -54,6 +55,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(packing_bp)
     app.register_blueprint(cartons_bp)
     app.register_blueprint(bast_bp)
+    app.register_blueprint(public_bp)
     app.register_blueprint(labels_bp)
     app.register_blueprint(planning_bp)
     app.register_blueprint(pwa_bp)

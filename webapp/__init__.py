@@ -44,6 +44,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from webapp.labels.views import bp as labels_bp
     from webapp.main.views import bp as main_bp
     from webapp.monitor.public import bp as public_bp
+    from webapp.monitor.views import bp as monitor_bp
     from webapp.planning.views import bp as planning_bp
     from webapp.pwa.views import bp as pwa_bp
 
@@ -56,6 +57,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(cartons_bp)
     app.register_blueprint(bast_bp)
     app.register_blueprint(public_bp)
+    app.register_blueprint(monitor_bp)
     app.register_blueprint(labels_bp)
     app.register_blueprint(planning_bp)
     app.register_blueprint(pwa_bp)

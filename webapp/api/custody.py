@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from webapp.api.schemas import BatchIn, PackIn, ScanIn
 from webapp.api.views import box_brief, bp
-from webapp.auth.access import box_clause, require_box, require_site, roles_required, site_clause
+from webapp.auth.access import require_box, require_site, roles_required
 from webapp.auth.models import Role, User
 from webapp.boxes.models import Box, BoxStatus
 from webapp.boxes.packing import pack_packet
@@ -29,6 +29,8 @@ from webapp.custody.models import Alert, AlertState, CustodyEvent, LedgerCheckpo
 from webapp.custody.services import ScanInput, ScanResult, record_scans
 from webapp.extensions import csrf, db
 from webapp.geo.models import Site
+from webapp.monitor.alerts import ACTORS as ALERT_ACTORS
+from webapp.monitor.alerts import AlertError, act, alerts_in_scope
 from webapp.pwa.cache import offline_cache
 
 log = logging.getLogger(__name__)
@@ -241,12 +243,7 @@ def expected(code: str):
 @roles_required()
 def alerts():
     """Alerts in the caller's scope, newest first; filter with ?kind= and ?state=."""
-    query = select(Alert).where(
-        or_(
-            Alert.site_id.in_(select(Site.id).where(site_clause(current_user))),
-            Alert.box_id.in_(select(Box.id).where(box_clause(current_user))),
-        )
-    )
+    query = select(Alert).where(alerts_in_scope(current_user))
     kind, state = request.args.get("kind"), request.args.get("state")
     if state and state not in {s.value for s in AlertState}:
         return error_response(400, "invalid_request", "state must be open, acknowledged or resolved")
@@ -271,6 +268,8 @@ def alert_json(alert: Alert) -> dict:
         "code": alert.code,
         "details": alert.details,
         "created_at": utc_text(alert.created_at),
+        "resolved_at": utc_text(alert.resolved_at) if alert.resolved_at else None,
+        "resolution_note": alert.resolution_note,
     }
 
 
@@ -360,3 +359,27 @@ def offline(code: str):
     """The boxes a phone at this site may meet, compact, to judge scans without a network (pwa/cache.py)."""
     site = require_site(current_user, db.session.scalar(select(Site).where(Site.code == code.upper())))
     return offline_cache(db.session, site)
+
+
+@bp.route("/alerts/<alert_id>/acknowledge", methods=["POST"], defaults={"action": "acknowledge"})
+@bp.route("/alerts/<alert_id>/resolve", methods=["POST"], defaults={"action": "resolve"})
+@roles_required(*ALERT_ACTORS)
+def act_on_alert(alert_id: str, action: str):
+    """Acknowledge or resolve an alert in scope (`{"note": "..."}`; a resolution needs one)."""
+    if not alert_id.isdigit() or len(alert_id) > 18:
+        return error_response(404, "not_found", "no alert with that id in your area")
+    body = request.get_json(silent=True)
+    note = body.get("note", "") if isinstance(body, dict) else None
+    if not isinstance(note, str) or len(note) > 1000 or "\x00" in note:
+        return error_response(400, "invalid_request", 'send {"note": text of at most 1000 characters}')
+    alert = db.session.scalar(select(Alert).where(Alert.id == int(alert_id), alerts_in_scope(current_user)))
+    if alert is None:
+        return error_response(404, "not_found", "no alert with that id in your area")
+    begin_write(db.session)
+    try:
+        act(db.session, alert, actor=current_user._get_current_object(), action=action, note=note)
+    except AlertError as exc:
+        db.session.rollback()
+        return error_response({"invalid_request": 400, "conflict": 409, "forbidden": 403}[exc.code], exc.code, str(exc))
+    db.session.commit()
+    return alert_json(alert)

@@ -375,6 +375,29 @@ def document() -> dict:
                     "responses": {"200": _json("Alerts", "OK"), **_errors(400, 401)},
                 }
             },
+            **{
+                f"/alerts/{{alert_id}}/{step}": {
+                    "post": {
+                        "summary": f"{step.capitalize()} an alert in scope (supervisors); body {{note}}, needed to resolve",
+                        "parameters": [
+                            {"name": "alert_id", "in": "path", "required": True, "schema": {"type": "string"}}
+                        ],
+                        "requestBody": {
+                            "required": True,
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {"note": {"type": "string", "maxLength": 1000}},
+                                    }
+                                }
+                            },
+                        },
+                        "responses": {"200": _json("Alerts", "The alert"), **_errors(400, 401, 403, 404)},
+                    }
+                }
+                for step in ("acknowledge", "resolve")
+            },
             "/ledger/checkpoints": _get("Signed Merkle checkpoints and the public key", "Checkpoints", public=True),
             "/openapi.json": _get("This document", "OpenAPI", public=True),
             "/_bench/floor": {

@@ -94,6 +94,27 @@ def region_level_label(level: int) -> str:
     return {1: _("Province"), 2: _("Kab/Kota"), 3: _("Kecamatan"), 4: _("Desa/Kelurahan")}.get(level, "")
 
 
+def alert_kind_label(kind: str) -> str:
+    """What an alert is about."""
+    return {
+        "wrong_destination": _("Wrong destination"),
+        "wrong_dapil": _("Wrong dapil"),
+        "wrong_tps": _("Packet for another TPS"),
+        "wrong_item": _("Counted from the wrong carton"),
+        "carton_short": _("Carton short"),
+        "already_packed": _("Packet already in another box"),
+        "seal_mismatch": _("Seal numbers differ"),
+        "damaged": _("Damaged"),
+        "lost": _("Lost"),
+        "not_in_transit_to_you": _("Arrived where it was not sent"),
+        "not_held_by_you": _("Scanned by someone not holding it"),
+    }.get(kind, kind)
+
+
+def alert_state_label(state: str) -> str:
+    return {"open": _("open"), "acknowledged": _("acknowledged"), "resolved": _("resolved")}.get(state, state)
+
+
 def handover_outcome_label(outcome: str) -> str:
     """What became of a box in a handover."""
     return {"received": _("received"), "missing": _("MISSING"), "unexpected": _("UNEXPECTED")}.get(outcome, outcome)
@@ -125,5 +146,7 @@ def init_app(app) -> None:
         handover_outcome_label=handover_outcome_label,
         signer_role_label=signer_role_label,
         photo_refs=photo_refs,
+        alert_kind_label=alert_kind_label,
+        alert_state_label=alert_state_label,
         format_datetime=format_datetime,
     )

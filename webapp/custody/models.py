@@ -279,3 +279,22 @@ class IncidentPhoto(db.Model):
 
     def __repr__(self) -> str:
         return f"<IncidentPhoto {self.sha256[:12]}>"
+
+
+class AlertAction(db.Model):
+    """A supervisor's step on an alert (acknowledged, resolved), with its note: the alert's history."""
+
+    __tablename__ = "alert_action"
+    __table_args__ = (CheckConstraint("action IN ('acknowledge', 'resolve')", name="action_valid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
+    action: Mapped[str] = mapped_column(String(12))
+    note: Mapped[str] = mapped_column(Text)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    actor: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<AlertAction {self.alert_id} {self.action}>"

@@ -3,18 +3,14 @@ it, with CSV and XLSX exports."""
 
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy import select
 
 from webapp.auth.access import region_in_scope, require_site, roles_required, site_clause
 from webapp.auth.models import Role
+from webapp.core.exports import csv_response, xlsx_response
 from webapp.extensions import db
 from webapp.geo.models import WAREHOUSES, Region, Site, SiteKind
 from webapp.planning.forms import NormForm
@@ -68,47 +64,18 @@ def _table(result: Needs) -> tuple[list[str], list[list]]:
     return header, rows
 
 
-def _csv(filename: str, header: list, rows: list[list]) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return Response(
-        out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
-    )
-
-
-def _xlsx(filename: str, title: str, header: list, rows: list[list], freeze: str) -> Response:
-    book = Workbook()
-    sheet = book.active
-    sheet.title = title[:31]
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = freeze
-    out = io.BytesIO()
-    book.save(out)
-    return Response(
-        out.getvalue(),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'},
-    )
-
-
 @bp.route("/needs/<code>.csv")
 @roles_required()
 def needs_csv(code: str):
-    return _csv(f"kebutuhan-{code}", *_table(compute_needs(db.session, _region(code))))
+    return csv_response(f"kebutuhan-{code}", *_table(compute_needs(db.session, _region(code))))
 
 
 @bp.route("/needs/<code>.xlsx")
 @roles_required()
 def needs_xlsx(code: str):
-    return _xlsx(f"kebutuhan-{code}", _("Needs"), *_table(compute_needs(db.session, _region(code))), freeze="C2")
+    return xlsx_response(
+        f"kebutuhan-{code}", _("Needs"), *_table(compute_needs(db.session, _region(code))), freeze="C2"
+    )
 
 
 # --- stock at the warehouses --------------------------------------------------------------------
@@ -179,14 +146,14 @@ def _stock_table(rows: list[StockRow]) -> tuple[list[str], list[list]]:
 @roles_required()
 def stock_csv(code: str):
     site = _warehouse(code)
-    return _csv(f"stok-{site.code}", *_stock_table(warehouse_stock(db.session, site)))
+    return csv_response(f"stok-{site.code}", *_stock_table(warehouse_stock(db.session, site)))
 
 
 @bp.route("/stock/<code>.xlsx")
 @roles_required()
 def stock_xlsx(code: str):
     site = _warehouse(code)
-    return _xlsx(f"stok-{site.code}", _("Stock"), *_stock_table(warehouse_stock(db.session, site)), freeze="C2")
+    return xlsx_response(f"stok-{site.code}", _("Stock"), *_stock_table(warehouse_stock(db.session, site)), freeze="C2")
 
 
 @bp.route("/norms")

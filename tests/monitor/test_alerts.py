@@ -1,0 +1,58 @@
+"""Alerts a supervisor works through: acknowledge, resolve with a note, the history kept; scoped;
+exported as CSV and XLSX; refused steps get clear errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from tests.conftest import login
+from tests.custody.conftest import TPS
+from webapp.custody.models import Alert, AlertAction
+
+
+def damaged(world):
+    box = world.box()
+    world.to_tps(box)
+    world.scan(world.kpps, "damage", box, TPS, note="basah")
+    return box, world.session.scalar(select(Alert).where(Alert.kind == "damaged"))
+
+
+def test_a_supervisor_acknowledges_then_resolves_and_the_history_stays(client, world):
+    box, alert = damaged(world)
+    login(client, world.supervisor.username)
+    page = client.get("/alerts")
+    assert "Rusak" in page.text and box.sscc in page.text
+    refused = client.post(f"/api/v1/alerts/{alert.id}/resolve", json={"note": ""})
+    assert refused.status_code == 400 and "say what was done" in refused.json["error"]["message"]
+    assert (
+        client.post(f"/alerts/{alert.id}", data={"action": "acknowledge", "note": "Tim menuju TPS"}).status_code == 302
+    )
+    resolved = client.post(f"/api/v1/alerts/{alert.id}/resolve", json={"note": "Kotak diganti, berita acara dibuat"})
+    assert resolved.status_code == 200 and resolved.json["state"] == "resolved"
+    assert client.post(f"/api/v1/alerts/{alert.id}/acknowledge", json={"note": "x"}).status_code == 409
+    world.session.expire_all()
+    steps = world.session.scalars(select(AlertAction).where(AlertAction.alert_id == alert.id).order_by(AlertAction.id))
+    assert [(s.action, s.note, s.actor_id) for s in steps] == [
+        ("acknowledge", "Tim menuju TPS", world.supervisor.id),
+        ("resolve", "Kotak diganti, berita acara dibuat", world.supervisor.id),
+    ]
+    page = client.get("/alerts?state=resolved").text
+    assert "Tim menuju TPS" in page and "Kotak diganti" in page
+    rows = list(csv.reader(io.StringIO(client.get("/alerts.csv?state=resolved").text)))
+    assert rows[1][1:5] == ["Rusak", "selesai", box.sscc, TPS] and rows[1][7] == "Kotak diganti, berita acara dibuat"
+    sheet = load_workbook(io.BytesIO(client.get("/alerts.xlsx").data)).active
+    assert sheet.cell(row=2, column=4).value == box.sscc
+
+
+def test_only_supervisors_in_scope_act_on_alerts(client, world):
+    _box, alert = damaged(world)
+    login(client, world.kpps.username)  # an officer sees the alert but does not resolve it
+    assert client.post(f"/api/v1/alerts/{alert.id}/resolve", json={"note": "selesai"}).status_code == 403
+    client.post("/logout")
+    login(client, world.other_kpps.username)
+    assert f'id="alert-{alert.id}"' not in client.get("/alerts").text  # another kecamatan's alert
+    assert client.get("/api/v1/alerts").json["alerts"] == []

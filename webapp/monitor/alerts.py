@@ -1,0 +1,64 @@
+"""Alerts a supervisor works through: acknowledge ("seen, on it"), then resolve with what was done.
+Each step is kept (`alert_action`) with its author, time and note; nothing is ever deleted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from webapp.auth.access import box_clause, site_clause
+from webapp.auth.models import Role, User
+from webapp.boxes.models import Box
+from webapp.custody.models import Alert, AlertAction, AlertState
+from webapp.geo.models import Site
+
+ACTORS = (Role.SUPERVISOR, Role.ADMIN)
+NEXT = {
+    "acknowledge": {AlertState.OPEN: AlertState.ACKNOWLEDGED},
+    "resolve": {
+        AlertState.OPEN: AlertState.RESOLVED,
+        AlertState.ACKNOWLEDGED: AlertState.RESOLVED,
+    },
+}
+
+
+class AlertError(ValueError):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def alerts_in_scope(user: User):
+    """SQL condition: the alert's site or box lies in the user's scope."""
+    return or_(
+        Alert.site_id.in_(select(Site.id).where(site_clause(user))),
+        Alert.box_id.in_(select(Box.id).where(box_clause(user))),
+    )
+
+
+def act(session: Session, alert: Alert, *, actor: User, action: str, note: str) -> AlertAction:
+    """Acknowledge or resolve an alert (a resolution needs a note saying what was done)."""
+    if actor.role not in ACTORS:
+        raise AlertError("forbidden", "alerts are acknowledged and resolved by supervisors")
+    note = (note or "").strip()
+    if action not in NEXT:
+        raise AlertError("invalid_request", "action must be acknowledge or resolve")
+    if action == "resolve" and len(note) < 3:
+        raise AlertError("invalid_request", "say what was done to resolve it")
+    target = NEXT[action].get(AlertState(alert.state))
+    if target is None:
+        raise AlertError("conflict", f"this alert is already {alert.state}")
+    now = datetime.now(UTC)
+    step = AlertAction(alert_id=alert.id, action=action, note=note[:1000], actor_id=actor.id, at=now)
+    session.add(step)
+    alert.state = target
+    if target == AlertState.RESOLVED:
+        alert.resolved_at, alert.resolved_by_id, alert.resolution_note = now, actor.id, note[:1000]
+    session.flush()
+    return step
+
+
+def history(session: Session, alert: Alert) -> list[AlertAction]:
+    return list(session.scalars(select(AlertAction).where(AlertAction.alert_id == alert.id).order_by(AlertAction.id)))

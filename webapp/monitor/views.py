@@ -1,0 +1,120 @@
+"""The alerts page: every alert in the user's scope, newest first, filtered by state and kind; a
+supervisor acknowledges and resolves each with a note, and the history stays. CSV and XLSX exports."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from wtforms import HiddenField, TextAreaField
+from wtforms.validators import AnyOf, Length
+
+from webapp.auth.access import roles_required
+from webapp.core.database import begin_write
+from webapp.core.exports import csv_response, xlsx_response
+from webapp.core.labels import alert_kind_label, alert_state_label
+from webapp.custody.ledger import utc_text
+from webapp.custody.models import Alert, AlertAction, AlertState
+from webapp.extensions import db
+from webapp.monitor.alerts import ACTORS, AlertError, act, alerts_in_scope
+
+bp = Blueprint("monitor", __name__)
+PAGE = 200
+
+
+class AlertActionForm(FlaskForm):
+    action = HiddenField(validators=[AnyOf(["acknowledge", "resolve"])])
+    note = TextAreaField(_l("Note"), validators=[Length(max=1000)])
+
+
+def _filtered():
+    query = select(Alert).where(alerts_in_scope(current_user))
+    state, kind = request.args.get("state", ""), request.args.get("kind", "")[:32]
+    if state in {s.value for s in AlertState}:
+        query = query.where(Alert.state == state)
+    if kind:
+        query = query.where(Alert.kind == kind)
+    return query.order_by(Alert.id.desc()), state, kind
+
+
+@bp.route("/alerts")
+@roles_required()
+def alerts():
+    query, state, kind = _filtered()
+    rows = db.session.scalars(query.limit(PAGE).options(selectinload(Alert.box), selectinload(Alert.site))).all()
+    steps = {}
+    for step in db.session.scalars(
+        select(AlertAction).where(AlertAction.alert_id.in_([a.id for a in rows])).order_by(AlertAction.id)
+    ):
+        steps.setdefault(step.alert_id, []).append(step)
+    return render_template(
+        "monitor/alerts.html",
+        alerts=rows,
+        steps=steps,
+        state=state,
+        kind=kind,
+        form=AlertActionForm(),
+        may_act=current_user.role in ACTORS,
+    )
+
+
+@bp.route("/alerts/<int:alert_id>", methods=["POST"])
+@roles_required(*ACTORS)
+def act_on(alert_id: int):
+    form = AlertActionForm()
+    alert = db.session.scalar(select(Alert).where(Alert.id == alert_id, alerts_in_scope(current_user)))
+    if alert is None:
+        abort(404)
+    if not form.validate_on_submit():
+        abort(400)
+    begin_write(db.session)
+    try:
+        act(db.session, alert, actor=current_user._get_current_object(), action=form.action.data, note=form.note.data)
+    except AlertError as exc:
+        db.session.rollback()
+        flash(
+            _("Write what was done before resolving the alert.")
+            if exc.code == "invalid_request"
+            else _("Already done."),
+            "error",
+        )
+    else:
+        db.session.commit()
+        flash(_("Alert updated."), "ok")
+    return redirect(url_for("monitor.alerts", state=request.args.get("state"), kind=request.args.get("kind")))
+
+
+def _table() -> tuple[list[str], list[list]]:
+    query, _state, _kind = _filtered()
+    rows = db.session.scalars(query.limit(50_000).options(selectinload(Alert.box), selectinload(Alert.site))).all()
+    header = [_("Id"), _("Kind"), _("State"), _("Box"), _("Site"), _("Raised"), _("Resolved"), _("Resolution")]
+    body = [
+        [
+            a.id,
+            alert_kind_label(a.kind),
+            alert_state_label(a.state),
+            a.box.sscc if a.box else "",
+            a.site.code if a.site else "",
+            utc_text(a.created_at),
+            utc_text(a.resolved_at) if a.resolved_at else "",
+            a.resolution_note or "",
+        ]
+        for a in rows
+    ]
+    return header, body
+
+
+@bp.route("/alerts.csv")
+@roles_required()
+def alerts_csv():
+    return csv_response("peringatan", *_table())
+
+
+@bp.route("/alerts.xlsx")
+@roles_required()
+def alerts_xlsx():
+    return xlsx_response("peringatan", _("Alerts"), *_table(), freeze="B2")

@@ -31,6 +31,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     security.init_app(app)
 
     from webapp.api import custody as _api_custody  # noqa: F401  (its routes join the API blueprint)
+    from webapp.api import exports as _api_exports  # noqa: F401
     from webapp.api import handovers as _api_handovers  # noqa: F401
     from webapp.api import openapi as _api_openapi  # noqa: F401
     from webapp.api.views import bp as api_bp

@@ -398,6 +398,23 @@ def document() -> dict:
                 }
                 for step in ("acknowledge", "resolve")
             },
+            "/export/epcis": {
+                "get": {
+                    "summary": "The region's events as an EPCIS 2.0 JSON-LD document, streamed",
+                    "parameters": [
+                        {"name": "region", "in": "query", "required": True, "schema": {"type": "string"}},
+                        {"name": "from", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                        {"name": "to", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "EPCISDocument",
+                            "content": {"application/ld+json": {"schema": {"type": "object"}}},
+                        },
+                        **_errors(400, 401, 403, 404),
+                    },
+                }
+            },
             "/ledger/checkpoints": _get("Signed Merkle checkpoints and the public key", "Checkpoints", public=True),
             "/openapi.json": _get("This document", "OpenAPI", public=True),
             "/_bench/floor": {

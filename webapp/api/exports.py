@@ -1,0 +1,53 @@
+"""Export endpoints of API v1: the ledger as EPCIS 2.0 JSON-LD for a region and time range."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Response, current_app, request, stream_with_context
+from flask_login import current_user
+
+from webapp.api.views import bp
+from webapp.auth.access import region_in_scope, roles_required
+from webapp.auth.models import Role
+from webapp.core.errors import error_response
+from webapp.extensions import db
+from webapp.geo.models import Region, dotted_code
+from webapp.monitor.epcis import stream_document
+
+EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def _moment(name: str, default: datetime) -> datetime | None:
+    text = request.args.get(name)
+    if not text:
+        return default
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@bp.route("/export/epcis")
+@roles_required(Role.SUPERVISOR, Role.OBSERVER, Role.ADMIN)
+def export_epcis():
+    """The region's events between `from` and `to` (RFC 3339) as one EPCIS 2.0 document, streamed."""
+    raw = (request.args.get("region") or "").strip()
+    region = "" if raw.upper() == "ID" else dotted_code(raw)
+    if region is None or (region and db.session.get(Region, region) is None):
+        return error_response(404, "not_found", "no region with that code")
+    if not region_in_scope(current_user, region):
+        return error_response(403, "forbidden", "that region is outside your area")
+    start, end = _moment("from", EARLIEST), _moment("to", datetime.now(UTC))
+    if start is None or end is None or start >= end:
+        return error_response(400, "invalid_request", "from and to must be RFC 3339 times, from before to")
+    chunks = stream_document(
+        db.session, region=region, start=start, end=end, base=current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    )
+    name = f"jejak-epcis-{region or 'ID'}.jsonld"
+    return Response(
+        stream_with_context(chunks),
+        mimetype="application/ld+json",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

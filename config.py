@@ -50,6 +50,9 @@ class Config:
     SEED_MAX_VOTERS_PER_TPS = 300
     # pemilu or pilkada: sets the ballot reserve of a new item catalogue (2% or 2.5% per TPS)
     ELECTION_TYPE = os.environ.get("ELECTION_TYPE", "pemilu")
+    # Voting day (YYYY-MM-DD) and how many days before it each level must hold its boxes (H-3, H-1).
+    ELECTION_DAY = os.environ.get("ELECTION_DAY") or None
+    READINESS_MILESTONES: ClassVar[dict[str, int]] = {"ppk": 3, "tps": 1}
     # Label print jobs run in a process of their own; tests run them inline, inside their transaction.
     LABEL_JOBS_INLINE = False
     LABEL_JOBS_DIR = os.environ.get("LABEL_JOBS_DIR") or str(INSTANCE_DIR / "labels")  # the jobs' PDFs

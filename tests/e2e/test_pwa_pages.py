@@ -55,16 +55,18 @@ def readable(page: Page, path: str) -> None:
     [
         ("gudang", "jejak-gudang", ["/", "/packing", "/stock/KPU-3101", "/cartons", "/labels", "/needs/31.01"]),
         ("petugas", "jejak-petugas", ["/", "/regions", "/search?q=Pulau", "/sites/PPS-3101011001"]),
-        ("supervisor", "jejak-supervisor", ["/", "/stock", "/norms"]),
+        ("supervisor", "jejak-supervisor", ["/", "/stock", "/norms", "/dashboard/31.01", "/alerts"]),
     ],
 )
-def test_pages_read_well_on_a_phone(page: Page, username, password, paths):
+def test_pages_read_well_on_a_phone(page: Page, username, password, paths, artifacts):
     page.goto("/login")
     readable(page, "/login")
     login(page, username, password)
     for path in paths:
         assert page.goto(path).status == 200, path
         readable(page, path)
+        if path.startswith("/dashboard"):
+            page.screenshot(path=str(artifacts / "dashboard-360.png"), full_page=True)
 
 
 def test_the_scanner_and_its_verdict_screens_read_well_in_the_sun(page: Page):

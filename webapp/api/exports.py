@@ -1,8 +1,9 @@
-"""Export endpoints of API v1: the ledger as EPCIS 2.0 JSON-LD for a region and time range."""
+"""Export endpoints of API v1: the ledger as EPCIS 2.0 JSON-LD for a region and time range, and the
+readiness figures."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask import Response, current_app, request, stream_with_context
 from flask_login import current_user
@@ -14,6 +15,7 @@ from webapp.core.errors import error_response
 from webapp.extensions import db
 from webapp.geo.models import Region, dotted_code
 from webapp.monitor.epcis import stream_document
+from webapp.monitor.readiness import readiness_report
 
 EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)
 
@@ -51,3 +53,16 @@ def export_epcis():
         mimetype="application/ld+json",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@bp.route("/readiness")
+@roles_required()
+def readiness_api():
+    """The readiness dashboard's figures for a region (?region=CODE, ID for the country)."""
+    raw = (request.args.get("region") or "").strip()
+    region = "" if raw.upper() in ("", "ID") else dotted_code(raw)
+    if region is None or (region and db.session.get(Region, region) is None):
+        return error_response(404, "not_found", "no region with that code")
+    if not region_in_scope(current_user, region):
+        return error_response(403, "forbidden", "that region is outside your area")
+    return readiness_report(db.session, region, current_app.config, date.today())

@@ -398,6 +398,19 @@ def document() -> dict:
                 }
                 for step in ("acknowledge", "resolve")
             },
+            "/readiness": {
+                "get": {
+                    "summary": "The readiness dashboard's figures for a region and its parts, with milestones",
+                    "parameters": [{"name": "region", "in": "query", "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {
+                            "description": "Readiness",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        **_errors(401, 403, 404),
+                    },
+                }
+            },
             "/export/epcis": {
                 "get": {
                     "summary": "The region's events as an EPCIS 2.0 JSON-LD document, streamed",

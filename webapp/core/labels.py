@@ -115,6 +115,23 @@ def alert_state_label(state: str) -> str:
     return {"open": _("open"), "acknowledged": _("acknowledged"), "resolved": _("resolved")}.get(state, state)
 
 
+def readiness_stage_label(stage: str) -> str:
+    """Where a box is on its way out."""
+    return {
+        "planned": _("Not labelled yet"),
+        "warehouse": _("At a warehouse"),
+        "in_transit": _("On the road"),
+        "ppk": _("At the PPK"),
+        "pps": _("At the PPS"),
+        "tps": _("At the TPS"),
+        "problem": _("Damaged or lost"),
+    }.get(stage, stage)
+
+
+def readiness_level_label(level: str) -> str:
+    return {"ppk": _("PPK (kecamatan)"), "pps": _("PPS (desa/kelurahan)"), "tps": _("TPS")}.get(level, level)
+
+
 def handover_outcome_label(outcome: str) -> str:
     """What became of a box in a handover."""
     return {"received": _("received"), "missing": _("MISSING"), "unexpected": _("UNEXPECTED")}.get(outcome, outcome)
@@ -147,6 +164,8 @@ def init_app(app) -> None:
         signer_role_label=signer_role_label,
         photo_refs=photo_refs,
         alert_kind_label=alert_kind_label,
+        readiness_stage_label=readiness_stage_label,
+        readiness_level_label=readiness_level_label,
         alert_state_label=alert_state_label,
         format_datetime=format_datetime,
     )

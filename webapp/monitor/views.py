@@ -1,9 +1,11 @@
-"""The alerts page: every alert in the user's scope, newest first, filtered by state and kind; a
+"""The readiness dashboard, and the alerts page: every alert in the user's scope, newest first, filtered by state and kind; a
 supervisor acknowledges and resolves each with a note, and the history stays. CSV and XLSX exports."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from datetime import date
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,14 +15,16 @@ from sqlalchemy.orm import selectinload
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import AnyOf, Length
 
-from webapp.auth.access import roles_required
+from webapp.auth.access import region_in_scope, roles_required
 from webapp.core.database import begin_write
 from webapp.core.exports import csv_response, xlsx_response
 from webapp.core.labels import alert_kind_label, alert_state_label
 from webapp.custody.ledger import utc_text
 from webapp.custody.models import Alert, AlertAction, AlertState
 from webapp.extensions import db
+from webapp.geo.models import Region
 from webapp.monitor.alerts import ACTORS, AlertError, act, alerts_in_scope
+from webapp.monitor.readiness import STAGES, readiness_report
 
 bp = Blueprint("monitor", __name__)
 PAGE = 200
@@ -118,3 +122,36 @@ def alerts_csv():
 @roles_required()
 def alerts_xlsx():
     return xlsx_response("peringatan", _("Alerts"), *_table(), freeze="B2")
+
+
+# --- readiness ----------------------------------------------------------------------------------
+
+
+def _scoped_region(code: str) -> str:
+    if code == "ID":
+        if not region_in_scope(current_user, ""):
+            abort(403)
+        return ""
+    if db.session.get(Region, code) is None:
+        abort(404)
+    if not region_in_scope(current_user, code):
+        abort(403)
+    return code
+
+
+@bp.route("/dashboard")
+@roles_required()
+def dashboard_home():
+    site = current_user.scope_site
+    code = (site.region_code if site else current_user.scope_region_code) or "ID"
+    return redirect(url_for("monitor.dashboard", code=code))
+
+
+@bp.route("/dashboard/<code>")
+@roles_required()
+def dashboard(code: str):
+    """Readiness of a region and its parts, refreshed every minute."""
+    region = _scoped_region(code)
+    data = readiness_report(db.session, region, current_app.config, date.today())
+    parent = db.session.get(Region, region).parent_code if region else None
+    return render_template("monitor/dashboard.html", data=data, parent=parent, region=region, stages=STAGES)

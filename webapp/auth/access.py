@@ -17,7 +17,8 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from webapp.auth.models import Role, User
 from webapp.boxes.models import Box
-from webapp.geo.models import SITE_RANK, Site
+from webapp.extensions import db
+from webapp.geo.models import SITE_RANK, Region, Site
 
 
 def code_in_prefix(code: str | None, prefix: str) -> bool:
@@ -158,3 +159,22 @@ def require_box(user: User, box: Box | None) -> Box:
     if not box_in_scope(user, box):
         abort(403)
     return box
+
+
+def region_page_code(user: User, code: str) -> str:
+    """The region a page is about: a code the user may see ("ID", the whole country, gives ""), else 404/403."""
+    if code == "ID":
+        if not region_in_scope(user, ""):
+            abort(403)
+        return ""
+    if db.session.get(Region, code) is None:
+        abort(404)
+    if not region_in_scope(user, code):
+        abort(403)
+    return code
+
+
+def home_region_code(user: User) -> str:
+    """The region a person's pages open on: their site's or their scope's ("ID" for the country)."""
+    site = user.scope_site
+    return (site.region_code if site else user.scope_region_code) or "ID"

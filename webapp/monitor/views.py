@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import AnyOf, Length
 
-from webapp.auth.access import region_in_scope, roles_required
+from webapp.auth.access import home_region_code, region_page_code, roles_required
 from webapp.core.database import begin_write
 from webapp.core.exports import csv_response, xlsx_response
 from webapp.core.labels import alert_kind_label, alert_state_label
@@ -127,31 +127,17 @@ def alerts_xlsx():
 # --- readiness ----------------------------------------------------------------------------------
 
 
-def _scoped_region(code: str) -> str:
-    if code == "ID":
-        if not region_in_scope(current_user, ""):
-            abort(403)
-        return ""
-    if db.session.get(Region, code) is None:
-        abort(404)
-    if not region_in_scope(current_user, code):
-        abort(403)
-    return code
-
-
 @bp.route("/dashboard")
 @roles_required()
 def dashboard_home():
-    site = current_user.scope_site
-    code = (site.region_code if site else current_user.scope_region_code) or "ID"
-    return redirect(url_for("monitor.dashboard", code=code))
+    return redirect(url_for("monitor.dashboard", code=home_region_code(current_user)))
 
 
 @bp.route("/dashboard/<code>")
 @roles_required()
 def dashboard(code: str):
     """Readiness of a region and its parts, refreshed every minute."""
-    region = _scoped_region(code)
+    region = region_page_code(current_user, code)
     data = readiness_report(db.session, region, current_app.config, date.today())
     parent = db.session.get(Region, region).parent_code if region else None
     return render_template("monitor/dashboard.html", data=data, parent=parent, region=region, stages=STAGES)

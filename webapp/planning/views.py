@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from webapp.auth.access import region_in_scope, require_site, roles_required, site_clause
+from webapp.auth.access import home_region_code, region_page_code, require_site, roles_required, site_clause
 from webapp.auth.models import Role
 from webapp.core.exports import csv_response, xlsx_response
 from webapp.extensions import db
@@ -22,33 +22,18 @@ from webapp.planning.stock import StockRow, warehouse_stock
 bp = Blueprint("planning", __name__)
 
 
-def _region(code: str) -> str:
-    """A region code the user may see ("ID" is the whole country), or 404/403."""
-    if code == "ID":
-        if not region_in_scope(current_user, ""):
-            abort(403)
-        return ""
-    if db.session.get(Region, code) is None:
-        abort(404)
-    if not region_in_scope(current_user, code):
-        abort(403)
-    return code
-
-
 @bp.route("/needs")
 @roles_required()
 def needs_home():
     """The needs of the user's own area."""
-    site = current_user.scope_site
-    code = (site.region_code if site else current_user.scope_region_code) or "ID"
-    return redirect(url_for("planning.needs", code=code))
+    return redirect(url_for("planning.needs", code=home_region_code(current_user)))
 
 
 @bp.route("/needs/<code>")
 @roles_required()
 def needs(code: str):
     """A region's needs: its totals per item, its PSU reserve, and its parts to drill into."""
-    result = compute_needs(db.session, _region(code))
+    result = compute_needs(db.session, region_page_code(current_user, code))
     parent = db.session.get(Region, code).parent_code if code != "ID" else None
     return render_template("planning/needs.html", needs=result, parent=parent)
 
@@ -67,14 +52,17 @@ def _table(result: Needs) -> tuple[list[str], list[list]]:
 @bp.route("/needs/<code>.csv")
 @roles_required()
 def needs_csv(code: str):
-    return csv_response(f"kebutuhan-{code}", *_table(compute_needs(db.session, _region(code))))
+    return csv_response(f"kebutuhan-{code}", *_table(compute_needs(db.session, region_page_code(current_user, code))))
 
 
 @bp.route("/needs/<code>.xlsx")
 @roles_required()
 def needs_xlsx(code: str):
     return xlsx_response(
-        f"kebutuhan-{code}", _("Needs"), *_table(compute_needs(db.session, _region(code))), freeze="C2"
+        f"kebutuhan-{code}",
+        _("Needs"),
+        *_table(compute_needs(db.session, region_page_code(current_user, code))),
+        freeze="C2",
     )
 
 

@@ -10,7 +10,7 @@ import { fetchCache, fetchMe, record } from "./scan/session.js";
 import { signaturePad } from "./scan/signature.js";
 import * as store from "./scan/store.js";
 import { flush } from "./scan/sync.js";
-import { codeArrived, setupVerdict, showVerdict, t } from "./scan/ui.js";
+import { codeArrived, setupVerdict, showNetwork, showVerdict, t } from "./scan/ui.js";
 import qrcode from "../vendor/qrcode-generator/qrcode.mjs";
 
 const $ = (id) => document.getElementById(id);
@@ -208,9 +208,7 @@ $("load-form").addEventListener("submit", async (event) => {
   await save();
   $("load-form").hidden = true;
   render();
-  pads.sender = signaturePad($("sig-sender"));
-  pads.receiver = signaturePad($("sig-receiver"));
-  pads.witness = signaturePad($("sig-witness"));
+  initPads();
   $("r-code").focus();
 });
 
@@ -222,6 +220,10 @@ $("r-scan-form").addEventListener("submit", (event) => {
 });
 
 const pads = {};
+// The signature pads are drawn once their section is visible (a hidden canvas has no size).
+function initPads() {
+  for (const role of ["sender", "receiver", "witness"]) pads[role] = signaturePad($(`sig-${role}`));
+}
 $("sig-clear").addEventListener("click", () => Object.values(pads).forEach((pad) => pad.clear()));
 
 $("close").addEventListener("click", async () => {
@@ -273,10 +275,6 @@ $("new-handover").addEventListener("click", async () => {
 
 // --- start --------------------------------------------------------------------------------------
 
-function showNetwork() {
-  $("net").textContent = navigator.onLine ? t("online") : t("offline");
-  $("net").className = `net ${navigator.onLine ? "net-on" : "net-off"}`;
-}
 window.addEventListener("online", async () => {
   showNetwork();
   if (!state.csrf) state.csrf = (await fetchMe()).csrf;
@@ -313,9 +311,7 @@ if (saved && !saved.number) {
   saved.received.forEach((sscc) => state.seen.add(`receive:${sscc}`));
   render();
   if (saved.role === "receiver") {
-    pads.sender = signaturePad($("sig-sender"));
-    pads.receiver = signaturePad($("sig-receiver"));
-    pads.witness = signaturePad($("sig-witness"));
+    initPads();
   }
 }
 document.body.dataset.ready = "true";

@@ -10,7 +10,7 @@ import { applyLocally, judge } from "./scan/judge.js";
 import { fetchCache, fetchMe, record } from "./scan/session.js";
 import * as store from "./scan/store.js";
 import { LoginNeeded, flush } from "./scan/sync.js";
-import { codeArrived, setupVerdict, showVerdict, t } from "./scan/ui.js";
+import { codeArrived, setupVerdict, showNetwork, showVerdict, t } from "./scan/ui.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { me: null, cache: null, seen: new Set(), csrf: null, stopCamera: null, lastCamera: new Map() };
@@ -180,10 +180,6 @@ async function sync() {
 
 // --- wiring -------------------------------------------------------------------------------------
 
-function showNetwork() {
-  $("net").textContent = navigator.onLine ? t("online") : t("offline");
-  $("net").className = `net ${navigator.onLine ? "net-on" : "net-off"}`;
-}
 
 // One scan at a time, in the order they came: a wedge scanner can send codes faster than storage.
 let queue = Promise.resolve();

@@ -32,6 +32,11 @@ from webapp.custody.models import Handover
 from webapp.custody.photos import PhotoError, store_photo
 from webapp.extensions import db
 
+
+def _no_handover():
+    return error_response(404, "not_found", "no handover with that token in your area")
+
+
 STATUS = {"invalid_request": 400, "forbidden": 403, "not_found": 404, "conflict": 409}
 
 
@@ -76,7 +81,7 @@ def get_handover(token: str):
     """A handover as the ledger has it: expected, received, missing and unexpected boxes, signers."""
     handover = _handover(token)
     if handover is None:
-        return error_response(404, "not_found", "no handover with that token in your area")
+        return _no_handover()
     return handover_json(db.session, handover)
 
 
@@ -86,7 +91,7 @@ def sign_handover(token: str):
     """Add a signature drawn on the screen (a party signing again replaces its own)."""
     handover = _handover(token, act=True)
     if handover is None:
-        return error_response(404, "not_found", "no handover with that token in your area")
+        return _no_handover()
     try:
         body = SignatureIn.model_validate_json(request.get_data())
         image = base64.b64decode(body.image.split(",", 1)[1], validate=True)
@@ -117,7 +122,7 @@ def close(token: str):
     """Close and number the BAST; its PDF is at /bast/NUMBER.pdf."""
     handover = _handover(token, act=True)
     if handover is None:
-        return error_response(404, "not_found", "no handover with that token in your area")
+        return _no_handover()
     begin_write(db.session)
     try:
         close_handover(

@@ -53,3 +53,9 @@ export function setupVerdict(afterClose) {
     if ($("verdict-ok").hidden) closeVerdict();
   });
 }
+
+// The online/offline badge in the top bar.
+export function showNetwork() {
+  $("net").textContent = navigator.onLine ? t("online") : t("offline");
+  $("net").className = `net ${navigator.onLine ? "net-on" : "net-off"}`;
+}

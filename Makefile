@@ -8,6 +8,8 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+# The demo's voting day, unless ELECTION_DAY is set: four days from today, so its milestones are near.
+ELECTION_DAY ?= $(shell date -d '+4 days' +%F 2>/dev/null)
 STAMP  := $(VENV)/.installed
 PO     := $(wildcard webapp/translations/*/LC_MESSAGES/messages.po)
 MO     := $(PO:.po=.mo)
@@ -31,8 +33,9 @@ db: setup
 
 run: db
 	$(FLASK) seed demo --if-empty
+	ELECTION_DAY=$(ELECTION_DAY) $(FLASK) alerts scan
 	@echo "Jejak is at http://$(HOST):$(PORT)/  (demo logins above, or: $(FLASK) users list)"
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	ELECTION_DAY=$(ELECTION_DAY) $(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

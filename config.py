@@ -53,6 +53,13 @@ class Config:
     # Voting day (YYYY-MM-DD) and how many days before it each level must hold its boxes (H-3, H-1).
     ELECTION_DAY = os.environ.get("ELECTION_DAY") or None
     READINESS_MILESTONES: ClassVar[dict[str, int]] = {"ppk": 3, "tps": 1}
+    # After voting: how many days after it the opened boxes must be back at the PPK and the warehouse.
+    RETURN_MILESTONES: ClassVar[dict[str, int]] = {"ppk": 3, "warehouse": 10}
+    # Alerts (flask alerts scan): a box on the road longer than this many hours is stalled; a label
+    # seen at two places farther apart than this speed allows (km/h, beyond CLONE_MIN_KM) is cloned.
+    STALLED_AFTER_HOURS = int(os.environ.get("STALLED_AFTER_HOURS", "48"))
+    CLONE_MAX_KMH = int(os.environ.get("CLONE_MAX_KMH", "150"))
+    CLONE_MIN_KM = int(os.environ.get("CLONE_MIN_KM", "20"))
     # Label print jobs run in a process of their own; tests run them inline, inside their transaction.
     LABEL_JOBS_INLINE = False
     LABEL_JOBS_DIR = os.environ.get("LABEL_JOBS_DIR") or str(INSTANCE_DIR / "labels")  # the jobs' PDFs

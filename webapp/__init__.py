@@ -69,6 +69,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from webapp.custody.cli import ledger_cli
     from webapp.geo.cli import geo_cli, seed_cli
     from webapp.labels.cli import labels_cli
+    from webapp.monitor.cli import alerts_cli, readiness_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(geo_cli)
@@ -76,6 +77,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.cli.add_command(ledger_cli)
     app.cli.add_command(labels_cli)
     app.cli.add_command(cartons_cli)
+    app.cli.add_command(alerts_cli)
+    app.cli.add_command(readiness_cli)
 
     from webapp.core import errors
 

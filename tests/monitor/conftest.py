@@ -1,3 +1,3 @@
 """The monitor's tests use the custody tests' small world (Kepulauan Seribu, one person per post)."""
 
-from tests.custody.conftest import world  # noqa: F401  (a fixture)
+from tests.custody.conftest import ledger, world  # noqa: F401  (fixtures)

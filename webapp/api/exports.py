@@ -1,5 +1,5 @@
-"""Export endpoints of API v1: the ledger as EPCIS 2.0 JSON-LD for a region and time range, and the
-readiness figures."""
+"""Export endpoints of API v1: the ledger as EPCIS 2.0 JSON-LD for a region and time range, the ledger
+with its signed checkpoints for offline verification, and the readiness figures."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from datetime import UTC, date, datetime
 
 from flask import Response, current_app, request, stream_with_context
 from flask_login import current_user
+from sqlalchemy import select
 
 from webapp.api.views import bp
-from webapp.auth.access import region_in_scope, roles_required
+from webapp.auth.access import home_region_code, region_in_scope, roles_required
 from webapp.auth.models import Role
+from webapp.boxes.models import Box
 from webapp.core.errors import error_response
+from webapp.custody.integrity import export_lines, signing_key
 from webapp.extensions import db
-from webapp.geo.models import Region, dotted_code
+from webapp.geo.models import Region, Site, dotted_code
 from webapp.monitor.epcis import stream_document
 from webapp.monitor.readiness import readiness_report
 
@@ -31,16 +34,24 @@ def _moment(name: str, default: datetime) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _region(default: str = "") -> tuple[str | None, Response | None]:
+    """?region=CODE (ID: the country) checked against the caller's scope: (region, None) or (None, error)."""
+    raw = (request.args.get("region") or default).strip()
+    region = "" if raw.upper() == "ID" else dotted_code(raw)
+    if region is None or (region and db.session.get(Region, region) is None):
+        return None, error_response(404, "not_found", "no region with that code")
+    if not region_in_scope(current_user, region):
+        return None, error_response(403, "forbidden", "that region is outside your area")
+    return region, None
+
+
 @bp.route("/export/epcis")
 @roles_required(Role.SUPERVISOR, Role.OBSERVER, Role.ADMIN)
 def export_epcis():
     """The region's events between `from` and `to` (RFC 3339) as one EPCIS 2.0 document, streamed."""
-    raw = (request.args.get("region") or "").strip()
-    region = "" if raw.upper() == "ID" else dotted_code(raw)
-    if region is None or (region and db.session.get(Region, region) is None):
-        return error_response(404, "not_found", "no region with that code")
-    if not region_in_scope(current_user, region):
-        return error_response(403, "forbidden", "that region is outside your area")
+    region, error = _region()
+    if error:
+        return error
     start, end = _moment("from", EARLIEST), _moment("to", datetime.now(UTC))
     if start is None or end is None or start >= end:
         return error_response(400, "invalid_request", "from and to must be RFC 3339 times, from before to")
@@ -55,14 +66,37 @@ def export_epcis():
     )
 
 
+@bp.route("/export/ledger")
+@roles_required(Role.SUPERVISOR, Role.OBSERVER, Role.ADMIN)
+def export_ledger_file():
+    """Events and signed checkpoints as JSON Lines, for `flask ledger verify --from-export FILE`: the boxes
+    of ?region= (default: the caller's area) in full, every other event by its hash alone; streamed."""
+    region, error = _region(home_region_code(current_user))
+    if error:
+        return error
+    boxes = None
+    if region:
+        boxes = set(
+            db.session.scalars(
+                select(Box.sscc)
+                .join(Site, Site.id == Box.destination_id)
+                .where((Site.region_code == region) | Site.region_code.startswith(region + "."), Box.chain_length > 0)
+            )
+        )
+    key = signing_key(current_app.config).public_text
+    lines = (line for _kind, line in export_lines(db.session, key, boxes, region))
+    return Response(
+        stream_with_context(lines),
+        mimetype="application/x-ndjson",
+        headers={"Content-Disposition": f'attachment; filename="jejak-ledger-{region or "ID"}.jsonl"'},
+    )
+
+
 @bp.route("/readiness")
 @roles_required()
 def readiness_api():
     """The readiness dashboard's figures for a region (?region=CODE, ID for the country)."""
-    raw = (request.args.get("region") or "").strip()
-    region = "" if raw.upper() in ("", "ID") else dotted_code(raw)
-    if region is None or (region and db.session.get(Region, region) is None):
-        return error_response(404, "not_found", "no region with that code")
-    if not region_in_scope(current_user, region):
-        return error_response(403, "forbidden", "that region is outside your area")
+    region, error = _region()
+    if error:
+        return error
     return readiness_report(db.session, region, current_app.config, date.today())

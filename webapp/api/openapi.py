@@ -428,6 +428,20 @@ def document() -> dict:
                     },
                 }
             },
+            "/export/ledger": {
+                "get": {
+                    "summary": "Events and signed checkpoints as JSON Lines for `flask ledger verify --from-export`: "
+                    "the region's boxes in full, other events by hash only; streamed",
+                    "parameters": [{"name": "region", "in": "query", "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {
+                            "description": "JSON Lines: header, events (or hashes), checkpoints",
+                            "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+                        },
+                        **_errors(401, 403, 404),
+                    },
+                }
+            },
             "/ledger/checkpoints": _get("Signed Merkle checkpoints and the public key", "Checkpoints", public=True),
             "/openapi.json": _get("This document", "OpenAPI", public=True),
             "/_bench/floor": {

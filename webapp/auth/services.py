@@ -100,13 +100,18 @@ def revoke_tokens(session: Session, user: User) -> int:
     return len(tokens)
 
 
-def demo_accounts(session: Session, region_code: str) -> list[tuple[str, str, str, str]]:
-    """The demo's (username, role, scope, password): one per role, in and around Jakarta Timur."""
-    first_kec = session.scalar(
+def first_kecamatan(session: Session, region_code: str) -> str:
+    """The first kecamatan of a kab/kota by code (where the demo's PPK officer works)."""
+    return session.scalar(
         select(Region.code)
         .where(Region.level == RegionLevel.KECAMATAN, Region.code.like(region_code + ".%"))
         .order_by(Region.code)
     )
+
+
+def demo_accounts(session: Session, region_code: str) -> list[tuple[str, str, str, str]]:
+    """The demo's (username, role, scope, password): one per role, in and around Jakarta Timur."""
+    first_kec = first_kecamatan(session, region_code)
     kab = region_code.replace(".", "")
     return [
         ("admin", Role.ADMIN.value, "ID", "jejak-admin"),

@@ -47,6 +47,13 @@ class BoxStatus(enum.StrEnum):
     VOIDED = "voided"
 
 
+class BoxPhase(enum.StrEnum):
+    """Which way a TPS box is going: out to its TPS, or back to the warehouse once opened for the count."""
+
+    OUT = "out"
+    BACK = "back"
+
+
 def _values(enum_cls: type[enum.StrEnum]) -> str:
     return ", ".join(f"'{member.value}'" for member in enum_cls)
 
@@ -60,6 +67,7 @@ class Box(db.Model):
         CheckConstraint(f"status IN ({_values(BoxStatus)})", name="status_valid"),
         CheckConstraint("length(sscc) = 18", name="sscc_length"),
         CheckConstraint("set_index >= 1 AND set_index <= set_size", name="set_index_range"),
+        CheckConstraint(f"phase IN ({_values(BoxPhase)})", name="phase_valid"),
         UniqueConstraint("destination_id", "kind", "contest", "set_index", name="uq_box_slot"),
     )
 
@@ -76,6 +84,7 @@ class Box(db.Model):
     # A vendor carton's purchase order (the printer's delivery it belongs to); None for other boxes.
     order_ref: Mapped[str | None] = mapped_column(String(40), index=True)
     status: Mapped[str] = mapped_column(String(16), default=BoxStatus.PLANNED, index=True)
+    phase: Mapped[str] = mapped_column(String(4), default=BoxPhase.OUT, server_default=BoxPhase.OUT.value)
     holder_site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True)
     holder_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     current_site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True)

@@ -108,6 +108,9 @@ def alert_kind_label(kind: str) -> str:
         "lost": _("Lost"),
         "not_in_transit_to_you": _("Arrived where it was not sent"),
         "not_held_by_you": _("Scanned by someone not holding it"),
+        "stalled": _("Stalled on the road"),
+        "overdue": _("Late for a milestone"),
+        "cloned_label": _("Label copied (seen in two places)"),
     }.get(kind, kind)
 
 
@@ -116,7 +119,7 @@ def alert_state_label(state: str) -> str:
 
 
 def readiness_stage_label(stage: str) -> str:
-    """Where a box is on its way out."""
+    """Where a box is on its way out, or back after the count."""
     return {
         "planned": _("Not labelled yet"),
         "warehouse": _("At a warehouse"),
@@ -125,11 +128,21 @@ def readiness_stage_label(stage: str) -> str:
         "pps": _("At the PPS"),
         "tps": _("At the TPS"),
         "problem": _("Damaged or lost"),
+        "back_tps": _("Opened, still at the TPS"),
+        "back_transit": _("On the road back"),
+        "back_pps": _("Back at the PPS"),
+        "back_ppk": _("Back at the PPK"),
+        "back_warehouse": _("Back at the warehouse"),
     }.get(stage, stage)
 
 
 def readiness_level_label(level: str) -> str:
-    return {"ppk": _("PPK (kecamatan)"), "pps": _("PPS (desa/kelurahan)"), "tps": _("TPS")}.get(level, level)
+    return {
+        "ppk": _("PPK (kecamatan)"),
+        "pps": _("PPS (desa/kelurahan)"),
+        "tps": _("TPS"),
+        "warehouse": _("KPU kab/kota warehouse"),
+    }.get(level, level)
 
 
 def handover_outcome_label(outcome: str) -> str:

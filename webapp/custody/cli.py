@@ -25,6 +25,11 @@ def _report(report, started: float) -> None:
             f"OK: {report.events} events in {report.boxes} box chains and {report.checkpoints} signed "
             f"checkpoints verify ({elapsed:.2f}s, {rate:,.0f} events/s)."
         )
+        if report.hash_only:
+            click.echo(
+                f"The export is scoped to a region: {report.hash_only} events of other boxes were given by hash "
+                "only; they count in the checkpoints' roots, their contents were not shown."
+            )
         return
     click.echo(str(report.problem), err=True)
     click.echo(f"Verified {report.events} events before that.", err=True)

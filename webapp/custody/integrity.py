@@ -331,15 +331,38 @@ def _verify_postgres_parallel(session: Session, public_key: str, parts: int, hea
     return report
 
 
-def export_ledger(session: Session, public_key: str, out) -> int:
-    """Write events and checkpoints as JSON Lines that `flask ledger verify --from-export` reads offline."""
-    out.write(json.dumps({"type": "header", "format": "jejak-ledger", "v": 1, "public_key": public_key}) + "\n")
-    count = 0
-    for row in _event_rows(session):
-        out.write(json.dumps({"type": "event", **row}, ensure_ascii=False, sort_keys=True) + "\n")
-        count += 1
+def export_lines(
+    session: Session, public_key: str, boxes: set[str] | None = None, region: str = ""
+) -> Iterator[tuple[str, str]]:
+    """The ledger as JSON Lines that `flask ledger verify --from-export` reads offline, as (kind, line):
+    a header, every event in id order, then the signed checkpoints.
+
+    With `boxes` (a region's SSCCs), the events of other boxes are given by id and hash alone: the
+    checkpoints' Merkle roots still verify over every event, while other regions' contents stay out.
+    """
+    header = {"type": "header", "format": "jejak-ledger", "v": 1, "public_key": public_key}
+    if boxes is not None:
+        header["region"] = region
+    yield "header", json.dumps(header) + "\n"
+    rows = _event_rows(session)
+    try:
+        for row in rows:
+            if boxes is None or row["box"] in boxes:
+                yield "event", json.dumps({"type": "event", **row}, ensure_ascii=False, sort_keys=True) + "\n"
+            else:
+                yield "hash", json.dumps({"type": "hash", "id": row["id"], "hash": row["hash"]}) + "\n"
+    finally:
+        rows.close()
     for cp in _checkpoint_rows(session):
-        out.write(json.dumps({"type": "checkpoint", **cp, "created_at": utc_text(cp["created_at"])}) + "\n")
+        yield "checkpoint", json.dumps({"type": "checkpoint", **cp, "created_at": utc_text(cp["created_at"])}) + "\n"
+
+
+def export_ledger(session: Session, public_key: str, out) -> int:
+    """Write the whole ledger (export_lines) to a file; returns the number of events."""
+    count = 0
+    for kind, line in export_lines(session, public_key):
+        out.write(line)
+        count += kind == "event"
     return count
 
 
@@ -357,6 +380,8 @@ def verify_export(path: Path, public_key: str | None = None) -> VerifyReport:
                     header.update(item)
                 elif kind == "event":
                     yield item
+                elif kind == "hash":
+                    yield {"id": item.get("id"), "hash": item.get("hash"), "hash_only": True}
 
     with path.open(encoding="utf-8") as handle:
         for line in handle:

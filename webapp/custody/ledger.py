@@ -284,6 +284,7 @@ class VerifyReport:
     boxes: int = 0
     checkpoints: int = 0
     problem: Problem | None = None
+    hash_only: int = 0  # events of a scoped export given by their hash alone (other regions' boxes)
 
     @property
     def ok(self) -> bool:
@@ -403,6 +404,19 @@ def verify_stream(
     tree = CheckpointChecker(checkpoints, public_key)
     for event in events:
         event_id = event.get("id") if isinstance(event, dict) else None
+        if isinstance(event, dict) and event.get("hash_only"):
+            # An event outside a scoped export: only its place in the signed Merkle tree is checked.
+            if not isinstance(event_id, int) or event_id <= chains.last_id or not isinstance(event.get("hash"), str):
+                report.problem = Problem("a hash-only entry is malformed or out of order", event_id=event_id)
+                break
+            problem = tree.before(event_id)
+            if problem:
+                report.problem = problem
+                break
+            chains.last_id = event_id
+            report.hash_only += 1
+            tree.accumulator.add(event["hash"])
+            continue
         problem = (tree.before(event_id) if isinstance(event_id, int) else None) or chains.check(event)
         if problem:
             report.problem = problem

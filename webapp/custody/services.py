@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import bindparam, select
+from flask import current_app, has_app_context
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from webapp.auth.access import site_in_scope
 from webapp.auth.models import Role, User
 from webapp.boxes.codes import CodeError, parse_code
-from webapp.boxes.models import Box, BoxKind, BoxStatus, Packet
+from webapp.boxes.models import Box, BoxKind, BoxPhase, BoxStatus, Packet
 from webapp.core.bulk import Insert, Link, Update, write
 from webapp.custody.ledger import GENESIS, canonical_event, chain_hash, event_fields, utc_text
 from webapp.custody.models import Alert, CustodyEvent, EventKind, ScanReceipt, Verdict
@@ -84,6 +86,50 @@ class ScanResult:
     original_verdict: str | None = None
 
 
+@dataclass(frozen=True)
+class Sighting:
+    """A box seen at a place (a scan's GPS fix) at a time."""
+
+    lat: float
+    lon: float
+    at: datetime
+    site: str
+
+
+def km_between(a: Sighting, b: Sighting) -> float:
+    """Great-circle distance (haversine, mean Earth radius)."""
+    dlat, dlon = math.radians(b.lat - a.lat), math.radians(b.lon - a.lon)
+    h = (
+        math.sin(dlat / 2) ** 2
+        + math.cos(math.radians(a.lat)) * math.cos(math.radians(b.lat)) * math.sin(dlon / 2) ** 2
+    )
+    return 2 * 6371.0 * math.asin(math.sqrt(h))
+
+
+def clone_check(before: Sighting | None, now: Sighting, max_kmh: float, min_km: float) -> dict | None:
+    """The details of a cloned-label alert when one label was seen at two places farther apart than a
+    vehicle could go in the time between the scans (and farther than GPS error); None otherwise."""
+    if before is None:
+        return None
+    km = km_between(before, now)
+    hours = abs((now.at - before.at).total_seconds()) / 3600
+    if km <= min_km or km <= max_kmh * hours:
+        return None
+    return {
+        "km": round(km, 1),
+        "minutes": round(hours * 60, 1),
+        "kmh_needed": round(km / hours) if hours else None,
+        "max_kmh": max_kmh,
+        "seen_before": {"site": before.site, "at": utc_text(before.at), "lat": before.lat, "lon": before.lon},
+        "seen_now": {"site": now.site, "at": utc_text(now.at), "lat": now.lat, "lon": now.lon},
+    }
+
+
+def _clone_limits() -> tuple[float, float]:
+    config = current_app.config if has_app_context() else {}
+    return float(config.get("CLONE_MAX_KMH", 150)), float(config.get("CLONE_MIN_KM", 20))
+
+
 class Refusal(Exception):
     """A scan the rules refuse; `details` says what the person needs to know."""
 
@@ -129,6 +175,7 @@ class _Context:
         self.seen_before = rows[0][2] if rows else bool(scans)  # without a box, the receipts must be read
         self._routes_loaded = False
         self._packets: dict | None = None
+        self._sightings: dict[int, Sighting] | None = None
         self.sites: dict[int, Site] = {}
         self.by_code: dict[str, Site] = {}
         for site in {row[3] for row in rows if one_site and row[3] is not None}:
@@ -184,6 +231,29 @@ class _Context:
             ):
                 self._packets.setdefault((tps_id, contest), []).append((sscc, box_id))
         return [sscc for sscc, box_id in self._packets.get((box.destination_id, box.contest), []) if box_id != box.id]
+
+    def last_sighting(self, box: Box) -> Sighting | None:
+        """Where and when the box was last seen with a GPS fix (loaded once a batch, the first time a scan
+        carries one); a later accepted scan of the batch takes its place."""
+        if self._sightings is None:
+            last = (
+                select(func.max(CustodyEvent.id))
+                .where(CustodyEvent.box_id.in_([b.id for b in self.boxes.values()]), CustodyEvent.lat.is_not(None))
+                .group_by(CustodyEvent.box_id)
+            )
+            self._sightings = {
+                box_id: Sighting(float(lat), float(lon), to_millis(at), code)
+                for box_id, lat, lon, at, code in self.session.execute(
+                    select(CustodyEvent.box_id, CustodyEvent.lat, CustodyEvent.lon, CustodyEvent.scanned_at, Site.code)
+                    .join(Site, Site.id == CustodyEvent.site_id)
+                    .where(CustodyEvent.id.in_(last))
+                )
+            }
+        return self._sightings.get(box.id)
+
+    def seen(self, box: Box, sighting: Sighting) -> None:
+        self.last_sighting(box)
+        self._sightings[box.id] = sighting
 
     def destination(self, box: Box) -> Site:
         self._load_routes()
@@ -350,6 +420,7 @@ def _apply(
         if box.holder_site_id != site.id or box.status != BoxStatus.HELD:
             raise Refusal("not_held_by_you", holder=before)
         box.status = BoxStatus.OPENED
+        box.phase = BoxPhase.BACK  # opened for the count: from now on it is on its way back
     elif kind in (EventKind.DAMAGE, EventKind.LOSS):
         if not _holds(box, actor, site) and actor.role != Role.SUPERVISOR:
             raise Refusal("not_held_by_you", holder=before)
@@ -441,6 +512,7 @@ def record_scans(
             prior_events[ev.id] = event_summary(ev, sscc, code)
 
     events, new_receipts, alerts = [], [], []
+    limits = _clone_limits()
     first_in_batch: dict[str, ScanResult] = {}
     answers: list[ScanResult | None] = [None] * len(scans)
     for index, scan in sorted(enumerate(scans), key=lambda pair: (pair[1].device_id, pair[1].device_seq)):
@@ -475,7 +547,21 @@ def record_scans(
         box_id = box.id if box else None  # read now: _write expires the boxes it updates
         new_receipts.append((scan, result, box_id))
         if result.verdict == Verdict.REFUSED or "seal_mismatch" in result.warnings or scan.action in ("damage", "loss"):
-            alerts.append((scan, result, box_id))
+            kind = result.reason or (
+                "damaged" if scan.action == "damage" else "lost" if scan.action == "loss" else "seal_mismatch"
+            )
+            alerts.append((scan, kind, {"action": scan.action, "verdict": result.verdict, **result.details}, box_id))
+        if box is not None and scan.lat is not None and scan.lon is not None:
+            # Accepted or refused, a scan with a fix says where this label is now: a copy of it elsewhere
+            # shows as a journey no vehicle could make.
+            sighting = Sighting(float(scan.lat), float(scan.lon), scan.scanned_at, scan.site.upper())
+            clone = clone_check(ctx.last_sighting(box), sighting, *limits)
+            if clone:
+                alerts.append(
+                    (scan, "cloned_label", {"action": scan.action, "verdict": result.verdict, **clone}, box_id)
+                )
+            if result.verdict == Verdict.ACCEPTED:
+                ctx.seen(box, sighting)
 
     with session.no_autoflush:
         _write(session, ctx, events, new_receipts, alerts, now)
@@ -605,8 +691,7 @@ def _write(session: Session, ctx: _Context, events: list, receipts: list, alerts
             Alert.__table__,
             [
                 {
-                    "kind": result.reason
-                    or ("damaged" if scan.action == "damage" else "lost" if scan.action == "loss" else "seal_mismatch"),
+                    "kind": kind,
                     "state": "open",
                     "box_id": box_id,
                     "site_id": site_ids.get(scan.site.upper()),
@@ -614,10 +699,10 @@ def _write(session: Session, ctx: _Context, events: list, receipts: list, alerts
                     "event_id": None,
                     "client_id": scan.client_id,
                     "code": scan.code[:200].replace("\x00", "\ufffd"),  # PostgreSQL text holds no NUL
-                    "details": {"action": scan.action, "verdict": result.verdict, **result.details},
+                    "details": details,
                     "created_at": now,
                 }
-                for scan, result, box_id in alerts
+                for scan, kind, details, box_id in alerts
             ],
             links=(event_id,),
         ),
@@ -633,6 +718,7 @@ def _write(session: Session, ctx: _Context, events: list, receipts: list, alerts
 
 BOX_STATE = (
     "status",
+    "phase",
     "seals",
     "holder_site_id",
     "holder_user_id",

@@ -7,17 +7,111 @@ import hashlib
 import re
 
 from flask import Blueprint, Response, abort, render_template
+from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
-from webapp.auth.access import box_in_scope, roles_required
+from webapp.auth.access import box_in_scope, roles_required, site_clause
 from webapp.boxes.models import Box
+from webapp.core.exports import csv_response, xlsx_response
 from webapp.custody.handovers import handover_json, may_see
 from webapp.custody.integrity import verify_box
+from webapp.custody.ledger import utc_text
 from webapp.custody.models import CustodyEvent, Handover, IncidentPhoto
 from webapp.extensions import db
+from webapp.geo.models import Site
 
 bp = Blueprint("bast", __name__)
+
+
+def _handovers(limit: int) -> list[Handover]:
+    """Handovers the user took part in or whose sender or receiver site is in their scope, newest first."""
+    user = current_user
+    in_scope = select(Site.id).where(site_clause(user))
+    return list(
+        db.session.scalars(
+            select(Handover)
+            .where(
+                or_(
+                    Handover.sender_id == user.id,
+                    Handover.receiver_user_id == user.id,
+                    Handover.sender_site_id.in_(in_scope),
+                    Handover.receiver_site_id.in_(in_scope),
+                )
+            )
+            .options(
+                selectinload(Handover.sender_site),
+                selectinload(Handover.receiver_site),
+                selectinload(Handover.receiver_user),
+                selectinload(Handover.sender),
+            )
+            .order_by(Handover.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def _counts(handover: Handover) -> dict[str, int]:
+    items = (handover.summary or {}).get("items", [])
+    counts = {"received": 0, "missing": 0, "unexpected": 0}
+    for item in items:
+        counts[item["outcome"]] = counts.get(item["outcome"], 0) + 1
+    return counts
+
+
+@bp.route("/handovers")
+@roles_required()
+def handovers():
+    """The handovers (BAST) in the user's scope: open ones and closed ones, with their counts."""
+    rows = _handovers(200)
+    return render_template("custody/handovers.html", handovers=rows, counts={h.id: _counts(h) for h in rows})
+
+
+def _handover_table() -> tuple[list[str], list[list]]:
+    header = [
+        _("BAST number"),
+        _("Status"),
+        _("From"),
+        _("To"),
+        _("Opened"),
+        _("Closed"),
+        _("Received"),
+        _("Missing"),
+        _("Unexpected"),
+        _("PDF SHA-256"),
+    ]
+    body = []
+    for h in _handovers(50_000):
+        counts = _counts(h)
+        receiver = h.receiver_site.code if h.receiver_site else f"courier:{h.receiver_user.username}"
+        body.append(
+            [
+                h.number or "",
+                h.status,
+                h.sender_site.code,
+                receiver,
+                utc_text(h.created_at),
+                utc_text(h.closed_at) if h.closed_at else "",
+                counts["received"],
+                counts["missing"],
+                counts["unexpected"],
+                h.pdf_sha256 or "",
+            ]
+        )
+    return header, body
+
+
+@bp.route("/handovers.csv")
+@roles_required()
+def handovers_csv():
+    return csv_response("bast", *_handover_table())
+
+
+@bp.route("/handovers.xlsx")
+@roles_required()
+def handovers_xlsx():
+    return xlsx_response("bast", _("Handovers"), *_handover_table(), freeze="A2")
 
 
 def _closed(number: str) -> Handover:

@@ -76,11 +76,12 @@ def import_tps_command(path: str) -> None:
 
 
 def _seed(code: str, demo: bool) -> None:
-    from webapp.auth.services import ensure_demo_users
+    from webapp.auth.services import ensure_demo_users, first_kecamatan
     from webapp.boxes.cartons import seed_demo_deliveries
     from webapp.geo.models import SiteKind
     from webapp.geo.seed import seed_region
     from webapp.geo.services import site_code
+    from webapp.monitor.demo import seed_demo_day
 
     started = time.perf_counter()
     if demo and not current_app.config["DEMO_ACCOUNTS_ALLOWED"]:
@@ -101,10 +102,16 @@ def _seed(code: str, demo: bool) -> None:
         if demo
         else 0
     )
+    day = (
+        seed_demo_day(db.session, first_kecamatan(db.session, code), site_code(SiteKind.WAREHOUSE_KAB, code))
+        if demo
+        else 0
+    )
     db.session.commit()
     click.echo(
         f"Seeded {code} in {time.perf_counter() - started:.1f}s: {report.regions} regions, "
         f"{report.dapil} dapil, {report.sites} sites ({report.tps} TPS), {report.boxes} boxes, {report.packets} packets and {cartons} printer cartons created."
+        + (f" A day of work: {day} scans." if day else "")
     )
     if users:
         click.echo("Demo logins (username / password, role, scope):")

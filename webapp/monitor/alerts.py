@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session
 
 from webapp.auth.access import box_clause, site_clause
@@ -35,6 +35,29 @@ def alerts_in_scope(user: User):
     return or_(
         Alert.site_id.in_(select(Site.id).where(site_clause(user))),
         Alert.box_id.in_(select(Box.id).where(box_clause(user))),
+    )
+
+
+def alerts_in_region(code: str):
+    """SQL condition: the alert's site, or its box's destination, lies in the region ("" is the country)."""
+    if not code:
+        return true()
+    in_region = (Site.region_code == code) | Site.region_code.startswith(code + ".")
+    return or_(
+        Alert.site_id.in_(select(Site.id).where(in_region)),
+        Alert.box_id.in_(select(Box.id).join(Site, Site.id == Box.destination_id).where(in_region)),
+    )
+
+
+def open_by_kind(session: Session, user: User, code: str) -> dict[str, int]:
+    """Alerts not yet resolved in the region (and the user's scope), counted by kind."""
+    return dict(
+        session.execute(
+            select(Alert.kind, func.count())
+            .where(alerts_in_scope(user), alerts_in_region(code), Alert.state != AlertState.RESOLVED)
+            .group_by(Alert.kind)
+            .order_by(func.count().desc(), Alert.kind)
+        ).all()
     )
 
 

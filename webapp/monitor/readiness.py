@@ -15,34 +15,48 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from webapp.boxes.models import Box, BoxKind, BoxStatus
+from webapp.boxes.models import Box, BoxKind, BoxPhase, BoxStatus
 from webapp.geo.models import Region, Site, SiteKind
+from webapp.monitor.models import ReadinessCount
 from webapp.planning.needs import CHILD_LENGTH
 
 STAGES = ("planned", "warehouse", "in_transit", "ppk", "pps", "tps", "problem")
-REACHED = {"ppk": ("ppk", "pps", "tps"), "pps": ("pps", "tps"), "tps": ("tps",)}
+# After the count the box goes back: TPS > PPS > PPK > the kab/kota warehouse (issue 6's "return").
+BACK_STAGES = ("back_tps", "back_transit", "back_pps", "back_ppk", "back_warehouse")
+ALL_STAGES = STAGES + BACK_STAGES
+REACHED = {
+    "ppk": ("ppk", "pps", "tps", *BACK_STAGES),
+    "pps": ("pps", "tps", *BACK_STAGES),
+    "tps": ("tps", *BACK_STAGES),
+}
+RETURNED = {"ppk": ("back_ppk", "back_warehouse"), "warehouse": ("back_warehouse",)}
 
 
-def stage_of(status: str, holder_kind: str | None) -> str:
-    """Where a box is on its way out, from its state."""
+def stage_of(status: str, phase: str, holder_site_id: int | None, holder_kind: str | None) -> str | None:
+    """Where a box is on its way out or back, from its state (None: voided, not counted).
+
+    The same rule as the database's triggers (migration 0011), which keep `readiness_count`."""
+    if status == BoxStatus.VOIDED:
+        return None
     if status == BoxStatus.PLANNED:
         return "planned"
     if status in (BoxStatus.DAMAGED, BoxStatus.LOST):
         return "problem"
-    if status == BoxStatus.IN_TRANSIT:
-        return "in_transit"
+    prefix = "back_" if phase == BoxPhase.BACK else ""
+    if status == BoxStatus.IN_TRANSIT or holder_site_id is None:  # a courier holds it: on the road
+        return prefix + ("transit" if prefix else "in_transit")
     if status == BoxStatus.OPENED or holder_kind == SiteKind.TPS:
-        return "tps"
+        return prefix + "tps"
     if holder_kind in (SiteKind.PPK, SiteKind.PPS):
-        return str(holder_kind)
-    return "warehouse"
+        return prefix + str(holder_kind)
+    return prefix + "warehouse"
 
 
 @dataclass
 class ReadinessRow:
     code: str
     name: str
-    stages: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STAGES, 0))
+    stages: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ALL_STAGES, 0))
 
     @property
     def total(self) -> int:
@@ -51,8 +65,16 @@ class ReadinessRow:
     def reached(self, level: str) -> int:
         return sum(self.stages[s] for s in REACHED[level])
 
+    def returned(self, level: str) -> int:
+        return sum(self.stages[s] for s in RETURNED[level])
+
     def percent(self, level: str) -> int:
         return round(100 * self.reached(level) / self.total) if self.total else 0
+
+    def returned_percent(self, level: str) -> int:
+        """Of the boxes opened for the count (all on their way back), the share back at `level`."""
+        back = sum(self.stages[s] for s in BACK_STAGES)
+        return round(100 * self.returned(level) / back) if back else 0
 
 
 @dataclass
@@ -61,29 +83,38 @@ class Milestone:
     deadline: date
     percent: int
     overdue: bool
+    direction: str = "out"
 
 
 def readiness(session: Session, region_code: str) -> tuple[ReadinessRow, list[ReadinessRow]]:
     """The region's total and its parts (kab/kota of a province, ..., TPS of a desa)."""
-    dest = aliased(Site)
-    holder = aliased(Site)
     child_length = CHILD_LENGTH.get(len(region_code))
-    child = func.substr(dest.region_code, 1, child_length) if child_length else dest.code
-    query = (
-        select(child.label("child"), Box.status, holder.kind, func.count())
-        .join(dest, dest.id == Box.destination_id)
-        .outerjoin(holder, holder.id == Box.holder_site_id)
-        .where(dest.kind == SiteKind.TPS, Box.kind != BoxKind.VENDOR_CARTON, Box.status != BoxStatus.VOIDED)
-        .group_by(child, Box.status, holder.kind)
-    )
-    if region_code:
-        query = query.where((dest.region_code == region_code) | dest.region_code.startswith(region_code + "."))
     rows: dict[str, ReadinessRow] = {}
-    for code, status, holder_kind, count in session.execute(query):
-        rows.setdefault(code, ReadinessRow(code, code)).stages[stage_of(status, holder_kind)] += count
     if child_length:
+        # Above the desa: the counters the database keeps on every box change, a row per desa and stage.
+        child = func.substr(ReadinessCount.region_code, 1, child_length)
+        query = select(child, ReadinessCount.stage, func.sum(ReadinessCount.boxes)).group_by(
+            child, ReadinessCount.stage
+        )
+        if region_code:
+            query = query.where(ReadinessCount.region_code.startswith(region_code + "."))
+        for code, stage, count in session.execute(query):
+            if count:
+                rows.setdefault(code, ReadinessRow(code, code)).stages[stage] += count
         names = dict(session.execute(select(Region.code, Region.name).where(Region.code.in_(list(rows)))).all())
     else:
+        # A desa's TPS: its few hundred boxes, read directly.
+        dest, holder = aliased(Site), aliased(Site)
+        query = (
+            select(dest.code, Box.status, Box.phase, Box.holder_site_id, holder.kind)
+            .join(dest, dest.id == Box.destination_id)
+            .outerjoin(holder, holder.id == Box.holder_site_id)
+            .where(dest.kind == SiteKind.TPS, dest.region_code == region_code, Box.kind != BoxKind.VENDOR_CARTON)
+        )
+        for code, status, phase, holder_id, holder_kind in session.execute(query):
+            stage = stage_of(status, phase, holder_id, holder_kind)
+            if stage:
+                rows.setdefault(code, ReadinessRow(code, code)).stages[stage] += 1
         names = dict(session.execute(select(Site.code, Site.name).where(Site.code.in_(list(rows)))).all())
     for row in rows.values():
         row.name = names.get(row.code, row.code)
@@ -95,17 +126,50 @@ def readiness(session: Session, region_code: str) -> tuple[ReadinessRow, list[Re
     return total, sorted(rows.values(), key=lambda r: r.code)
 
 
-def milestones(
-    total: ReadinessRow, election_day: date | None, days_before: dict[str, int], today: date
-) -> list[Milestone]:
-    """Each level's deadline (H-n) and whether the region is behind it."""
+def recount(session: Session) -> dict[tuple[str, str], int]:
+    """Every desa's boxes per stage counted from the boxes themselves (what the counters must hold)."""
+    dest, holder = aliased(Site), aliased(Site)
+    query = (
+        select(dest.region_code, Box.status, Box.phase, Box.holder_site_id, holder.kind, func.count())
+        .join(dest, dest.id == Box.destination_id)
+        .outerjoin(holder, holder.id == Box.holder_site_id)
+        .where(dest.kind == SiteKind.TPS, Box.kind != BoxKind.VENDOR_CARTON)
+        .group_by(dest.region_code, Box.status, Box.phase, Box.holder_site_id, holder.kind)
+    )
+    counts: dict[tuple[str, str], int] = {}
+    for region_code, status, phase, holder_id, holder_kind, count in session.execute(query):
+        stage = stage_of(status, phase, holder_id, holder_kind)
+        if stage:
+            counts[(region_code, stage)] = counts.get((region_code, stage), 0) + count
+    return counts
+
+
+def counters(session: Session) -> dict[tuple[str, str], int]:
+    """What the database's counters hold (zero rows left out)."""
+    return {
+        (code, stage): boxes
+        for code, stage, boxes in session.execute(
+            select(ReadinessCount.region_code, ReadinessCount.stage, ReadinessCount.boxes)
+        )
+        if boxes
+    }
+
+
+def milestones(total: ReadinessRow, election_day: date | None, config, today: date) -> list[Milestone]:
+    """Each level's deadline, out (H-n) and back (H+n), and whether the region is behind it."""
     if election_day is None:
         return []
     out = []
-    for level, days in days_before.items():
+    for level, days in config["READINESS_MILESTONES"].items():
         deadline = election_day - timedelta(days=days)
         percent = total.percent(level)
         out.append(Milestone(level, deadline, percent, today > deadline and percent < 100))
+    if today < election_day and not any(total.stages[s] for s in BACK_STAGES):
+        return out  # the way back starts at the count: its milestones show from voting day on
+    for level, days in config["RETURN_MILESTONES"].items():
+        deadline = election_day + timedelta(days=days)
+        percent = total.returned_percent(level)
+        out.append(Milestone(level, deadline, percent, today > deadline and percent < 100, "back"))
     return out
 
 
@@ -132,6 +196,7 @@ def readiness_report(session: Session, code: str, config, today: date) -> dict:
             "boxes": r.total,
             "stages": r.stages,
             "percent": {level: r.percent(level) for level in REACHED},
+            "returned_percent": {level: r.returned_percent(level) for level in RETURNED},
         }
 
     return {
@@ -141,7 +206,13 @@ def readiness_report(session: Session, code: str, config, today: date) -> dict:
         "total": row(total),
         "parts": [row(p) for p in parts],
         "milestones": [
-            {"level": m.level, "deadline": m.deadline.isoformat(), "percent": m.percent, "overdue": m.overdue}
-            for m in milestones(total, day, config["READINESS_MILESTONES"], today)
+            {
+                "level": m.level,
+                "direction": m.direction,
+                "deadline": m.deadline.isoformat(),
+                "percent": m.percent,
+                "overdue": m.overdue,
+            }
+            for m in milestones(total, day, config, today)
         ],
     }

@@ -18,13 +18,13 @@ from wtforms.validators import AnyOf, Length
 from webapp.auth.access import home_region_code, region_page_code, roles_required
 from webapp.core.database import begin_write
 from webapp.core.exports import csv_response, xlsx_response
-from webapp.core.labels import alert_kind_label, alert_state_label
+from webapp.core.labels import alert_kind_label, alert_state_label, readiness_level_label, readiness_stage_label
 from webapp.custody.ledger import utc_text
 from webapp.custody.models import Alert, AlertAction, AlertState
 from webapp.extensions import db
 from webapp.geo.models import Region
-from webapp.monitor.alerts import ACTORS, AlertError, act, alerts_in_scope
-from webapp.monitor.readiness import STAGES, readiness_report
+from webapp.monitor.alerts import ACTORS, AlertError, act, alerts_in_region, alerts_in_scope, open_by_kind
+from webapp.monitor.readiness import ALL_STAGES, BACK_STAGES, STAGES, readiness_report
 
 bp = Blueprint("monitor", __name__)
 PAGE = 200
@@ -38,6 +38,9 @@ class AlertActionForm(FlaskForm):
 def _filtered():
     query = select(Alert).where(alerts_in_scope(current_user))
     state, kind = request.args.get("state", ""), request.args.get("kind", "")[:32]
+    region = request.args.get("region", "")[:13]
+    if region:
+        query = query.where(alerts_in_region(region))
     if state in {s.value for s in AlertState}:
         query = query.where(Alert.state == state)
     if kind:
@@ -61,6 +64,7 @@ def alerts():
         steps=steps,
         state=state,
         kind=kind,
+        region=request.args.get("region", "")[:13],
         form=AlertActionForm(),
         may_act=current_user.role in ACTORS,
     )
@@ -89,7 +93,14 @@ def act_on(alert_id: int):
     else:
         db.session.commit()
         flash(_("Alert updated."), "ok")
-    return redirect(url_for("monitor.alerts", state=request.args.get("state"), kind=request.args.get("kind")))
+    return redirect(
+        url_for(
+            "monitor.alerts",
+            state=request.args.get("state"),
+            kind=request.args.get("kind"),
+            region=request.args.get("region"),
+        )
+    )
 
 
 def _table() -> tuple[list[str], list[list]]:
@@ -140,4 +151,44 @@ def dashboard(code: str):
     region = region_page_code(current_user, code)
     data = readiness_report(db.session, region, current_app.config, date.today())
     parent = db.session.get(Region, region).parent_code if region else None
-    return render_template("monitor/dashboard.html", data=data, parent=parent, region=region, stages=STAGES)
+    return render_template(
+        "monitor/dashboard.html",
+        data=data,
+        parent=parent,
+        region=region,
+        stages=STAGES,
+        back_stages=BACK_STAGES,
+        alert_counts=open_by_kind(db.session, current_user, region),
+    )
+
+
+def _readiness_table(code: str) -> tuple[str, list[str], list[list]]:
+    region = region_page_code(current_user, code)
+    data = readiness_report(db.session, region, current_app.config, date.today())
+    header = [_("Code"), _("Name"), _("Boxes")]
+    header += [readiness_stage_label(stage) for stage in ALL_STAGES]
+    header += [_("%% at the %(level)s", level=readiness_level_label(level)) for level in ("ppk", "tps")]
+    header += [_("%% back at the %(level)s", level=readiness_level_label(level)) for level in ("ppk", "warehouse")]
+    rows = []
+    for row in [data["total"], *data["parts"]]:
+        rows.append(
+            [row["code"], row["name"], row["boxes"]]
+            + [row["stages"][stage] for stage in ALL_STAGES]
+            + [row["percent"]["ppk"], row["percent"]["tps"]]
+            + [row["returned_percent"]["ppk"], row["returned_percent"]["warehouse"]]
+        )
+    return f"kesiapan-{data['region']}", header, rows
+
+
+@bp.route("/dashboard/<code>.csv")
+@roles_required()
+def dashboard_csv(code: str):
+    name, header, rows = _readiness_table(code)
+    return csv_response(name, header, rows)
+
+
+@bp.route("/dashboard/<code>.xlsx")
+@roles_required()
+def dashboard_xlsx(code: str):
+    name, header, rows = _readiness_table(code)
+    return xlsx_response(name, _("Readiness"), header, rows, freeze="C2")

@@ -1,0 +1,242 @@
+"""Benchmark: readiness dashboard pages for one kab/kota of 10,000 TPS, 40,000 boxes and 400,000 events.
+
+    .venv/bin/python bench/dashboard.py postgresql://postgres@127.0.0.1:5432/jejak_bench_dashboard
+
+On a fresh database (the URL's database is dropped and recreated: never point it at one you want to
+keep), Jakarta Timur (31.75) is seeded with VOTERS_PER_TPS voters per TPS (default 220), which makes
+about 10,000 TPS of four boxes each. The boxes are then moved by real scans through the scan service
+(commission, seal, down the route to PPK, PPS and TPS, some damaged), so the readiness counters are
+kept by the database's triggers exactly as in production; inspections loaded in bulk top the ledger up
+to EVENTS (default 400,000) valid chained events. The counters are checked against a recount.
+
+Then gunicorn (workers = cores) serves the app and CLIENTS threads (default 4) request, for
+PHASE_SECONDS each: the kab/kota's dashboard, its kecamatan's, its desa's (a desa lists its TPS from
+the boxes themselves), and GET /api/v1/readiness for the kab/kota. The target is p95 under 300 ms.
+For comparison, the same kab/kota's figures computed by grouping its 40,000 box rows (what the
+dashboard did before the counters) are timed in-process.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy.orm import aliased  # noqa: E402
+
+import bench.scan_ingest as ingest  # noqa: E402
+from config import Config  # noqa: E402
+from webapp import create_app  # noqa: E402
+from webapp.auth.services import create_user, issue_token, resolve_scope  # noqa: E402
+from webapp.boxes.models import Box  # noqa: E402
+from webapp.core.database import begin_write  # noqa: E402
+from webapp.custody.models import CustodyEvent  # noqa: E402
+from webapp.custody.services import ScanInput, record_scans, route_codes_for  # noqa: E402
+from webapp.extensions import db  # noqa: E402
+from webapp.geo.models import Region, Site  # noqa: E402
+from webapp.geo.seed import seed_region  # noqa: E402
+from webapp.geo.services import import_regions  # noqa: E402
+from webapp.monitor.readiness import counters, readiness, recount  # noqa: E402
+
+KAB = "31.75"
+VOTERS_PER_TPS = int(os.environ.get("VOTERS_PER_TPS", "220"))
+EVENTS = int(os.environ.get("EVENTS", "400000"))
+CLIENTS = int(os.environ.get("CLIENTS", "4"))
+PHASE_SECONDS = float(os.environ.get("PHASE_SECONDS", "20"))
+BATCH = 1000
+
+# Where each box ends up, by its index mod 20: 5% unlabelled, 5% at the warehouse, 5% on the road,
+# 10% at the PPK, 15% at the PPS, 55% at the TPS, 5% damaged at the PPK.
+PLAN = ["planned", "warehouse", "road"] + ["ppk"] * 2 + ["pps"] * 3 + ["tps"] * 11 + ["damaged"]
+STEPS = [  # (action, who, site, to): site and to are filled per box from its route
+    ("commission", "gudang", "kab", None),
+    ("seal", "gudang", "kab", None),
+    ("dispatch", "gudang", "kab", "ppk"),
+    ("receive", "petugas", "ppk", None),
+    ("dispatch", "petugas", "ppk", "pps"),
+    ("receive", "petugas", "pps", None),
+    ("dispatch", "petugas", "pps", "tps"),
+    ("receive", "petugas", "tps", None),
+]
+STEPS_FOR = {"planned": 0, "warehouse": 2, "road": 3, "ppk": 4, "damaged": 4, "pps": 6, "tps": 8}
+
+
+def setup(uri: str) -> str:
+    class Bench(Config):
+        SQLALCHEMY_DATABASE_URI = uri
+        SEED_MAX_VOTERS_PER_TPS = VOTERS_PER_TPS
+
+    app = create_app(Bench)
+    with app.app_context():
+        session = db.session
+        upgrade()
+        import_regions(session)
+        seed_region(session, KAB, app.config)
+        users = {
+            "gudang": create_user(
+                session,
+                username="gudang",
+                role="warehouse",
+                scope=resolve_scope(session, "KPU-3175"),
+                password="x" * 12,
+            ),
+            "petugas": create_user(
+                session, username="petugas", role="officer", scope=resolve_scope(session, KAB), password="x" * 12
+            ),
+        }
+        supervisor = create_user(
+            session, username="pengawas", role="supervisor", scope=resolve_scope(session, KAB), password="x" * 12
+        )
+        token = issue_token(session, supervisor, "bench")
+        session.commit()
+        boxes = session.execute(
+            select(Box.sscc, Site.code, Site.region_code).join(Site, Site.id == Box.destination_id).order_by(Box.id)
+        ).all()
+        tps_count = session.scalar(select(func.count()).select_from(Site).where(Site.kind == "tps"))
+        print(f"seeded {KAB}: {tps_count:,} TPS, {len(boxes):,} boxes", flush=True)
+        plan = [(sscc, tps, region, PLAN[i % len(PLAN)]) for i, (sscc, tps, region) in enumerate(boxes)]
+        started, seq = time.perf_counter(), 0
+        for step, (action, who, at, to) in enumerate(STEPS):
+            todo = [p for p in plan if STEPS_FOR[p[3]] > step]
+            for start in range(0, len(todo), BATCH):
+                scans = []
+                for sscc, tps, region, _target in todo[start : start + BATCH]:
+                    route = {
+                        code.split("-")[0]: code for code in route_codes_for(region) if not code.startswith("KPU-31")
+                    }
+                    places = {"kab": "KPU-3175", "ppk": route["PPK"], "pps": route["PPS"], "tps": tps}
+                    seq += 1
+                    scans.append(
+                        ScanInput(
+                            client_id=str(uuid.uuid4()),
+                            code=sscc,
+                            action=action,
+                            site=places[at],
+                            scanned_at=datetime.now(UTC),
+                            device_id="bench",
+                            device_seq=seq,
+                            to=places[to] if to else None,
+                            seals=["B-1"] if action == "seal" else None,
+                            note="bench" if action == "seal" else None,
+                        )
+                    )
+                begin_write(session)
+                results = record_scans(session, actor=users[who], scans=scans)
+                refused = [r for r in results if r.verdict != "accepted"]
+                if refused:
+                    raise RuntimeError(
+                        f"{action}: {len(refused)} refused, e.g. {refused[0].reason} {refused[0].details}"
+                    )
+                session.commit()
+            print(f"  {action} at {at}: {len(todo):,} scans", flush=True)
+        damaged = [p for p in plan if p[3] == "damaged"]
+        for start in range(0, len(damaged), BATCH):
+            scans = []
+            for sscc, _tps, region, _target in damaged[start : start + BATCH]:
+                ppk = next(code for code in route_codes_for(region) if code.startswith("PPK-"))
+                seq += 1
+                scans.append(
+                    ScanInput(str(uuid.uuid4()), sscc, "damage", ppk, datetime.now(UTC), "bench", seq, note="basah")
+                )
+            begin_write(session)
+            record_scans(session, actor=users["petugas"], scans=scans)
+            session.commit()
+        scans = session.scalar(select(func.count()).select_from(CustodyEvent))
+        print(f"  {scans:,} events from real scans in {time.perf_counter() - started:.0f} s", flush=True)
+        db.engine.dispose()
+    return token
+
+
+def check_and_compare(uri: str) -> None:
+    """Counters equal a recount; and the kab/kota's figures from the counters vs from its box rows."""
+
+    class Bench(Config):
+        SQLALCHEMY_DATABASE_URI = uri
+
+    app = create_app(Bench)
+    with app.app_context():
+        session = db.session
+        session.execute(text("ANALYZE"))
+        session.commit()
+        assert counters(session) == recount(session), "the readiness counters differ from a recount"
+        print("  readiness counters equal a recount of the boxes", flush=True)
+        dest, holder = aliased(Site), aliased(Site)
+        by_boxes = (
+            select(func.substr(dest.region_code, 1, 8), Box.status, Box.phase, holder.kind, func.count())
+            .join(dest, dest.id == Box.destination_id)
+            .outerjoin(holder, holder.id == Box.holder_site_id)
+            .where(dest.kind == "tps", dest.region_code.startswith(KAB + "."))
+            .group_by(func.substr(dest.region_code, 1, 8), Box.status, Box.phase, holder.kind)
+        )
+        timings = {"counters": [], "box rows": []}
+        for _ in range(30):
+            began = time.perf_counter()
+            readiness(session, KAB)
+            timings["counters"].append(time.perf_counter() - began)
+            began = time.perf_counter()
+            session.execute(by_boxes).all()
+            timings["box rows"].append(time.perf_counter() - began)
+            session.rollback()
+        for name, values in timings.items():
+            print(f"  in-process, {KAB} figures from {name}: median {statistics.median(values) * 1000:.1f} ms")
+        db.engine.dispose()
+
+
+def p95(latencies: list[float]) -> float:
+    ordered = sorted(latencies)
+    return ordered[max(int(len(ordered) * 0.95) - 1, 0)] * 1000
+
+
+def main() -> None:
+    arg = sys.argv[1] if len(sys.argv) > 1 else "postgresql://postgres@127.0.0.1:5432/jejak_bench_dashboard"
+    with tempfile.TemporaryDirectory() as tmp:
+        uri = ingest.fresh_database(arg, Path(tmp))
+        token = setup(uri)
+        ingest.LEDGER_EVENTS = EVENTS
+        total = ingest.load_ledger(uri, ingest.all_boxes(uri))
+        print(f"  ledger topped up with inspections to {total:,} events", flush=True)
+        check_and_compare(uri)
+
+        class Bench(Config):
+            SQLALCHEMY_DATABASE_URI = uri
+
+        app = create_app(Bench)
+        with app.app_context():
+            kecamatan = list(db.session.scalars(select(Region.code).where(Region.parent_code == KAB)))
+            desa = list(db.session.scalars(select(Region.code).where(Region.parent_code.in_(kecamatan))))
+            db.engine.dispose()
+        rng = random.Random(3)
+        pages = {
+            f"/dashboard/{KAB} (kab/kota)": lambda n, i: (f"/dashboard/{KAB}", None),
+            "/dashboard/<kecamatan>": lambda n, i: (f"/dashboard/{rng.choice(kecamatan)}", None),
+            "/dashboard/<desa> (its TPS)": lambda n, i: (f"/dashboard/{rng.choice(desa)}", None),
+            f"GET /api/v1/readiness?region={KAB}": lambda n, i: (f"/api/v1/readiness?region={KAB}", None),
+        }
+        server = ingest.Server(uri)
+        try:
+            ingest.PORT = ingest.PORT  # the Server and run_phase share bench/scan_ingest.py's port
+            print(f"\n{CLIENTS} clients, {PHASE_SECONDS:.0f} s per page kind, gunicorn workers = {ingest.WORKERS}")
+            for name, make in pages.items():
+                result = ingest.run_phase(token, "GET", make, clients=CLIENTS, seconds=PHASE_SECONDS)
+                print(
+                    f"  {name:<40} {result['requests']:6d} requests  p50 {result['p50_ms']:6.1f} ms  "
+                    f"p95 {p95(result['latencies']):6.1f} ms  p99 {result['p99_ms']:6.1f} ms  {result['statuses']}",
+                    flush=True,
+                )
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Observers download the ledger and check it offline; readiness and handovers download as CSV and XLSX."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+
+from openpyxl import load_workbook
+
+from tests.conftest import login
+from tests.custody.conftest import KEY, OTHER_TPS
+from webapp.custody.handovers import start_handover
+from webapp.custody.integrity import make_checkpoint
+
+
+def test_an_observer_downloads_the_ledger_and_verifies_it_offline(client, runner, ledger, tmp_path):
+    world = ledger
+    login(client, world.observer.username)
+    whole = client.get("/api/v1/export/ledger?region=31.01")
+    assert whole.status_code == 200 and "attachment" in whole.headers["Content-Disposition"]
+    path = tmp_path / "ledger.jsonl"
+    path.write_bytes(whole.data)
+    result = runner.invoke(args=["ledger", "verify", "--from-export", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "20 events" in result.output and "1 signed checkpoints" in result.output
+
+
+def test_a_scoped_export_shows_other_regions_by_hash_only_and_still_verifies(client, runner, ledger, tmp_path):
+    world = ledger
+    box = world.box(tps=OTHER_TPS)  # in kecamatan 31.01.02; the ledger's 20 events are in 31.01.01
+    world.scan(world.gudang, "commission", box, "KPU-3101")
+    world.scan(world.gudang, "dispatch", box, "KPU-3101", to="PPK-310102")
+    make_checkpoint(world.session, KEY)
+    world.session.commit()
+    login(client, world.observer.username)
+    text = client.get("/api/v1/export/ledger?region=31.01.02").get_data(as_text=True)
+    lines = [json.loads(line) for line in text.splitlines()]
+    events = [line for line in lines if line["type"] == "event"]
+    assert [e["box"] for e in events] == [box.sscc, box.sscc]
+    hashes = [line for line in lines if line["type"] == "hash"]
+    assert len(hashes) == 20 and set(hashes[0]) == {"type", "id", "hash"}  # no names, places or seals
+    assert "KPPS" not in text and world.kpps.username not in text
+    path = tmp_path / "scoped.jsonl"
+    path.write_text(text)
+    result = runner.invoke(args=["ledger", "verify", "--from-export", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "2 events" in result.output and "20 events of other boxes were given by hash only" in result.output
+    # A hash-only line changed: the signed Merkle root no longer matches.
+    index = next(i for i, line in enumerate(lines) if line["type"] == "hash")
+    lines[index]["hash"] = "0" * 64
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    result = runner.invoke(args=["ledger", "verify", "--from-export", str(path)])
+    assert result.exit_code == 1 and "checkpoint" in result.output
+
+
+def test_the_ledger_download_is_for_observers_supervisors_and_admins_in_their_area(client, world):
+    login(client, world.kpps.username)
+    assert client.get("/api/v1/export/ledger").status_code == 403
+    client.post("/logout")
+    login(client, world.observer.username)
+    assert client.get("/api/v1/export/ledger?region=31.75").status_code == 403
+    assert client.get("/api/v1/export/ledger?region=99.99").status_code == 404
+    assert client.get("/api/v1/export/ledger").status_code == 200  # the observer's own area by default
+
+
+def test_readiness_downloads_as_csv_and_xlsx_with_the_dashboards_figures(client, world):
+    world.to_tps(world.box())
+    login(client, world.supervisor.username)
+    body = client.get("/api/v1/readiness?region=31.01").json
+    response = client.get("/dashboard/31.01.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[0][:3] == ["Kode", "Nama", "Kotak"]
+    assert [r[0] for r in rows[1:]] == ["31.01"] + [p["code"] for p in body["parts"]]
+    tps_column = rows[0].index("Di TPS")
+    assert int(rows[1][tps_column]) == body["total"]["stages"]["tps"] == 1
+    assert int(rows[1][2]) == body["total"]["boxes"]
+    book = load_workbook(io.BytesIO(client.get("/dashboard/31.01.xlsx").data))
+    sheet = book.active
+    assert [c.value for c in sheet[1]] == rows[0]
+    assert sheet.cell(row=2, column=tps_column + 1).value == 1
+    assert client.get("/dashboard/31.75.csv").status_code == 403
+
+
+def test_handovers_are_listed_and_downloaded_in_scope(client, world):
+    start_handover(world.session, actor=world.gudang, token=str(uuid.uuid4()), site_code="KPU-3101", to="PPK-310101")
+    world.session.commit()
+    login(client, world.supervisor.username)
+    page = client.get("/handovers")
+    assert page.status_code == 200 and page.text.count('<li class="card">') == 1
+    rows = list(csv.reader(io.StringIO(client.get("/handovers.csv").get_data(as_text=True))))
+    assert rows[0][0] == "Nomor BAST" and len(rows) == 2 and rows[1][2] == "KPU-3101" and rows[1][3] == "PPK-310101"
+    book = load_workbook(io.BytesIO(client.get("/handovers.xlsx").data))
+    assert book.active.max_row == 2
+    client.post("/logout")
+    login(client, world.other_kpps.username)  # another kecamatan's TPS: not theirs
+    assert len(list(csv.reader(io.StringIO(client.get("/handovers.csv").get_data(as_text=True))))) == 1

@@ -1,0 +1,56 @@
+"""`flask alerts scan` (the periodic sweep) and `flask readiness check` (the counters against a recount)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import delete
+
+from webapp.core.database import begin_write
+from webapp.extensions import db
+from webapp.monitor.detect import sweep
+from webapp.monitor.models import ReadinessCount
+from webapp.monitor.readiness import counters, recount
+
+alerts_cli = click.Group("alerts", help="Alerts: the periodic sweep for stalled and overdue boxes.")
+readiness_cli = click.Group("readiness", help="Readiness counters.")
+
+
+@alerts_cli.command("scan")
+@with_appcontext
+def scan_command() -> None:
+    """Raise stalled and overdue alerts (run every few minutes from cron or a systemd timer)."""
+    begin_write(db.session)
+    result = sweep(db.session, current_app.config)
+    db.session.commit()
+    click.echo(f"stalled: {result.stalled} new, overdue: {result.overdue} new ({result.tps_behind} TPS behind)")
+    for note in result.notes:
+        click.echo(note)
+
+
+@readiness_cli.command("check")
+@with_appcontext
+def check_command() -> None:
+    """Compare the readiness counters with a recount of the boxes; exit 1 on any difference."""
+    kept, counted = counters(db.session), recount(db.session)
+    wrong = sorted(key for key in kept.keys() | counted.keys() if kept.get(key, 0) != counted.get(key, 0))
+    for region, stage in wrong[:50]:
+        click.echo(f"{region} {stage}: counter {kept.get((region, stage), 0)}, boxes {counted.get((region, stage), 0)}")
+    if wrong:
+        click.echo(f"{len(wrong)} counters differ from the boxes; `flask readiness rebuild` sets them again.", err=True)
+        sys.exit(1)
+    click.echo(f"OK: {len(kept)} counters, {sum(kept.values())} boxes, equal to a recount.")
+
+
+@readiness_cli.command("rebuild")
+@with_appcontext
+def rebuild_command() -> None:
+    """Set every counter from a recount of the boxes (after a site's kind or region was corrected)."""
+    begin_write(db.session)
+    db.session.execute(delete(ReadinessCount))
+    db.session.add_all(ReadinessCount(region_code=r, stage=s, boxes=n) for (r, s), n in recount(db.session).items())
+    db.session.commit()
+    click.echo("Readiness counters rebuilt from the boxes.")

@@ -1,0 +1,167 @@
+"""Alerts that no single scan raises, found by a periodic sweep (`flask alerts scan`, every few minutes):
+
+- **stalled**: a box on the road (dispatched, or held by a courier) longer than STALLED_AFTER_HOURS since
+  its last scan. One alert per stall: a new one only after the box has been scanned again.
+- **overdue**: a TPS whose boxes have not reached a level by its milestone (the PPK by H-3, the TPS by
+  H-1; back at the PPK and the warehouse after voting). One alert per TPS and milestone.
+
+A cloned label is caught as it is scanned (custody/services.py: `clone_check`). The sweep only adds
+alerts and is safe to run again at any time; run it from one scheduler (cron, a systemd timer), since two
+sweeps at the same moment could each raise the same alert.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from webapp.auth.models import User
+from webapp.boxes.models import Box, BoxKind, BoxStatus
+from webapp.custody.ledger import utc_text
+from webapp.custody.models import Alert, AlertState
+from webapp.geo.models import Site, SiteKind
+from webapp.monitor.models import ReadinessCount
+from webapp.monitor.readiness import ALL_STAGES, REACHED, RETURNED, election_day, stage_of
+
+STALLED, OVERDUE = "stalled", "overdue"
+
+
+@dataclass
+class Sweep:
+    """What one sweep raised."""
+
+    stalled: int = 0
+    overdue: int = 0
+    tps_behind: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _alert(kind: str, *, box_id=None, site_id=None, details: dict, now: datetime) -> Alert:
+    return Alert(kind=kind, state=AlertState.OPEN, box_id=box_id, site_id=site_id, details=details, created_at=now)
+
+
+def stalled(session: Session, now: datetime, hours: int) -> int:
+    """Raise a `stalled` alert for every box on the road since before now - hours, not yet alerted."""
+    cutoff = now - timedelta(hours=hours)
+    already = exists().where(Alert.kind == STALLED, Alert.box_id == Box.id, Alert.created_at >= Box.last_event_at)
+    target, courier = aliased(Site), aliased(User)
+    rows = session.execute(
+        select(Box, target.code, courier.username)
+        .outerjoin(target, target.id == Box.transit_site_id)
+        .outerjoin(courier, courier.id == func.coalesce(Box.transit_user_id, Box.holder_user_id))
+        .where(
+            or_(
+                Box.status == BoxStatus.IN_TRANSIT, and_(Box.status == BoxStatus.HELD, Box.holder_user_id.is_not(None))
+            ),
+            Box.last_event_at < cutoff,
+            ~already,
+        )
+        .order_by(Box.id)
+    ).all()
+    for box, to_site, username in rows:
+        last = box.last_event_at if box.last_event_at.tzinfo else box.last_event_at.replace(tzinfo=UTC)
+        waited = now - last
+        session.add(
+            _alert(
+                STALLED,
+                box_id=box.id,
+                site_id=box.current_site_id,
+                details={
+                    "since": utc_text(last),
+                    "hours": int(waited.total_seconds() // 3600),
+                    "limit_hours": hours,
+                    "to": to_site or (f"courier:{username}" if username else None),
+                    "with_courier": box.holder_user_id is not None,
+                },
+                now=now,
+            )
+        )
+    return len(rows)
+
+
+def _due(config, today: date) -> list[tuple[str, str, date]]:
+    """The milestones whose deadline has passed: (direction, level, deadline)."""
+    day, _valid = election_day(config)
+    if day is None:
+        return []
+    due = [("out", level, day - timedelta(days=n)) for level, n in config["READINESS_MILESTONES"].items()]
+    due += [("back", level, day + timedelta(days=n)) for level, n in config["RETURN_MILESTONES"].items()]
+    return [(direction, level, deadline) for direction, level, deadline in due if today > deadline]
+
+
+def overdue(session: Session, config, now: datetime, today: date) -> tuple[int, int]:
+    """Raise an `overdue` alert for each TPS with boxes behind a milestone already passed; returns
+    (alerts raised, TPS behind any milestone). The counters point at the desas that are behind; only their boxes are read."""
+    raised = 0
+    behind_tps: set[int] = set()
+    for direction, level, deadline in _due(config, today):
+        done = set(REACHED[level] if direction == "out" else RETURNED[level]) | {"problem"}  # problems alert already
+        behind = [stage for stage in ALL_STAGES if stage not in done]
+        desas = list(
+            session.scalars(
+                select(ReadinessCount.region_code)
+                .where(ReadinessCount.stage.in_(behind), ReadinessCount.boxes > 0)
+                .distinct()
+            )
+        )
+        if not desas:
+            continue
+        holder = aliased(Site)
+        late: dict[int, list[str]] = {}
+        for start in range(0, len(desas), 500):
+            for tps_id, sscc, status, phase, holder_id, holder_kind in session.execute(
+                select(Box.destination_id, Box.sscc, Box.status, Box.phase, Box.holder_site_id, holder.kind)
+                .join(Site, Site.id == Box.destination_id)
+                .outerjoin(holder, holder.id == Box.holder_site_id)
+                .where(
+                    Site.kind == SiteKind.TPS,
+                    Site.region_code.in_(desas[start : start + 500]),
+                    Box.kind != BoxKind.VENDOR_CARTON,
+                )
+            ):
+                if stage_of(status, phase, holder_id, holder_kind) in behind:
+                    late.setdefault(tps_id, []).append(sscc)
+        behind_tps |= set(late)
+        alerted = {
+            site_id
+            for site_id, details in session.execute(
+                select(Alert.site_id, Alert.details).where(Alert.kind == OVERDUE, Alert.site_id.in_(list(late)))
+            )
+            if details.get("level") == level and details.get("direction") == direction
+        }
+        for tps_id, ssccs in sorted(late.items()):
+            if tps_id in alerted:
+                continue
+            session.add(
+                _alert(
+                    OVERDUE,
+                    site_id=tps_id,
+                    details={
+                        "direction": direction,
+                        "level": level,
+                        "deadline": deadline.isoformat(),
+                        "boxes": len(ssccs),
+                        "ssccs": sorted(ssccs)[:20],
+                    },
+                    now=now,
+                )
+            )
+            raised += 1
+    return raised, len(behind_tps)
+
+
+def sweep(session: Session, config, now: datetime | None = None, today: date | None = None) -> Sweep:
+    """Run every periodic check once; the caller commits."""
+    now = now or datetime.now(UTC)
+    now = now if now.tzinfo else now.replace(tzinfo=UTC)  # SQLite hands back naive UTC times
+    today = today or now.date()
+    result = Sweep()
+    result.stalled = stalled(session, now, int(config["STALLED_AFTER_HOURS"]))
+    result.overdue, result.tps_behind = overdue(session, config, now, today)
+    if election_day(config)[0] is None:
+        result.notes.append("ELECTION_DAY is not set (or not a date): no milestone is checked.")
+    session.flush()
+    return result

@@ -1,0 +1,28 @@
+"""Readiness counters: how many TPS boxes of each desa are at each stage, kept by the database itself.
+
+Triggers on `box` (migration 0011) move a box from one counter to the next whenever its status,
+holder, phase or destination changes, in the same transaction as the change: every writer (the scan
+service, planning, the demo, a console) keeps them right, and the dashboard reads a few hundred rows
+for a kab/kota instead of its 40,000 boxes. `webapp.monitor.readiness.stage_of` is the same rule in
+Python; `flask readiness check` compares the counters with a recount of the boxes.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.extensions import db
+
+
+class ReadinessCount(db.Model):
+    """So many boxes bound for TPS of one desa (`region_code`) are at one stage."""
+
+    __tablename__ = "readiness_count"
+
+    region_code: Mapped[str] = mapped_column(String(13), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)
+    boxes: Mapped[int] = mapped_column(Integer, default=0)
+
+    def __repr__(self) -> str:
+        return f"<ReadinessCount {self.region_code} {self.stage} {self.boxes}>"

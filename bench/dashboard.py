@@ -1,6 +1,7 @@
 """Benchmark: readiness dashboard pages for one kab/kota of 10,000 TPS, 40,000 boxes and 400,000 events.
 
     .venv/bin/python bench/dashboard.py postgresql://postgres@127.0.0.1:5432/jejak_bench_dashboard
+    REUSE=1 .venv/bin/python bench/dashboard.py ...   # measure again on the database the last run built
 
 On a fresh database (the URL's database is dropped and recreated: never point it at one you want to
 keep), Jakarta Timur (31.75) is seeded with VOTERS_PER_TPS voters per TPS (default 220), which makes
@@ -18,12 +19,16 @@ dashboard did before the counters) are timed in-process.
 
 from __future__ import annotations
 
+import http.client
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
+import threading
 import time
+import urllib.parse
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,9 +41,10 @@ from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.orm import aliased  # noqa: E402
 
 import bench.scan_ingest as ingest  # noqa: E402
-from config import Config  # noqa: E402
+from config import Config, _database_url  # noqa: E402
 from webapp import create_app  # noqa: E402
-from webapp.auth.services import create_user, issue_token, resolve_scope  # noqa: E402
+from webapp.auth.models import User  # noqa: E402
+from webapp.auth.services import create_user, resolve_scope  # noqa: E402
 from webapp.boxes.models import Box  # noqa: E402
 from webapp.core.database import begin_write  # noqa: E402
 from webapp.custody.models import CustodyEvent  # noqa: E402
@@ -55,6 +61,8 @@ EVENTS = int(os.environ.get("EVENTS", "400000"))
 CLIENTS = int(os.environ.get("CLIENTS", "4"))
 PHASE_SECONDS = float(os.environ.get("PHASE_SECONDS", "20"))
 BATCH = 1000
+REUSE = os.environ.get("REUSE") == "1"
+PASSWORD = "bench-password"
 
 # Where each box ends up, by its index mod 20: 5% unlabelled, 5% at the warehouse, 5% on the road,
 # 10% at the PPK, 15% at the PPS, 55% at the TPS, 5% damaged at the PPK.
@@ -72,7 +80,7 @@ STEPS = [  # (action, who, site, to): site and to are filled per box from its ro
 STEPS_FOR = {"planned": 0, "warehouse": 2, "road": 3, "ppk": 4, "damaged": 4, "pps": 6, "tps": 8}
 
 
-def setup(uri: str) -> str:
+def setup(uri: str) -> None:
     class Bench(Config):
         SQLALCHEMY_DATABASE_URI = uri
         SEED_MAX_VOTERS_PER_TPS = VOTERS_PER_TPS
@@ -89,16 +97,15 @@ def setup(uri: str) -> str:
                 username="gudang",
                 role="warehouse",
                 scope=resolve_scope(session, "KPU-3175"),
-                password="x" * 12,
+                password=PASSWORD,
             ),
             "petugas": create_user(
-                session, username="petugas", role="officer", scope=resolve_scope(session, KAB), password="x" * 12
+                session, username="petugas", role="officer", scope=resolve_scope(session, KAB), password=PASSWORD
             ),
         }
-        supervisor = create_user(
-            session, username="pengawas", role="supervisor", scope=resolve_scope(session, KAB), password="x" * 12
+        create_user(
+            session, username="pengawas", role="supervisor", scope=resolve_scope(session, KAB), password=PASSWORD
         )
-        token = issue_token(session, supervisor, "bench")
         session.commit()
         boxes = session.execute(
             select(Box.sscc, Site.code, Site.region_code).join(Site, Site.id == Box.destination_id).order_by(Box.id)
@@ -108,6 +115,7 @@ def setup(uri: str) -> str:
         plan = [(sscc, tps, region, PLAN[i % len(PLAN)]) for i, (sscc, tps, region) in enumerate(boxes)]
         started, seq = time.perf_counter(), 0
         for step, (action, who, at, to) in enumerate(STEPS):
+            step_started = time.perf_counter()
             todo = [p for p in plan if STEPS_FOR[p[3]] > step]
             for start in range(0, len(todo), BATCH):
                 scans = []
@@ -139,7 +147,8 @@ def setup(uri: str) -> str:
                         f"{action}: {len(refused)} refused, e.g. {refused[0].reason} {refused[0].details}"
                     )
                 session.commit()
-            print(f"  {action} at {at}: {len(todo):,} scans", flush=True)
+            took = time.perf_counter() - step_started
+            print(f"  {action} at {at}: {len(todo):,} scans, {len(todo) / took:,.0f} scans/s", flush=True)
         damaged = [p for p in plan if p[3] == "damaged"]
         for start in range(0, len(damaged), BATCH):
             scans = []
@@ -155,7 +164,21 @@ def setup(uri: str) -> str:
         scans = session.scalar(select(func.count()).select_from(CustodyEvent))
         print(f"  {scans:,} events from real scans in {time.perf_counter() - started:.0f} s", flush=True)
         db.engine.dispose()
-    return token
+
+
+def prepare_reuse(uri: str) -> None:
+    """Measure again on a database a previous run built: the observer's password as this run expects."""
+
+    class Bench(Config):
+        SQLALCHEMY_DATABASE_URI = uri
+
+    app = create_app(Bench)
+    with app.app_context():
+        db.session.scalar(select(User).where(User.username == "pengawas")).set_password(PASSWORD)
+        db.session.commit()
+        events = db.session.scalar(select(func.count()).select_from(CustodyEvent))
+        print(f"reusing the database: {events:,} events", flush=True)
+        db.engine.dispose()
 
 
 def check_and_compare(uri: str) -> None:
@@ -172,12 +195,13 @@ def check_and_compare(uri: str) -> None:
         assert counters(session) == recount(session), "the readiness counters differ from a recount"
         print("  readiness counters equal a recount of the boxes", flush=True)
         dest, holder = aliased(Site), aliased(Site)
+        kecamatan = func.substr(dest.region_code, 1, 8)
         by_boxes = (
-            select(func.substr(dest.region_code, 1, 8), Box.status, Box.phase, holder.kind, func.count())
+            select(kecamatan, Box.status, Box.phase, holder.kind, func.count())
             .join(dest, dest.id == Box.destination_id)
             .outerjoin(holder, holder.id == Box.holder_site_id)
             .where(dest.kind == "tps", dest.region_code.startswith(KAB + "."))
-            .group_by(func.substr(dest.region_code, 1, 8), Box.status, Box.phase, holder.kind)
+            .group_by(kecamatan, Box.status, Box.phase, holder.kind)
         )
         timings = {"counters": [], "box rows": []}
         for _ in range(30):
@@ -193,19 +217,74 @@ def check_and_compare(uri: str) -> None:
         db.engine.dispose()
 
 
-def p95(latencies: list[float]) -> float:
-    ordered = sorted(latencies)
-    return ordered[max(int(len(ordered) * 0.95) - 1, 0)] * 1000
+def log_in(username: str, password: str) -> str:
+    """A browser's session cookie, through the real login form (CSRF token included)."""
+    conn = http.client.HTTPConnection("127.0.0.1", ingest.PORT, timeout=30)
+    conn.request("GET", "/login")
+    response = conn.getresponse()
+    page = response.read().decode()
+    cookies = {c.split("=", 1)[0]: c.split(";", 1)[0] for c in response.headers.get_all("Set-Cookie") or []}
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    body = urllib.parse.urlencode({"csrf_token": csrf, "username": username, "password": password})
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": "; ".join(cookies.values())}
+    conn.request("POST", "/login", body=body, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    if response.status != 302:
+        raise RuntimeError(f"login failed: {response.status}")
+    for c in response.headers.get_all("Set-Cookie") or []:
+        cookies[c.split("=", 1)[0]] = c.split(";", 1)[0]
+    conn.close()
+    return "; ".join(cookies.values())
+
+
+def pages_phase(cookie: str, make_path, clients: int, seconds: float) -> tuple[list[float], dict[int, int]]:
+    """`clients` threads, each on its own keep-alive connection with the session cookie, for `seconds`."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + seconds
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", ingest.PORT, timeout=60)
+        mine, seen = [], {}
+        while time.perf_counter() < stop_at:
+            path = make_path()
+            started = time.perf_counter()
+            conn.request("GET", path, headers={"Cookie": cookie})
+            response = conn.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - started)
+            seen[response.status] = seen.get(response.status, 0) + 1
+        with lock:
+            latencies.extend(mine)
+            for status, n in seen.items():
+                statuses[status] = statuses.get(status, 0) + n
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(latencies), statuses
+
+
+def percentile(ordered: list[float], share: float) -> float:
+    return ordered[max(int(len(ordered) * share) - 1, 0)] * 1000
 
 
 def main() -> None:
     arg = sys.argv[1] if len(sys.argv) > 1 else "postgresql://postgres@127.0.0.1:5432/jejak_bench_dashboard"
     with tempfile.TemporaryDirectory() as tmp:
-        uri = ingest.fresh_database(arg, Path(tmp))
-        token = setup(uri)
-        ingest.LEDGER_EVENTS = EVENTS
-        total = ingest.load_ledger(uri, ingest.all_boxes(uri))
-        print(f"  ledger topped up with inspections to {total:,} events", flush=True)
+        if REUSE:  # measure again on the database a previous run built
+            uri = _database_url(arg)
+            prepare_reuse(uri)
+        else:
+            uri = ingest.fresh_database(arg, Path(tmp))
+            setup(uri)
+            ingest.LEDGER_EVENTS = EVENTS
+            total = ingest.load_ledger(uri, ingest.all_boxes(uri))
+            print(f"  ledger topped up with inspections to {total:,} events", flush=True)
         check_and_compare(uri)
 
         class Bench(Config):
@@ -218,20 +297,23 @@ def main() -> None:
             db.engine.dispose()
         rng = random.Random(3)
         pages = {
-            f"/dashboard/{KAB} (kab/kota)": lambda n, i: (f"/dashboard/{KAB}", None),
-            "/dashboard/<kecamatan>": lambda n, i: (f"/dashboard/{rng.choice(kecamatan)}", None),
-            "/dashboard/<desa> (its TPS)": lambda n, i: (f"/dashboard/{rng.choice(desa)}", None),
-            f"GET /api/v1/readiness?region={KAB}": lambda n, i: (f"/api/v1/readiness?region={KAB}", None),
+            f"/dashboard/{KAB} (kab/kota)": lambda: f"/dashboard/{KAB}",
+            "/dashboard/<kecamatan>": lambda: f"/dashboard/{rng.choice(kecamatan)}",
+            "/dashboard/<desa> (its TPS)": lambda: f"/dashboard/{rng.choice(desa)}",
+            f"GET /api/v1/readiness?region={KAB}": lambda: f"/api/v1/readiness?region={KAB}",
+            f"/alerts (scope {KAB})": lambda: "/alerts",
         }
         server = ingest.Server(uri)
         try:
-            ingest.PORT = ingest.PORT  # the Server and run_phase share bench/scan_ingest.py's port
+            cookie = log_in("pengawas", PASSWORD)
             print(f"\n{CLIENTS} clients, {PHASE_SECONDS:.0f} s per page kind, gunicorn workers = {ingest.WORKERS}")
             for name, make in pages.items():
-                result = ingest.run_phase(token, "GET", make, clients=CLIENTS, seconds=PHASE_SECONDS)
+                latencies, statuses = pages_phase(cookie, make, CLIENTS, PHASE_SECONDS)
+                if set(statuses) != {200}:
+                    raise RuntimeError(f"{name}: answers {statuses}, not all 200")
                 print(
-                    f"  {name:<40} {result['requests']:6d} requests  p50 {result['p50_ms']:6.1f} ms  "
-                    f"p95 {p95(result['latencies']):6.1f} ms  p99 {result['p99_ms']:6.1f} ms  {result['statuses']}",
+                    f"  {name:<40} {len(latencies):6d} requests  p50 {percentile(latencies, 0.5):6.1f} ms  "
+                    f"p95 {percentile(latencies, 0.95):6.1f} ms  p99 {percentile(latencies, 0.99):6.1f} ms",
                     flush=True,
                 )
         finally:

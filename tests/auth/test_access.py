@@ -84,6 +84,10 @@ def test_search_and_lists_show_only_what_is_in_scope(client, world, role):
     assert "Pulau Tidung" not in text  # 31.01.02.1002, outside
     assert f"/boxes/{world['box_out']}" not in client.get(f"/search?q={world['box_out']}").text
     assert f"/boxes/{world['box_in']}" in client.get(f"/search?q={world['box_in']}").text
+    # A whole label as a scanner reads it (GS1-128 text, Digital Link) goes straight to the box's trace.
+    for label in (f"(00){world['box_in']}", f"https://jejak.kpu.go.id/00/{world['box_in']}"):
+        assert client.get("/search", query_string={"q": label}).location.endswith(f"/boxes/{world['box_in']}")
+    assert client.get("/search", query_string={"q": f"(00){world['box_out']}"}).status_code == 200  # not theirs
     page = client.get(f"/regions/{INSIDE_KEC}").text
     assert "PPK-310101" in page and "PPK-310102" not in page
     home = client.get("/").text

@@ -22,7 +22,7 @@ from webapp.custody.models import Alert, CustodyEvent
 from webapp.geo.models import Dapil, Site, TpsDapil
 from webapp.planning.models import ItemType
 from webapp.planning.needs import compute_needs, needs_by_dapil
-from webapp.planning.stock import warehouse_stock
+from webapp.planning.stock import region_stock, warehouse_stock
 
 WAREHOUSE = "KPU-3101"
 
@@ -447,3 +447,27 @@ def test_flask_cartons_order_creates_commissions_and_prints_an_order(intake, run
     intake.session.expire_all()
     cartons = intake.session.scalars(select(Box).where(Box.order_ref == "SPK-20")).all()
     assert [(c.status, c.holder_site.code) for c in cartons] == [("commissioned", "PRN-1")] * 2
+
+
+def test_a_region_s_stock_sums_its_warehouses_against_all_its_tps(client, intake):
+    world = intake
+    session = world.session
+    dapil = dapil_of(session, TPS, "DPRD_PROV")
+    deliver(world, order(world, per_carton=1000, count=2), open_first=False)
+    item = session.scalar(select(ItemType).where(ItemType.code == "SURAT_SUARA_DPRD_PROV"))
+
+    def line(rows):
+        return next(r for r in rows if r.item.id == item.id and r.dapil and r.dapil.id == dapil.id)
+
+    warehouse = session.scalar(select(Site).where(Site.code == WAREHOUSE))
+    kab, at_warehouse = line(region_stock(session, "31.01")), line(warehouse_stock(session, warehouse))
+    assert (kab.received, kab.need) == (at_warehouse.received, at_warehouse.need) == (2000, kab.need)
+    province = line(region_stock(session, "31"))  # KPU-31 holds nothing yet; DKI's TPS need far more
+    assert province.received == 2000 and province.need == needs_by_dapil(session, "31")[(item.id, dapil.id)]
+    login(client, world.supervisor.username)
+    page = client.get("/stock/31.01")
+    assert page.status_code == 200 and "semua gudang" in page.text
+    rows = list(csv.reader(io.StringIO(client.get("/stock/31.01.csv").text)))
+    assert any(r[0] == item.code and r[1] == dapil.code and r[5] == "2000" for r in rows)
+    assert client.get("/stock/31").status_code == 403  # the province is beyond a kab/kota supervisor
+    assert 'href="/stock/31.01"' in client.get("/stock").text

@@ -259,3 +259,57 @@ def test_ssccs_allocated_from_8_threads_at_once_are_all_distinct(shared_app):
     assert len(allocated) == 10_000 and len(set(allocated)) == 10_000
     assert all(is_valid_sscc(sscc) and sscc.startswith("78990777") for sscc in allocated)
     assert sorted(int(sscc[8:17]) for sscc in allocated) == list(range(1, 10_001))  # no gap, no reuse
+
+
+def test_the_readiness_counters_stay_exact_under_concurrent_moves(shared_app):
+    """8 clients move their own boxes at once (labelled, sent to a courier, received by the courier,
+    some reported damaged): every change lands on the same desa counters, and none is lost."""
+    from webapp.monitor.readiness import counters, recount
+
+    app, labelled = shared_app
+    movers = 8
+    with app.app_context():
+        fresh = db.session.scalars(
+            select(Box.sscc).where(Box.sscc.not_in(labelled)).order_by(Box.id).limit(movers * 20)
+        ).all()
+    errors: list[BaseException] = []
+    start = threading.Barrier(movers, timeout=60)
+
+    def mover(n: int) -> None:
+        mine = fresh[n::movers]
+        try:
+            with app.app_context(), Session(db.engine) as session:
+                gudang = session.scalar(select(User).where(User.username == "gudang"))
+                kurir = session.scalar(select(User).where(User.username == f"kurir{n}"))
+                start.wait()
+                for i in range(0, len(mine), 5):
+                    part, device = mine[i : i + 5], f"mover-{n}"
+                    steps = [
+                        (gudang, [scan(s, "commission", "KPU-3101", device, i * 10 + k) for k, s in enumerate(part)]),
+                        (gudang, [scan(s, "dispatch", "KPU-3101", device, i * 10 + 5 + k) for k, s in enumerate(part)]),
+                        (kurir, [scan(s, "receive", "KPU-3101", device, i * 10 + k) for k, s in enumerate(part)]),
+                        (kurir, [scan(part[0], "damage", "KPU-3101", device, i * 10 + 6)]),
+                    ]
+                    for actor, batch in steps:
+                        if batch[0].action == "dispatch":
+                            for item in batch:
+                                item.to = f"courier:kurir{n}"
+                        results = in_write_transaction(
+                            session, lambda actor=actor, batch=batch: record_scans(session, actor=actor, scans=batch)
+                        )
+                        assert {r.verdict for r in results} == {"accepted"}, [r.reason for r in results]
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=mover, args=(n,)) for n in range(movers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [], [str(e)[:300] for e in errors[:2]]
+    with app.app_context():
+        kept, counted = counters(db.session), recount(db.session)
+        assert kept == counted
+        moved = {stage: sum(n for (_, s), n in counted.items() if s == stage) for stage in ("in_transit", "problem")}
+        damaged = sum(-(-len(fresh[n::movers]) // 5) for n in range(movers))  # one in each group of five
+        assert moved == {"in_transit": len(fresh) - damaged, "problem": damaged} and len(fresh) > 50

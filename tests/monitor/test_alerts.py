@@ -56,3 +56,22 @@ def test_only_supervisors_in_scope_act_on_alerts(client, world):
     login(client, world.other_kpps.username)
     assert f'id="alert-{alert.id}"' not in client.get("/alerts").text  # another kecamatan's alert
     assert client.get("/api/v1/alerts").json["alerts"] == []
+
+
+def test_alerts_come_fifty_to_a_page_newest_first_with_a_link_to_older_ones(client, world):
+    from datetime import UTC, datetime
+
+    site = world.kpps.scope_site
+    for n in range(55):
+        world.session.add(
+            Alert(kind="damaged", state="open", site_id=site.id, details={"n": n}, created_at=datetime.now(UTC))
+        )
+    world.session.commit()
+    login(client, world.supervisor.username)
+    first = client.get("/alerts").text
+    assert first.count('class="card alert-open"') == 50
+    older = first.split('id="older" href="')[1].split('"')[0].replace("&amp;", "&")
+    second = client.get(older).text
+    assert second.count('class="card alert-open"') == 5 and 'id="older"' not in second
+    ids = [int(x.split('"')[0]) for x in (first + second).split('id="alert-')[1:]]
+    assert ids == sorted(ids, reverse=True) and len(set(ids)) == 55

@@ -8,6 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from webapp.auth.access import box_clause, region_clause, require_region, require_site, roles_required, site_clause
+from webapp.boxes.codes import CodeError, parse_code
 from webapp.boxes.models import Box
 from webapp.extensions import db
 from webapp.geo.models import Region, Site, TpsDapil, dotted_code
@@ -110,8 +111,15 @@ def site(code: str):
 @roles_required()
 def search():
     """Find regions, sites, TPS and boxes by code (with or without dots) or by name."""
-    q = (request.args.get("q") or "").strip()[:80]
+    q = (request.args.get("q") or "").strip()[:300]
     results = {"regions": [], "sites": [], "boxes": []}
+    try:  # a whole label read by a scanner (QR Digital Link, GS1-128, plain SSCC) goes straight to its trace
+        sscc = parse_code(q)
+    except CodeError:
+        sscc = None
+    if sscc and db.session.scalar(select(Box.id).where(Box.sscc == sscc, box_clause(current_user))):
+        return redirect(url_for("boxes.box", sscc=sscc))
+    q = q[:80]
     if q:
         dotted = dotted_code(q)
         like = f"%{q}%"

@@ -27,7 +27,7 @@ from webapp.monitor.alerts import ACTORS, AlertError, act, alerts_in_region, ale
 from webapp.monitor.readiness import ALL_STAGES, BACK_STAGES, STAGES, readiness_report
 
 bp = Blueprint("monitor", __name__)
-PAGE = 200
+PAGE = 50  # alerts per page, newest first; ?before=ID for older ones
 
 
 class AlertActionForm(FlaskForm):
@@ -52,7 +52,12 @@ def _filtered():
 @roles_required()
 def alerts():
     query, state, kind = _filtered()
-    rows = db.session.scalars(query.limit(PAGE).options(selectinload(Alert.box), selectinload(Alert.site))).all()
+    before = request.args.get("before", type=int)
+    if before:
+        query = query.where(Alert.id < before)
+    rows = db.session.scalars(query.limit(PAGE + 1).options(selectinload(Alert.box), selectinload(Alert.site))).all()
+    older = rows[PAGE - 1].id if len(rows) > PAGE else None
+    rows = rows[:PAGE]
     steps = {}
     for step in db.session.scalars(
         select(AlertAction).where(AlertAction.alert_id.in_([a.id for a in rows])).order_by(AlertAction.id)
@@ -65,6 +70,7 @@ def alerts():
         state=state,
         kind=kind,
         region=request.args.get("region", "")[:13],
+        older=older,
         form=AlertActionForm(),
         may_act=current_user.role in ACTORS,
     )

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from webapp.boxes.models import Box, BoxKind, BoxStatus, ManifestLine, Packet
 from webapp.custody.models import CustodyEvent
-from webapp.geo.models import Dapil, Site
+from webapp.geo.models import WAREHOUSES, Dapil, Site
 from webapp.planning.models import ItemType
 from webapp.planning.needs import needs_by_dapil
 
@@ -54,6 +54,19 @@ class StockRow:
 
 def warehouse_stock(session: Session, warehouse: Site) -> list[StockRow]:
     """Every item and dapil the warehouse needs, has, or has coming, in catalogue and dapil order."""
+    return stock_of(session, [warehouse.id], warehouse.region_code)
+
+
+def region_stock(session: Session, region_code: str) -> list[StockRow]:
+    """The same for a region: what all its warehouses (provincial and kab/kota) hold and have coming,
+    against what all its TPS need. A carton is at one place at a time, so nothing counts twice."""
+    in_region = (Site.region_code == region_code) | Site.region_code.startswith(region_code + ".")
+    ids = list(session.scalars(select(Site.id).where(Site.kind.in_([k.value for k in WAREHOUSES]), in_region)))
+    return stock_of(session, ids, region_code)
+
+
+def stock_of(session: Session, warehouse_ids: list[int], need_region: str | None) -> list[StockRow]:
+    """Stock held at, coming to and packed at these warehouses, against the needs of `need_region`."""
     rows: dict[tuple[int, int | None], StockRow] = {}
     items = {item.id: item for item in session.scalars(select(ItemType))}
     dapils: dict[int, Dapil] = {}
@@ -64,14 +77,14 @@ def warehouse_stock(session: Session, warehouse: Site) -> list[StockRow]:
             rows[key] = StockRow(items[item_id], None if dapil_id is None else dapils.setdefault(dapil_id, None))
         return rows[key]
 
-    if warehouse.region_code is not None:
-        for (item_id, dapil_id), quantity in needs_by_dapil(session, warehouse.region_code).items():
+    if need_region is not None:
+        for (item_id, dapil_id), quantity in needs_by_dapil(session, need_region).items():
             row(item_id, dapil_id).need = quantity
 
     used = select(Packet.carton_id, func.sum(Packet.quantity).label("used")).group_by(Packet.carton_id).subquery()
     coming = or_(
-        Box.transit_site_id == warehouse.id,
-        and_(Box.transit_site_id.is_(None), Box.destination_id == warehouse.id),  # with a courier
+        Box.transit_site_id.in_(warehouse_ids),
+        and_(Box.transit_site_id.is_(None), Box.destination_id.in_(warehouse_ids)),  # with a courier
     )
     cartons = session.execute(
         select(
@@ -86,9 +99,9 @@ def warehouse_stock(session: Session, warehouse: Site) -> list[StockRow]:
         .where(Box.kind == BoxKind.VENDOR_CARTON)
         .where(
             or_(
-                and_(Box.status.in_(HERE), Box.current_site_id == warehouse.id),
+                and_(Box.status.in_(HERE), Box.current_site_id.in_(warehouse_ids)),
                 and_(Box.status == BoxStatus.IN_TRANSIT, coming),
-                and_(Box.status == BoxStatus.COMMISSIONED, Box.destination_id == warehouse.id),
+                and_(Box.status == BoxStatus.COMMISSIONED, Box.destination_id.in_(warehouse_ids)),
             )
         )
         .group_by(ManifestLine.item_type_id, ManifestLine.dapil_id, Box.status)
@@ -106,7 +119,7 @@ def warehouse_stock(session: Session, warehouse: Site) -> list[StockRow]:
     packed = session.execute(
         select(Packet.item_type_id, Packet.dapil_id, func.sum(Packet.quantity))
         .join(CustodyEvent, CustodyEvent.id == Packet.packed_event_id)
-        .where(CustodyEvent.site_id == warehouse.id)
+        .where(CustodyEvent.site_id.in_(warehouse_ids))
         .group_by(Packet.item_type_id, Packet.dapil_id)
     ).all()
     for item_id, dapil_id, quantity in packed:

@@ -17,7 +17,7 @@ from webapp.planning.forms import NormForm
 from webapp.planning.models import ItemType, NormChange
 from webapp.planning.needs import Needs, compute_needs
 from webapp.planning.services import change_norm
-from webapp.planning.stock import StockRow, warehouse_stock
+from webapp.planning.stock import StockRow, region_stock, warehouse_stock
 
 bp = Blueprint("planning", __name__)
 
@@ -78,9 +78,9 @@ def stock_home():
         .where(Site.kind.in_([kind.value for kind in WAREHOUSES]), site_clause(current_user))
         .order_by(Site.code)
     ).all()
-    if len(warehouses) == 1:
+    if len(warehouses) == 1 and current_user.scope_site is not None:
         return redirect(url_for("planning.stock", code=warehouses[0].code))
-    return render_template("planning/stock_home.html", warehouses=warehouses)
+    return render_template("planning/stock_home.html", warehouses=warehouses, region=home_region_code(current_user))
 
 
 def _warehouse(code: str) -> Site:
@@ -90,13 +90,25 @@ def _warehouse(code: str) -> Site:
     return site
 
 
+def _stock(code: str) -> tuple[str, str, list[StockRow], Site | None]:
+    """A warehouse's stock (a site code), or a region's over all its warehouses (a region code, ID for
+    the country): (title, code for file names, rows, the warehouse or None)."""
+    if code.upper().startswith("KPU-"):
+        site = _warehouse(code)
+        return _("Stock at %(name)s", name=site.name), site.code, warehouse_stock(db.session, site), site
+    region = region_page_code(current_user, code)
+    name = db.session.get(Region, region).name if region else "Indonesia"
+    return _("Stock in %(name)s, all warehouses", name=name), region or "ID", region_stock(db.session, region), None
+
+
 @bp.route("/stock/<code>")
 @roles_required()
 def stock(code: str):
-    """A warehouse's stock per item and dapil, against what its TPS need: shortages stand out."""
-    site = _warehouse(code)
-    rows = warehouse_stock(db.session, site)
-    return render_template("planning/stock.html", site=site, rows=rows, short=sum(1 for r in rows if r.shortage))
+    """Stock per item and dapil, against what the TPS need: shortages stand out."""
+    title, key, rows, site = _stock(code)
+    return render_template(
+        "planning/stock.html", title=title, code=key, site=site, rows=rows, short=sum(1 for r in rows if r.shortage)
+    )
 
 
 def _stock_table(rows: list[StockRow]) -> tuple[list[str], list[list]]:
@@ -133,15 +145,15 @@ def _stock_table(rows: list[StockRow]) -> tuple[list[str], list[list]]:
 @bp.route("/stock/<code>.csv")
 @roles_required()
 def stock_csv(code: str):
-    site = _warehouse(code)
-    return csv_response(f"stok-{site.code}", *_stock_table(warehouse_stock(db.session, site)))
+    _title, key, rows, _site = _stock(code)
+    return csv_response(f"stok-{key}", *_stock_table(rows))
 
 
 @bp.route("/stock/<code>.xlsx")
 @roles_required()
 def stock_xlsx(code: str):
-    site = _warehouse(code)
-    return xlsx_response(f"stok-{site.code}", _("Stock"), *_stock_table(warehouse_stock(db.session, site)), freeze="C2")
+    _title, key, rows, _site = _stock(code)
+    return xlsx_response(f"stok-{key}", _("Stock"), *_stock_table(rows), freeze="C2")
 
 
 @bp.route("/norms")

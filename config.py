@@ -74,6 +74,7 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     LOGIN_RATE_LIMIT = "10 per minute"
+    EXPORT_RATE_LIMIT = "10 per hour"  # GET /api/v1/export/ledger: each download streams every event
     FORCE_HTTPS = False
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024  # a batch of 1,000 scans is well under 1 MB
     # `flask seed demo` creates accounts whose passwords are in the README: never in production.

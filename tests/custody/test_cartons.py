@@ -464,6 +464,7 @@ def test_a_region_s_stock_sums_its_warehouses_against_all_its_tps(client, intake
     assert (kab.received, kab.need) == (at_warehouse.received, at_warehouse.need) == (2000, kab.need)
     province = line(region_stock(session, "31"))  # KPU-31 holds nothing yet; DKI's TPS need far more
     assert province.received == 2000 and province.need == needs_by_dapil(session, "31")[(item.id, dapil.id)]
+    assert line(region_stock(session, "")).received == 2000  # the whole country: every warehouse
     login(client, world.supervisor.username)
     page = client.get("/stock/31.01")
     assert page.status_code == 200 and "semua gudang" in page.text

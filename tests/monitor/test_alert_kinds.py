@@ -18,7 +18,7 @@ from webapp.monitor.detect import sweep
 
 JAKARTA = {"lat": Decimal("-6.1754"), "lon": Decimal("106.8272")}
 SURABAYA = {"lat": Decimal("-7.2575"), "lon": Decimal("112.7521")}
-T0 = datetime(2029, 2, 1, 8, 0, tzinfo=UTC)
+T0 = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)  # scans from yesterday
 
 
 def wrong_destination(world, app):
@@ -188,3 +188,29 @@ def test_readiness_check_finds_a_wrong_counter_and_rebuild_mends_it(runner, worl
     assert check.exit_code == 1 and f"{row.region_code} {row.stage}: counter {row.boxes}" in check.output
     assert runner.invoke(args=["readiness", "rebuild"]).exit_code == 0
     assert runner.invoke(args=["readiness", "check"]).exit_code == 0
+
+
+def test_a_clone_is_alerted_once_and_never_from_someone_else_s_site(world):
+    box = world.box()
+    world.scan(world.gudang, "commission", box, "KPU-3101", scanned_at=T0, **JAKARTA)
+    world.scan(world.gudang, "dispatch", box, "KPU-3101", to="PPK-310101", scanned_at=T0, **JAKARTA)
+    # A KPPS posting a fake fix at a site that is not theirs: refused as forbidden, no clone alert.
+    forbidden = world.scan(world.kpps, "receive", box, OTHER_TPS, scanned_at=T0 + timedelta(minutes=5), **SURABAYA)
+    assert forbidden.reason == "forbidden"
+    assert world.session.scalar(select(Alert).where(Alert.kind == "cloned_label")) is None
+    for minutes in (20, 25):  # the copy scanned twice: one alert is enough until it is resolved
+        world.scan(world.other_kpps, "receive", box, OTHER_TPS, scanned_at=T0 + timedelta(minutes=minutes), **SURABAYA)
+    assert len(world.session.scalars(select(Alert).where(Alert.kind == "cloned_label")).all()) == 1
+
+
+def test_after_voting_an_opened_box_not_back_at_the_ppk_is_overdue(world, app):
+    box = world.box()
+    world.to_tps(box)
+    world.scan(world.kpps, "open", box, TPS)
+    config = {**app.config, "ELECTION_DAY": "2029-02-14", "READINESS_MILESTONES": {}}
+    assert sweep(world.session, config, today=date(2029, 2, 17)).overdue == 0  # H+3 is not over yet
+    result = sweep(world.session, config, today=date(2029, 2, 18))
+    late = world.session.scalars(select(Alert).where(Alert.kind == "overdue")).all()
+    assert result.overdue == 1 and [(a.site.code, a.details["direction"], a.details["level"]) for a in late] == [
+        (TPS, "back", "ppk")
+    ]  # boxes never opened (all the others) are not on their way back: only this one is late

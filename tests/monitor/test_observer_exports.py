@@ -25,6 +25,12 @@ def test_an_observer_downloads_the_ledger_and_verifies_it_offline(client, runner
     result = runner.invoke(args=["ledger", "verify", "--from-export", str(path)])
     assert result.exit_code == 0, result.output
     assert "20 events" in result.output and "1 signed checkpoints" in result.output
+    assert "Warning: the signatures were checked with the public key written in the file" in result.output
+    # With the key KPU publishes, as the dashboard's command shows it: no warning.
+    key = client.get("/api/v1/ledger/checkpoints").json["public_key"]
+    assert f"--public-key {key}" in client.get("/dashboard/31.01").text
+    result = runner.invoke(args=["ledger", "verify", "--from-export", str(path), "--public-key", key])
+    assert result.exit_code == 0 and "Warning" not in result.output
 
 
 def test_a_scoped_export_shows_other_regions_by_hash_only_and_still_verifies(client, runner, ledger, tmp_path):
@@ -49,10 +55,18 @@ def test_a_scoped_export_shows_other_regions_by_hash_only_and_still_verifies(cli
     assert "2 events" in result.output and "20 events of other boxes were given by hash only" in result.output
     # A hash-only line changed: the signed Merkle root no longer matches.
     index = next(i for i, line in enumerate(lines) if line["type"] == "hash")
-    lines[index]["hash"] = "0" * 64
-    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    tampered = [dict(line) for line in lines]
+    tampered[index]["hash"] = "0" * 64
+    path.write_text("\n".join(json.dumps(line) for line in tampered) + "\n")
     result = runner.invoke(args=["ledger", "verify", "--from-export", str(path)])
     assert result.exit_code == 1 and "checkpoint" in result.output
+    # The region box's last event passed off as another region's (hash only): its head gives it away.
+    last = max(i for i, line in enumerate(lines) if line["type"] == "event")
+    hidden = [dict(line) for line in lines]
+    hidden[last] = {"type": "hash", "id": lines[last]["id"], "hash": lines[last]["hash"]}
+    path.write_text("\n".join(json.dumps(line) for line in hidden) + "\n")
+    result = runner.invoke(args=["ledger", "verify", "--from-export", str(path)])
+    assert result.exit_code == 1 and f"box {box.sscc}" in result.output and "removed" in result.output
 
 
 def test_the_ledger_download_is_for_observers_supervisors_and_admins_in_their_area(client, world):

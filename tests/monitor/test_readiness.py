@@ -137,6 +137,12 @@ def test_milestones_turn_late_after_their_deadline(world, scripted_day, app):
     assert broken["election_day_valid"] is False and broken["milestones"] == []
 
 
+def test_the_readiness_api_defaults_to_the_callers_area(client, world):
+    login(client, world.supervisor.username)
+    body = client.get("/api/v1/readiness").json
+    assert body["region"] == "31.01" and body["total"]["boxes"] > 0
+
+
 def test_the_readiness_api_is_scoped(client, world):
     login(client, world.kpps.username)
     assert client.get("/api/v1/readiness?region=31.75").status_code == 403

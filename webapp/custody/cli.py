@@ -25,6 +25,12 @@ def _report(report, started: float) -> None:
             f"OK: {report.events} events in {report.boxes} box chains and {report.checkpoints} signed "
             f"checkpoints verify ({elapsed:.2f}s, {rate:,.0f} events/s)."
         )
+        if report.key_from_file:
+            click.echo(
+                "Warning: the signatures were checked with the public key written in the file itself. A forger "
+                "would write their own: compare it with the key KPU publishes (GET /api/v1/ledger/checkpoints), "
+                "or pass it with --public-key."
+            )
         if report.hash_only:
             click.echo(
                 f"The export is scoped to a region: {report.hash_only} events of other boxes were given by hash "
@@ -69,9 +75,16 @@ def checkpoint_command() -> None:
 
 @ledger_cli.command("export")
 @click.argument("path", type=click.Path(dir_okay=False, writable=True))
+@click.option("--region", help="Only this region's boxes in full; other events by their hash alone.")
 @with_appcontext
-def export_command(path: str) -> None:
-    """Write every event and checkpoint as JSON Lines, for `ledger verify --from-export`."""
+def export_command(path: str, region: str | None) -> None:
+    """Write every event, box head and checkpoint as JSON Lines, for `ledger verify --from-export`."""
+    from webapp.geo.models import Region, dotted_code
+
+    if region is not None:
+        region = dotted_code(region)
+        if region is None or db.session.get(Region, region) is None:
+            raise click.ClickException("no region with that code (e.g. 31.75)")
     with open(path, "w", encoding="utf-8") as out:
-        count = export_ledger(db.session, signing_key(current_app.config).public_text, out)
-    click.echo(f"Exported {count} events to {path}.")
+        count = export_ledger(db.session, signing_key(current_app.config).public_text, out, region)
+    click.echo(f"Exported {count} events in full to {path}.")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from webapp.auth.models import User
 from webapp.boxes.models import Box
@@ -331,18 +331,30 @@ def _verify_postgres_parallel(session: Session, public_key: str, parts: int, hea
     return report
 
 
-def export_lines(
-    session: Session, public_key: str, boxes: set[str] | None = None, region: str = ""
-) -> Iterator[tuple[str, str]]:
+def export_lines(session: Session, public_key: str, region: str | None = None) -> Iterator[tuple[str, str]]:
     """The ledger as JSON Lines that `flask ledger verify --from-export` reads offline, as (kind, line):
-    a header, every event in id order, then the signed checkpoints.
+    a header, every event in id order, each box's head (chain length and last hash, as the box table
+    has them: a removed last event shows), then the signed checkpoints. Read in one snapshot on
+    PostgreSQL, so scans going on meanwhile never make the heads and the events disagree.
 
-    With `boxes` (a region's SSCCs), the events of other boxes are given by id and hash alone: the
-    checkpoints' Merkle roots still verify over every event, while other regions' contents stay out.
+    With `region`, only the boxes bound for it are given in full (events and heads); every other event
+    comes as its id and hash alone, so the checkpoints' Merkle roots still verify over every event
+    while other regions' contents stay out.
     """
+    if session.get_bind().dialect.name == "postgresql" and isinstance(session.get_bind(), Engine):
+        session.rollback()
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    heads = select(Box.sscc, Box.chain_length, Box.chain_head).where(Box.chain_length > 0).order_by(Box.sscc)
+    boxes = None
+    if region is not None:
+        dest = aliased(Site)
+        heads = heads.join(dest, dest.id == Box.destination_id)
+        if region:
+            heads = heads.where((dest.region_code == region) | dest.region_code.startswith(region + "."))
+        boxes = {sscc for sscc, _, _ in session.execute(heads)}
     header = {"type": "header", "format": "jejak-ledger", "v": 1, "public_key": public_key}
-    if boxes is not None:
-        header["region"] = region
+    if region is not None:
+        header["region"] = region or "ID"
     yield "header", json.dumps(header) + "\n"
     rows = _event_rows(session)
     try:
@@ -353,14 +365,16 @@ def export_lines(
                 yield "hash", json.dumps({"type": "hash", "id": row["id"], "hash": row["hash"]}) + "\n"
     finally:
         rows.close()
+    for sscc, length, head in session.execute(heads):
+        yield "head", json.dumps({"type": "head", "box": sscc, "length": length, "hash": head}) + "\n"
     for cp in _checkpoint_rows(session):
         yield "checkpoint", json.dumps({"type": "checkpoint", **cp, "created_at": utc_text(cp["created_at"])}) + "\n"
 
 
-def export_ledger(session: Session, public_key: str, out) -> int:
-    """Write the whole ledger (export_lines) to a file; returns the number of events."""
+def export_ledger(session: Session, public_key: str, out, region: str | None = None) -> int:
+    """Write the ledger (export_lines) to a file; returns the number of events given in full."""
     count = 0
-    for kind, line in export_lines(session, public_key):
+    for kind, line in export_lines(session, public_key, region):
         out.write(line)
         count += kind == "event"
     return count
@@ -370,6 +384,8 @@ def verify_export(path: Path, public_key: str | None = None) -> VerifyReport:
     """Verify a JSON Lines export offline, against the public key given (or the one in the file)."""
     checkpoints: list[dict] = []
     header: dict = {}
+
+    heads: dict[str, tuple[int, str | None]] = {}
 
     def events() -> Iterator[dict]:
         with path.open(encoding="utf-8") as handle:
@@ -389,6 +405,9 @@ def verify_export(path: Path, public_key: str | None = None) -> VerifyReport:
                 item = json.loads(line)
                 item.pop("type")
                 checkpoints.append(item)
+            elif line.startswith('{"type": "head"'):
+                item = json.loads(line)
+                heads[str(item.get("box"))] = (item.get("length"), item.get("hash"))
     stream = events()
     first = next(stream, None)
     key = public_key or header.get("public_key")
@@ -398,7 +417,9 @@ def verify_export(path: Path, public_key: str | None = None) -> VerifyReport:
             yield first
         yield from stream
 
-    return verify_stream(chained(), checkpoints, key)
+    report = verify_stream(chained(), checkpoints, key, heads)
+    report.key_from_file = public_key is None
+    return report
 
 
 def verify_box(session: Session, box: Box) -> bool:

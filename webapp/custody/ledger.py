@@ -285,6 +285,7 @@ class VerifyReport:
     checkpoints: int = 0
     problem: Problem | None = None
     hash_only: int = 0  # events of a scoped export given by their hash alone (other regions' boxes)
+    key_from_file: bool = False  # signatures were checked against the key the export itself carries
 
     @property
     def ok(self) -> bool:

@@ -25,7 +25,7 @@ from webapp.boxes.codes import CodeError, parse_code
 from webapp.boxes.models import Box, BoxKind, BoxPhase, BoxStatus, Packet
 from webapp.core.bulk import Insert, Link, Update, write
 from webapp.custody.ledger import GENESIS, canonical_event, chain_hash, event_fields, utc_text
-from webapp.custody.models import Alert, CustodyEvent, EventKind, ScanReceipt, Verdict
+from webapp.custody.models import Alert, AlertState, CustodyEvent, EventKind, ScanReceipt, Verdict
 from webapp.geo.models import WAREHOUSES, Site, SiteKind
 
 log = logging.getLogger(__name__)
@@ -125,6 +125,18 @@ def clone_check(before: Sighting | None, now: Sighting, max_kmh: float, min_km: 
     }
 
 
+def _sighted(box: Box | None, scan: ScanInput, result: ScanResult, now: datetime) -> bool:
+    """Whether a scan tells where a box's label was seen: it has a GPS fix, the box is ours, the scan was
+    made by someone allowed at a site of theirs (not refused as forbidden), with a believable clock."""
+    return (
+        box is not None
+        and scan.lat is not None
+        and scan.lon is not None
+        and result.reason != "forbidden"
+        and scan.scanned_at - now <= CLOCK_SKEW_AHEAD
+    )
+
+
 def _clone_limits() -> tuple[float, float]:
     config = current_app.config if has_app_context() else {}
     return float(config.get("CLONE_MAX_KMH", 150)), float(config.get("CLONE_MIN_KM", 20))
@@ -176,6 +188,7 @@ class _Context:
         self._routes_loaded = False
         self._packets: dict | None = None
         self._sightings: dict[int, Sighting] | None = None
+        self.clone_alerted: set[int] = set()
         self.sites: dict[int, Site] = {}
         self.by_code: dict[str, Site] = {}
         for site in {row[3] for row in rows if one_site and row[3] is not None}:
@@ -250,6 +263,19 @@ class _Context:
                 )
             }
         return self._sightings.get(box.id)
+
+    def clone_alert_open(self, box: Box) -> bool:
+        """Whether the box already has a cloned-label alert not yet resolved (one is enough)."""
+        if box.id in self.clone_alerted:
+            return True
+        return (
+            self.session.scalar(
+                select(Alert.id).where(
+                    Alert.box_id == box.id, Alert.kind == "cloned_label", Alert.state != AlertState.RESOLVED
+                )
+            )
+            is not None
+        )
 
     def seen(self, box: Box, sighting: Sighting) -> None:
         self.last_sighting(box)
@@ -551,15 +577,17 @@ def record_scans(
                 "damaged" if scan.action == "damage" else "lost" if scan.action == "loss" else "seal_mismatch"
             )
             alerts.append((scan, kind, {"action": scan.action, "verdict": result.verdict, **result.details}, box_id))
-        if box is not None and scan.lat is not None and scan.lon is not None:
-            # Accepted or refused, a scan with a fix says where this label is now: a copy of it elsewhere
-            # shows as a journey no vehicle could make.
+        if _sighted(box, scan, result, now):
+            # Accepted or refused, a scan by someone at their own site with a fix says where this label
+            # is now: a copy of it elsewhere shows as a journey no vehicle could make.
             sighting = Sighting(float(scan.lat), float(scan.lon), scan.scanned_at, scan.site.upper())
-            clone = clone_check(ctx.last_sighting(box), sighting, *limits)
-            if clone:
-                alerts.append(
-                    (scan, "cloned_label", {"action": scan.action, "verdict": result.verdict, **clone}, box_id)
-                )
+            max_kmh, min_km = limits
+            min_km += (scan.accuracy or 0) / 1000  # the fix's own uncertainty, in metres
+            clone = clone_check(ctx.last_sighting(box), sighting, max_kmh, min_km)
+            if clone and not ctx.clone_alert_open(box):
+                details = {"action": scan.action, "verdict": result.verdict, **clone}
+                alerts.append((scan, "cloned_label", details, box_id))
+                ctx.clone_alerted.add(box.id)
             if result.verdict == Verdict.ACCEPTED:
                 ctx.seen(box, sighting)
 

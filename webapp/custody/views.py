@@ -88,7 +88,7 @@ def _handover_table() -> tuple[list[str], list[list]]:
         body.append(
             [
                 h.number or "",
-                h.status,
+                _("closed") if h.status == "closed" else _("in progress"),
                 h.sender_site.code,
                 receiver,
                 utc_text(h.created_at),

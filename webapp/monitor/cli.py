@@ -7,7 +7,7 @@ import sys
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 
 from webapp.core.database import begin_write
 from webapp.extensions import db
@@ -35,6 +35,9 @@ def scan_command() -> None:
 @with_appcontext
 def check_command() -> None:
     """Compare the readiness counters with a recount of the boxes; exit 1 on any difference."""
+    if db.session.get_bind().dialect.name == "postgresql":  # both reads in one snapshot, scans going on or not
+        db.session.rollback()
+        db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     kept, counted = counters(db.session), recount(db.session)
     wrong = sorted(key for key in kept.keys() | counted.keys() if kept.get(key, 0) != counted.get(key, 0))
     for region, stage in wrong[:50]:
@@ -50,6 +53,8 @@ def check_command() -> None:
 def rebuild_command() -> None:
     """Set every counter from a recount of the boxes (after a site's kind or region was corrected)."""
     begin_write(db.session)
+    if db.session.get_bind().dialect.name == "postgresql":  # no box may move while the counters are reset
+        db.session.execute(text("LOCK TABLE box IN SHARE MODE"))
     db.session.execute(delete(ReadinessCount))
     db.session.add_all(ReadinessCount(region_code=r, stage=s, boxes=n) for (r, s), n in recount(db.session).items())
     db.session.commit()

@@ -100,7 +100,7 @@ def seed_demo_day(session: Session, kecamatan_code: str, warehouse: str, now: da
     scans("petugas", "dispatch", reaching("tps"), pps, to=tps_site, at=now - timedelta(hours=6))
     scans("petugas", "receive", reaching("tps"), tps_site, at=now - timedelta(hours=2))
     # One box got wet at the PPK.
-    wet = reaching("ppk")[-1:]
+    wet = [row for row in rows if goal[row[0].id] == "ppk"][-1:]  # held at the PPK itself
     scans("petugas", "damage", wet, ppk, note="demo: terkena hujan")
     session.flush()
     return recorded

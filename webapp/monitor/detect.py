@@ -24,7 +24,7 @@ from webapp.custody.ledger import utc_text
 from webapp.custody.models import Alert, AlertState
 from webapp.geo.models import Site, SiteKind
 from webapp.monitor.models import ReadinessCount
-from webapp.monitor.readiness import ALL_STAGES, REACHED, RETURNED, election_day, stage_of
+from webapp.monitor.readiness import ALL_STAGES, BACK_STAGES, REACHED, RETURNED, election_day, local_today, stage_of
 
 STALLED, OVERDUE = "stalled", "overdue"
 
@@ -92,64 +92,74 @@ def _due(config, today: date) -> list[tuple[str, str, date]]:
     return [(direction, level, deadline) for direction, level, deadline in due if today > deadline]
 
 
+def _behind(direction: str, level: str) -> list[str]:
+    """The stages of a box that has not reached `level` by that milestone. Out: every stage short of it
+    (a damaged or lost box has its own alert). Back: the boxes opened for the count and not yet back."""
+    if direction == "out":
+        return [stage for stage in ALL_STAGES if stage not in REACHED[level] and stage != "problem"]
+    return [stage for stage in BACK_STAGES if stage not in RETURNED[level]]
+
+
+DESA_CHUNK = 200  # desas read at a time: a few tens of thousands of boxes, whatever the region's size
+
+
 def overdue(session: Session, config, now: datetime, today: date) -> tuple[int, int]:
     """Raise an `overdue` alert for each TPS with boxes behind a milestone already passed; returns
-    (alerts raised, TPS behind any milestone). The counters point at the desas that are behind; only their boxes are read."""
+    (alerts raised, TPS behind any milestone). The counters point at the desas that are behind; only
+    their boxes are read, a chunk of desas at a time, so memory stays bounded at national scale."""
     raised = 0
     behind_tps: set[int] = set()
+    holder = aliased(Site)
     for direction, level, deadline in _due(config, today):
-        done = set(REACHED[level] if direction == "out" else RETURNED[level]) | {"problem"}  # problems alert already
-        behind = [stage for stage in ALL_STAGES if stage not in done]
+        behind = _behind(direction, level)
         desas = list(
             session.scalars(
                 select(ReadinessCount.region_code)
                 .where(ReadinessCount.stage.in_(behind), ReadinessCount.boxes > 0)
                 .distinct()
+                .order_by(ReadinessCount.region_code)
             )
         )
-        if not desas:
-            continue
-        holder = aliased(Site)
-        late: dict[int, list[str]] = {}
-        for start in range(0, len(desas), 500):
+        for start in range(0, len(desas), DESA_CHUNK):
+            chunk = desas[start : start + DESA_CHUNK]
+            late: dict[int, list[str]] = {}
             for tps_id, sscc, status, phase, holder_id, holder_kind in session.execute(
                 select(Box.destination_id, Box.sscc, Box.status, Box.phase, Box.holder_site_id, holder.kind)
                 .join(Site, Site.id == Box.destination_id)
                 .outerjoin(holder, holder.id == Box.holder_site_id)
-                .where(
-                    Site.kind == SiteKind.TPS,
-                    Site.region_code.in_(desas[start : start + 500]),
-                    Box.kind != BoxKind.VENDOR_CARTON,
-                )
+                .where(Site.kind == SiteKind.TPS, Site.region_code.in_(chunk), Box.kind != BoxKind.VENDOR_CARTON)
             ):
                 if stage_of(status, phase, holder_id, holder_kind) in behind:
                     late.setdefault(tps_id, []).append(sscc)
-        behind_tps |= set(late)
-        alerted = {
-            site_id
-            for site_id, details in session.execute(
-                select(Alert.site_id, Alert.details).where(Alert.kind == OVERDUE, Alert.site_id.in_(list(late)))
-            )
-            if details.get("level") == level and details.get("direction") == direction
-        }
-        for tps_id, ssccs in sorted(late.items()):
-            if tps_id in alerted:
-                continue
-            session.add(
-                _alert(
-                    OVERDUE,
-                    site_id=tps_id,
-                    details={
-                        "direction": direction,
-                        "level": level,
-                        "deadline": deadline.isoformat(),
-                        "boxes": len(ssccs),
-                        "ssccs": sorted(ssccs)[:20],
-                    },
-                    now=now,
+            behind_tps |= set(late)
+            alerted = {  # this milestone's alerts already raised for the TPS of these desas
+                site_id
+                for site_id, details in session.execute(
+                    select(Alert.site_id, Alert.details)
+                    .join(Site, Site.id == Alert.site_id)
+                    .where(Alert.kind == OVERDUE, Site.kind == SiteKind.TPS, Site.region_code.in_(chunk))
                 )
-            )
-            raised += 1
+                if details.get("level") == level and details.get("direction") == direction
+            }
+            for tps_id, ssccs in sorted(late.items()):
+                if tps_id in alerted:
+                    continue
+                session.add(
+                    _alert(
+                        OVERDUE,
+                        site_id=tps_id,
+                        details={
+                            "direction": direction,
+                            "level": level,
+                            "deadline": deadline.isoformat(),
+                            "boxes": len(ssccs),
+                            "ssccs": sorted(ssccs)[:20],
+                        },
+                        now=now,
+                    )
+                )
+                raised += 1
+            session.flush()
     return raised, len(behind_tps)
 
 
@@ -157,7 +167,7 @@ def sweep(session: Session, config, now: datetime | None = None, today: date | N
     """Run every periodic check once; the caller commits."""
     now = now or datetime.now(UTC)
     now = now if now.tzinfo else now.replace(tzinfo=UTC)  # SQLite hands back naive UTC times
-    today = today or now.date()
+    today = today or local_today(config, now)
     result = Sweep()
     result.stalled = stalled(session, now, int(config["STALLED_AFTER_HOURS"]))
     result.overdue, result.tps_behind = overdue(session, config, now, today)

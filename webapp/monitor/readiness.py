@@ -10,7 +10,8 @@ election day from configuration) say what share must have reached a level by whe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
@@ -171,6 +172,16 @@ def milestones(total: ReadinessRow, election_day: date | None, config, today: da
         percent = total.returned_percent(level)
         out.append(Milestone(level, deadline, percent, today > deadline and percent < 100, "back"))
     return out
+
+
+def local_today(config, now: datetime | None = None) -> date:
+    """Today in the election's time zone (BABEL_DEFAULT_TIMEZONE, WIB): milestones are calendar days."""
+    now = now or datetime.now(UTC)
+    try:
+        zone = ZoneInfo(config.get("BABEL_DEFAULT_TIMEZONE") or "Asia/Jakarta")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = timezone(timedelta(hours=7))  # WIB has no daylight saving
+    return now.astimezone(zone).date()
 
 
 def election_day(config) -> tuple[date | None, bool]:

@@ -3,8 +3,6 @@ supervisor acknowledges and resolves each with a note, and the history stays. CS
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -19,12 +17,13 @@ from webapp.auth.access import home_region_code, region_page_code, roles_require
 from webapp.core.database import begin_write
 from webapp.core.exports import csv_response, xlsx_response
 from webapp.core.labels import alert_kind_label, alert_state_label, readiness_level_label, readiness_stage_label
+from webapp.custody.integrity import signing_key
 from webapp.custody.ledger import utc_text
 from webapp.custody.models import Alert, AlertAction, AlertState
 from webapp.extensions import db
 from webapp.geo.models import Region
 from webapp.monitor.alerts import ACTORS, AlertError, act, alerts_in_region, alerts_in_scope, open_by_kind
-from webapp.monitor.readiness import ALL_STAGES, BACK_STAGES, STAGES, readiness_report
+from webapp.monitor.readiness import ALL_STAGES, BACK_STAGES, STAGES, local_today, readiness_report
 
 bp = Blueprint("monitor", __name__)
 PAGE = 50  # alerts per page, newest first; ?before=ID for older ones
@@ -155,7 +154,7 @@ def dashboard_home():
 def dashboard(code: str):
     """Readiness of a region and its parts, refreshed every minute."""
     region = region_page_code(current_user, code)
-    data = readiness_report(db.session, region, current_app.config, date.today())
+    data = readiness_report(db.session, region, current_app.config, local_today(current_app.config))
     parent = db.session.get(Region, region).parent_code if region else None
     return render_template(
         "monitor/dashboard.html",
@@ -165,12 +164,13 @@ def dashboard(code: str):
         stages=STAGES,
         back_stages=BACK_STAGES,
         alert_counts=open_by_kind(db.session, current_user, region),
+        public_key=signing_key(current_app.config).public_text,
     )
 
 
 def _readiness_table(code: str) -> tuple[str, list[str], list[list]]:
     region = region_page_code(current_user, code)
-    data = readiness_report(db.session, region, current_app.config, date.today())
+    data = readiness_report(db.session, region, current_app.config, local_today(current_app.config))
     header = [_("Code"), _("Name"), _("Boxes")]
     header += [readiness_stage_label(stage) for stage in ALL_STAGES]
     header += [_("%% at the %(level)s", level=readiness_level_label(level)) for level in ("ppk", "tps")]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from webapp.boxes.models import Box, BoxKind, BoxStatus, ManifestLine, Packet
@@ -60,7 +60,9 @@ def warehouse_stock(session: Session, warehouse: Site) -> list[StockRow]:
 def region_stock(session: Session, region_code: str) -> list[StockRow]:
     """The same for a region: what all its warehouses (provincial and kab/kota) hold and have coming,
     against what all its TPS need. A carton is at one place at a time, so nothing counts twice."""
-    in_region = (Site.region_code == region_code) | Site.region_code.startswith(region_code + ".")
+    in_region = (  # "" is the whole country
+        (Site.region_code == region_code) | Site.region_code.startswith(region_code + ".") if region_code else true()
+    )
     ids = list(session.scalars(select(Site.id).where(Site.kind.in_([k.value for k in WAREHOUSES]), in_region)))
     return stock_of(session, ids, region_code)
 

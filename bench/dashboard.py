@@ -26,7 +26,6 @@ import re
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 import uuid
@@ -81,11 +80,7 @@ STEPS_FOR = {"planned": 0, "warehouse": 2, "road": 3, "ppk": 4, "damaged": 4, "p
 
 
 def setup(uri: str) -> None:
-    class Bench(Config):
-        SQLALCHEMY_DATABASE_URI = uri
-        SEED_MAX_VOTERS_PER_TPS = VOTERS_PER_TPS
-
-    app = create_app(Bench)
+    app = app_for(uri, SEED_MAX_VOTERS_PER_TPS=VOTERS_PER_TPS)
     with app.app_context():
         session = db.session
         upgrade()
@@ -166,13 +161,15 @@ def setup(uri: str) -> None:
         db.engine.dispose()
 
 
+def app_for(uri: str, **settings):
+    """The app on the benchmark's database."""
+    bench = type("Bench", (Config,), {"SQLALCHEMY_DATABASE_URI": uri, **settings})
+    return create_app(bench)
+
+
 def prepare_reuse(uri: str) -> None:
     """Measure again on a database a previous run built: the observer's password as this run expects."""
-
-    class Bench(Config):
-        SQLALCHEMY_DATABASE_URI = uri
-
-    app = create_app(Bench)
+    app = app_for(uri)
     with app.app_context():
         db.session.scalar(select(User).where(User.username == "pengawas")).set_password(PASSWORD)
         db.session.commit()
@@ -183,11 +180,7 @@ def prepare_reuse(uri: str) -> None:
 
 def check_and_compare(uri: str) -> None:
     """Counters equal a recount; and the kab/kota's figures from the counters vs from its box rows."""
-
-    class Bench(Config):
-        SQLALCHEMY_DATABASE_URI = uri
-
-    app = create_app(Bench)
+    app = app_for(uri)
     with app.app_context():
         session = db.session
         session.execute(text("ANALYZE"))
@@ -238,37 +231,6 @@ def log_in(username: str, password: str) -> str:
     return "; ".join(cookies.values())
 
 
-def pages_phase(cookie: str, make_path, clients: int, seconds: float) -> tuple[list[float], dict[int, int]]:
-    """`clients` threads, each on its own keep-alive connection with the session cookie, for `seconds`."""
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    lock = threading.Lock()
-    stop_at = time.perf_counter() + seconds
-
-    def worker() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", ingest.PORT, timeout=60)
-        mine, seen = [], {}
-        while time.perf_counter() < stop_at:
-            path = make_path()
-            started = time.perf_counter()
-            conn.request("GET", path, headers={"Cookie": cookie})
-            response = conn.getresponse()
-            response.read()
-            mine.append(time.perf_counter() - started)
-            seen[response.status] = seen.get(response.status, 0) + 1
-        with lock:
-            latencies.extend(mine)
-            for status, n in seen.items():
-                statuses[status] = statuses.get(status, 0) + n
-
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sorted(latencies), statuses
-
-
 def percentile(ordered: list[float], share: float) -> float:
     return ordered[max(int(len(ordered) * share) - 1, 0)] * 1000
 
@@ -287,10 +249,7 @@ def main() -> None:
             print(f"  ledger topped up with inspections to {total:,} events", flush=True)
         check_and_compare(uri)
 
-        class Bench(Config):
-            SQLALCHEMY_DATABASE_URI = uri
-
-        app = create_app(Bench)
+        app = app_for(uri)
         with app.app_context():
             kecamatan = list(db.session.scalars(select(Region.code).where(Region.parent_code == KAB)))
             desa = list(db.session.scalars(select(Region.code).where(Region.parent_code.in_(kecamatan))))
@@ -308,7 +267,10 @@ def main() -> None:
             cookie = log_in("pengawas", PASSWORD)
             print(f"\n{CLIENTS} clients, {PHASE_SECONDS:.0f} s per page kind, gunicorn workers = {ingest.WORKERS}")
             for name, make in pages.items():
-                latencies, statuses = pages_phase(cookie, make, CLIENTS, PHASE_SECONDS)
+                result = ingest.run_phase(
+                    "", "GET", lambda n, i, make=make: (make(), None), CLIENTS, PHASE_SECONDS, {"Cookie": cookie}
+                )
+                latencies, statuses = result["latencies"], result["statuses"]
                 if set(statuses) != {200}:
                     raise RuntimeError(f"{name}: answers {statuses}, not all 200")
                 print(

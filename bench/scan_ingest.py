@@ -177,8 +177,17 @@ def cpu_seconds() -> dict[str, float]:
     return totals
 
 
-def run_phase(token: str, method: str, make_request, clients: int = CLIENTS, seconds: float = PHASE_SECONDS) -> dict:
-    """`clients` threads send requests for `seconds`; returns requests/s, latency percentiles, CPU used."""
+def run_phase(
+    token: str,
+    method: str,
+    make_request,
+    clients: int = CLIENTS,
+    seconds: float = PHASE_SECONDS,
+    headers: dict | None = None,
+) -> dict:
+    """`clients` threads send requests for `seconds`; returns requests/s, latency percentiles, CPU used.
+    `headers` replace the bearer token's (a browser's session cookie, say)."""
+    headers = headers or {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     lock = threading.Lock()
@@ -192,12 +201,7 @@ def run_phase(token: str, method: str, make_request, clients: int = CLIENTS, sec
             path, body = make_request(n, i)
             i += 1
             started = time.perf_counter()
-            conn.request(
-                method,
-                path,
-                body=body,
-                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-            )
+            conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
             response.read()
             mine.append(time.perf_counter() - started)

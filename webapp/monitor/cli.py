@@ -8,6 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import delete, text
+from sqlalchemy.engine import Engine
 
 from webapp.core.database import begin_write
 from webapp.extensions import db
@@ -35,7 +36,8 @@ def scan_command() -> None:
 @with_appcontext
 def check_command() -> None:
     """Compare the readiness counters with a recount of the boxes; exit 1 on any difference."""
-    if db.session.get_bind().dialect.name == "postgresql":  # both reads in one snapshot, scans going on or not
+    bind = db.session.get_bind()
+    if bind.dialect.name == "postgresql" and isinstance(bind, Engine):  # both reads in one snapshot
         db.session.rollback()
         db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     kept, counted = counters(db.session), recount(db.session)

@@ -65,7 +65,8 @@ def open_scanner(page: Page, username: str = "petugas", password: str = "jejak-p
     page.get_by_label("Kata sandi").fill(password)
     page.get_by_role("button", name="Masuk").click()
     expect(page.locator("body")).to_have_attribute("data-ready", "true")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    # A function, not an expression: Playwright polls an expression with eval(), which our CSP forbids.
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
 
 
 def scan(page: Page, code: str) -> None:

@@ -65,8 +65,16 @@ def open_scanner(page: Page, username: str = "petugas", password: str = "jejak-p
     page.get_by_label("Kata sandi").fill(password)
     page.get_by_role("button", name="Masuk").click()
     expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    # The worker installs from the login page. When it activates while the browser is already on its
+    # way to /scan, its clients.claim() misses the new page, which stays uncontrolled until the next
+    # navigation (as it would for a person: the next page opened works offline). Wait for the worker,
+    # then reload once if this page is not yet one of its clients.
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    if not page.evaluate("() => navigator.serviceWorker.controller !== null"):
+        page.reload()
+        expect(page.locator("body")).to_have_attribute("data-ready", "true")
     # A function, not an expression: Playwright polls an expression with eval(), which our CSP forbids.
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=10_000)
 
 
 def scan(page: Page, code: str) -> None:

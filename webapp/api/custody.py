@@ -25,12 +25,12 @@ from webapp.core.errors import error_response
 from webapp.custody.integrity import checkpoint_due, checkpoint_json, make_checkpoint, signing_key
 from webapp.custody.ledger import utc_text
 from webapp.custody.messages import pack_message, scan_message, warning_label
-from webapp.custody.models import Alert, AlertState, CustodyEvent, LedgerCheckpoint
+from webapp.custody.models import Alert, CustodyEvent, LedgerCheckpoint
 from webapp.custody.services import ScanInput, ScanResult, record_scans
 from webapp.extensions import csrf, db
 from webapp.geo.models import Site
 from webapp.monitor.alerts import ACTORS as ALERT_ACTORS
-from webapp.monitor.alerts import AlertError, act, alerts_in_scope
+from webapp.monitor.alerts import STATE_FILTERS, AlertError, act, alert_query, alerts_in_scope
 from webapp.pwa.cache import offline_cache
 
 log = logging.getLogger(__name__)
@@ -242,17 +242,23 @@ def expected(code: str):
 @bp.route("/alerts")
 @roles_required()
 def alerts():
-    """Alerts in the caller's scope, newest first; filter with ?kind= and ?state=."""
-    query = select(Alert).where(alerts_in_scope(current_user))
-    kind, state = request.args.get("kind"), request.args.get("state")
-    if state and state not in {s.value for s in AlertState}:
-        return error_response(400, "invalid_request", "state must be open, acknowledged or resolved")
-    if kind:
-        query = query.where(Alert.kind == kind[:32])
-    if state:
-        query = query.where(Alert.state == state)
+    """Alerts in the caller's scope, newest first; filter with ?kind=, ?state= (or unresolved) and ?region=;
+    ?before=ID for the page of older ones."""
+    state = request.args.get("state", "")
+    if state and state not in STATE_FILTERS:
+        return error_response(400, "invalid_request", "state must be open, acknowledged, resolved or unresolved")
+    before = request.args.get("before", "")
+    if before and not before.isdigit():
+        return error_response(400, "invalid_request", "before must be an alert id")
+    query = alert_query(
+        current_user,
+        state=state,
+        kind=request.args.get("kind", "")[:32],
+        region=request.args.get("region", "")[:13],
+        before=int(before) if before else None,
+    )
     limit = min(max(request.args.get("limit", 100, type=int) or 100, 1), 1000)
-    rows = db.session.scalars(query.order_by(Alert.id.desc()).limit(limit)).all()
+    rows = db.session.scalars(query.limit(limit)).all()
     return {"alerts": [alert_json(a) for a in rows]}
 
 

@@ -369,7 +369,13 @@ def document() -> dict:
                     "summary": "Alerts in scope",
                     "parameters": [
                         {"name": "kind", "in": "query", "schema": {"type": "string"}},
-                        {"name": "state", "in": "query", "schema": {"enum": ["open", "acknowledged", "resolved"]}},
+                        {
+                            "name": "state",
+                            "in": "query",
+                            "schema": {"enum": ["open", "acknowledged", "resolved", "unresolved"]},
+                        },
+                        {"name": "region", "in": "query", "schema": {"type": "string"}},
+                        {"name": "before", "in": "query", "schema": {"type": "integer"}},
                         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
                     ],
                     "responses": {"200": _json("Alerts", "OK"), **_errors(400, 401)},

@@ -115,7 +115,12 @@ def alert_kind_label(kind: str) -> str:
 
 
 def alert_state_label(state: str) -> str:
-    return {"open": _("open"), "acknowledged": _("acknowledged"), "resolved": _("resolved")}.get(state, state)
+    return {
+        "open": _("open"),
+        "acknowledged": _("acknowledged"),
+        "resolved": _("resolved"),
+        "unresolved": _("not yet resolved"),
+    }.get(state, state)
 
 
 def readiness_stage_label(stage: str) -> str:

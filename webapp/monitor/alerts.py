@@ -49,6 +49,26 @@ def alerts_in_region(code: str):
     )
 
 
+STATE_FILTERS = (*(s.value for s in AlertState), "unresolved")  # unresolved: open or acknowledged
+
+
+def alert_query(user: User, *, state: str = "", kind: str = "", region: str = "", before: int | None = None):
+    """The alerts a user may see, newest first, filtered as the alerts page and the API both offer:
+    by state (or "unresolved"), kind, region and, for the next page, ids below `before`."""
+    query = select(Alert).where(alerts_in_scope(user))
+    if region:
+        query = query.where(alerts_in_region(region))
+    if state == "unresolved":
+        query = query.where(Alert.state != AlertState.RESOLVED)
+    elif state:
+        query = query.where(Alert.state == state)
+    if kind:
+        query = query.where(Alert.kind == kind)
+    if before:
+        query = query.where(Alert.id < before)
+    return query.order_by(Alert.id.desc())
+
+
 def open_by_kind(session: Session, user: User, code: str) -> dict[str, int]:
     """Alerts not yet resolved in the region (and the user's scope), counted by kind."""
     return dict(

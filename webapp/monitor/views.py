@@ -19,10 +19,10 @@ from webapp.core.exports import csv_response, xlsx_response
 from webapp.core.labels import alert_kind_label, alert_state_label, readiness_level_label, readiness_stage_label
 from webapp.custody.integrity import signing_key
 from webapp.custody.ledger import utc_text
-from webapp.custody.models import Alert, AlertAction, AlertState
+from webapp.custody.models import Alert, AlertAction
 from webapp.extensions import db
 from webapp.geo.models import Region
-from webapp.monitor.alerts import ACTORS, AlertError, act, alerts_in_region, alerts_in_scope, open_by_kind
+from webapp.monitor.alerts import ACTORS, STATE_FILTERS, AlertError, act, alert_query, alerts_in_scope, open_by_kind
 from webapp.monitor.readiness import ALL_STAGES, BACK_STAGES, STAGES, local_today, readiness_report
 
 bp = Blueprint("monitor", __name__)
@@ -34,26 +34,21 @@ class AlertActionForm(FlaskForm):
     note = TextAreaField(_l("Note"), validators=[Length(max=1000)])
 
 
-def _filtered():
-    query = select(Alert).where(alerts_in_scope(current_user))
-    state, kind = request.args.get("state", ""), request.args.get("kind", "")[:32]
-    region = request.args.get("region", "")[:13]
-    if region:
-        query = query.where(alerts_in_region(region))
-    if state in {s.value for s in AlertState}:
-        query = query.where(Alert.state == state)
-    if kind:
-        query = query.where(Alert.kind == kind)
-    return query.order_by(Alert.id.desc()), state, kind
+def _filters() -> dict:
+    """The alerts page's filters from the query string; an unknown state shows every state."""
+    state = request.args.get("state", "")
+    return {
+        "state": state if state in STATE_FILTERS else "",
+        "kind": request.args.get("kind", "")[:32],
+        "region": request.args.get("region", "")[:13],
+    }
 
 
 @bp.route("/alerts")
 @roles_required()
 def alerts():
-    query, state, kind = _filtered()
-    before = request.args.get("before", type=int)
-    if before:
-        query = query.where(Alert.id < before)
+    filters = _filters()
+    query = alert_query(current_user, **filters, before=request.args.get("before", type=int))
     rows = db.session.scalars(query.limit(PAGE + 1).options(selectinload(Alert.box), selectinload(Alert.site))).all()
     older = rows[PAGE - 1].id if len(rows) > PAGE else None
     rows = rows[:PAGE]
@@ -66,9 +61,8 @@ def alerts():
         "monitor/alerts.html",
         alerts=rows,
         steps=steps,
-        state=state,
-        kind=kind,
-        region=request.args.get("region", "")[:13],
+        **filters,
+        before=request.args.get("before", type=int),
         older=older,
         form=AlertActionForm(),
         may_act=current_user.role in ACTORS,
@@ -98,18 +92,14 @@ def act_on(alert_id: int):
     else:
         db.session.commit()
         flash(_("Alert updated."), "ok")
-    return redirect(
-        url_for(
-            "monitor.alerts",
-            state=request.args.get("state"),
-            kind=request.args.get("kind"),
-            region=request.args.get("region"),
-        )
-    )
+    # Back to the same filtered page, at the alert just handled.
+    filters = {name: value or None for name, value in _filters().items()}
+    page = url_for("monitor.alerts", **filters, before=request.args.get("before", type=int))
+    return redirect(f"{page}#alert-{alert.id}")
 
 
 def _table() -> tuple[list[str], list[list]]:
-    query, _state, _kind = _filtered()
+    query = alert_query(current_user, **_filters())
     rows = db.session.scalars(query.limit(50_000).options(selectinload(Alert.box), selectinload(Alert.site))).all()
     header = [_("Id"), _("Kind"), _("State"), _("Box"), _("Site"), _("Raised"), _("Resolved"), _("Resolution")]
     body = [

@@ -32,3 +32,34 @@ def test_migrations_go_down_and_up_from_nothing(tmp_path):
         upgrade()
         assert "box" in inspect(db.engine).get_table_names()
         db.engine.dispose()
+
+
+def test_overdue_alerts_raised_before_0012_get_their_milestone_code(tmp_path):
+    """An overdue alert that kept its milestone only in `details` is not raised again after the upgrade."""
+    from sqlalchemy import text
+
+    class FreshSqlite(TestConfig):
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'old.db'}"
+
+    app = create_app(FreshSqlite)
+    with app.app_context():
+        upgrade(revision="0011")
+        with db.engine.begin() as connection:
+            for kind, details in (
+                ("overdue", '{"direction": "out", "level": "ppk", "boxes": 3}'),
+                ("overdue", '{"direction": "back", "level": "warehouse", "boxes": 1}'),
+                ("damaged", '{"direction": "out", "level": "ppk"}'),
+            ):
+                connection.execute(
+                    text("INSERT INTO alert (kind, state, details, created_at) VALUES (:k, 'open', :d, '2029-02-12')"),
+                    {"k": kind, "d": details},
+                )
+        upgrade()
+        with db.engine.connect() as connection:
+            codes = connection.execute(text("SELECT kind, code FROM alert ORDER BY id")).all()
+        assert [tuple(row) for row in codes] == [
+            ("overdue", "out:ppk"),
+            ("overdue", "back:warehouse"),
+            ("damaged", None),
+        ]
+        db.engine.dispose()

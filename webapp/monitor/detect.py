@@ -19,12 +19,12 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from webapp.auth.models import User
-from webapp.boxes.models import Box, BoxKind, BoxStatus
+from webapp.boxes.models import Box, BoxStatus
 from webapp.custody.ledger import utc_text
 from webapp.custody.models import Alert, AlertState
-from webapp.geo.models import Site, SiteKind
+from webapp.geo.models import Site
 from webapp.monitor.models import ReadinessCount
-from webapp.monitor.readiness import ALL_STAGES, BACK_STAGES, REACHED, RETURNED, election_day, local_today, stage_of
+from webapp.monitor.readiness import ALL_STAGES, BACK_STAGES, REACHED, RETURNED, election_day, local_today, tps_boxes
 
 STALLED, OVERDUE = "stalled", "overdue"
 
@@ -39,8 +39,10 @@ class Sweep:
     notes: list[str] = field(default_factory=list)
 
 
-def _alert(kind: str, *, box_id=None, site_id=None, details: dict, now: datetime) -> Alert:
-    return Alert(kind=kind, state=AlertState.OPEN, box_id=box_id, site_id=site_id, details=details, created_at=now)
+def _alert(kind: str, *, box_id=None, site_id=None, code=None, details: dict, now: datetime) -> Alert:
+    return Alert(
+        kind=kind, state=AlertState.OPEN, box_id=box_id, site_id=site_id, code=code, details=details, created_at=now
+    )
 
 
 def stalled(session: Session, now: datetime, hours: int) -> int:
@@ -100,18 +102,25 @@ def _behind(direction: str, level: str) -> list[str]:
     return [stage for stage in BACK_STAGES if stage not in RETURNED[level]]
 
 
-DESA_CHUNK = 200  # desas read at a time: a few tens of thousands of boxes, whatever the region's size
+DESA_CHUNK = 500  # desas grouped at a time: a few thousand TPS rows, whatever the region's size
+
+
+def milestone_code(direction: str, level: str) -> str:
+    """An overdue alert's `code`: which milestone it is about ("out:ppk", "back:warehouse")."""
+    return f"{direction}:{level}"
 
 
 def overdue(session: Session, config, now: datetime, today: date) -> tuple[int, int]:
     """Raise an `overdue` alert for each TPS with boxes behind a milestone already passed; returns
-    (alerts raised, TPS behind any milestone). The counters point at the desas that are behind; only
-    their boxes are read, a chunk of desas at a time, so memory stays bounded at national scale."""
+    (alerts raised, TPS behind any milestone not alerted before).
+
+    The counters point at the desas that are behind; the database groups their boxes by TPS, leaving
+    out TPS already alerted for that milestone, a chunk of desas at a time: a sweep reads a row per TPS
+    newly behind, never the boxes themselves, and memory stays bounded at national scale."""
     raised = 0
     behind_tps: set[int] = set()
-    holder = aliased(Site)
     for direction, level, deadline in _due(config, today):
-        behind = _behind(direction, level)
+        behind, code = _behind(direction, level), milestone_code(direction, level)
         desas = list(
             session.scalars(
                 select(ReadinessCount.region_code)
@@ -121,39 +130,25 @@ def overdue(session: Session, config, now: datetime, today: date) -> tuple[int, 
             )
         )
         for start in range(0, len(desas), DESA_CHUNK):
-            chunk = desas[start : start + DESA_CHUNK]
-            late: dict[int, list[str]] = {}
-            for tps_id, sscc, status, phase, holder_id, holder_kind in session.execute(
-                select(Box.destination_id, Box.sscc, Box.status, Box.phase, Box.holder_site_id, holder.kind)
-                .join(Site, Site.id == Box.destination_id)
-                .outerjoin(holder, holder.id == Box.holder_site_id)
-                .where(Site.kind == SiteKind.TPS, Site.region_code.in_(chunk), Box.kind != BoxKind.VENDOR_CARTON)
-            ):
-                if stage_of(status, phase, holder_id, holder_kind) in behind:
-                    late.setdefault(tps_id, []).append(sscc)
-            behind_tps |= set(late)
-            alerted = {  # this milestone's alerts already raised for the TPS of these desas
-                site_id
-                for site_id, details in session.execute(
-                    select(Alert.site_id, Alert.details)
-                    .join(Site, Site.id == Alert.site_id)
-                    .where(Alert.kind == OVERDUE, Site.kind == SiteKind.TPS, Site.region_code.in_(chunk))
-                )
-                if details.get("level") == level and details.get("direction") == direction
-            }
-            for tps_id, ssccs in sorted(late.items()):
-                if tps_id in alerted:
-                    continue
+            query, dest, stage = tps_boxes(lambda dest, stage: (dest.id, func.count()))
+            alerted = exists().where(Alert.kind == OVERDUE, Alert.site_id == dest.id, Alert.code == code)
+            late = session.execute(
+                query.where(dest.region_code.in_(desas[start : start + DESA_CHUNK]), stage.in_(behind), ~alerted)
+                .group_by(dest.id)
+                .order_by(dest.id)
+            ).all()
+            behind_tps |= {tps_id for tps_id, _boxes in late}
+            for tps_id, boxes in late:
                 session.add(
                     _alert(
                         OVERDUE,
                         site_id=tps_id,
+                        code=code,
                         details={
                             "direction": direction,
                             "level": level,
                             "deadline": deadline.isoformat(),
-                            "boxes": len(ssccs),
-                            "ssccs": sorted(ssccs)[:20],
+                            "boxes": boxes,
                         },
                         now=now,
                     )

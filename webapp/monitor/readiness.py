@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, literal_column, null, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from webapp.boxes.models import Box, BoxKind, BoxPhase, BoxStatus
@@ -33,24 +33,51 @@ REACHED = {
 RETURNED = {"ppk": ("back_ppk", "back_warehouse"), "warehouse": ("back_warehouse",)}
 
 
-def stage_of(status: str, phase: str, holder_site_id: int | None, holder_kind: str | None) -> str | None:
-    """Where a box is on its way out or back, from its state (None: voided, not counted).
+def _named(stage: str):
+    assert stage in ALL_STAGES
+    return literal_column(f"'{stage}'")  # a constant in the SQL text: the same in SELECT and GROUP BY
 
-    The same rule as the database's triggers (migration 0011), which keep `readiness_count`."""
-    if status == BoxStatus.VOIDED:
-        return None
-    if status == BoxStatus.PLANNED:
-        return "planned"
-    if status in (BoxStatus.DAMAGED, BoxStatus.LOST):
-        return "problem"
-    prefix = "back_" if phase == BoxPhase.BACK else ""
-    if status == BoxStatus.IN_TRANSIT or holder_site_id is None:  # a courier holds it: on the road
-        return prefix + ("transit" if prefix else "in_transit")
-    if status == BoxStatus.OPENED or holder_kind == SiteKind.TPS:
-        return prefix + "tps"
-    if holder_kind in (SiteKind.PPK, SiteKind.PPS):
-        return prefix + str(holder_kind)
-    return prefix + "warehouse"
+
+def stage_expression(status, phase, holder_site_id, holder_kind):
+    """Where a box is on its way out or back, as a SQL expression over its columns (NULL: voided, not
+    counted), so that a region's boxes are grouped by stage in the database.
+
+    The same rule as the database's triggers (migration 0011), which keep `readiness_count`:
+    planned; damaged or lost is a "problem"; on the way back (phase "back") every stage has a "back_"
+    twin; in transit, or held by a courier (no holder site), is on the road; opened, or held at a TPS,
+    is at the TPS; held at a PPK or PPS is there; anywhere else (printer, warehouses) is a warehouse."""
+    back = phase == BoxPhase.BACK
+    return case(
+        (status == BoxStatus.VOIDED, null()),
+        (status == BoxStatus.PLANNED, _named("planned")),
+        (status.in_([BoxStatus.DAMAGED, BoxStatus.LOST]), _named("problem")),
+        (and_(back, or_(status == BoxStatus.IN_TRANSIT, holder_site_id.is_(None))), _named("back_transit")),
+        (or_(status == BoxStatus.IN_TRANSIT, holder_site_id.is_(None)), _named("in_transit")),
+        (and_(back, or_(status == BoxStatus.OPENED, holder_kind == SiteKind.TPS)), _named("back_tps")),
+        (or_(status == BoxStatus.OPENED, holder_kind == SiteKind.TPS), _named("tps")),
+        (and_(back, holder_kind == SiteKind.PPK), _named("back_ppk")),
+        (and_(back, holder_kind == SiteKind.PPS), _named("back_pps")),
+        (holder_kind == SiteKind.PPK, _named("ppk")),
+        (holder_kind == SiteKind.PPS, _named("pps")),
+        (back, _named("back_warehouse")),
+        else_=_named("warehouse"),
+    )
+
+
+def tps_boxes(columns):
+    """A SELECT over every counted box bound for a TPS (vendor cartons and voided boxes left out):
+    `columns(dest, stage)` picks what to read, from the TPS site and the box's stage_expression.
+    Returns the query, the TPS site alias and the stage, for WHERE and GROUP BY."""
+    dest, holder = aliased(Site), aliased(Site)
+    stage = stage_expression(Box.status, Box.phase, Box.holder_site_id, holder.kind)
+    query = (
+        select(*columns(dest, stage))
+        .select_from(Box)
+        .join(dest, dest.id == Box.destination_id)
+        .outerjoin(holder, holder.id == Box.holder_site_id)
+        .where(dest.kind == SiteKind.TPS, Box.kind != BoxKind.VENDOR_CARTON, stage.is_not(None))
+    )
+    return query, dest, stage
 
 
 @dataclass
@@ -104,18 +131,11 @@ def readiness(session: Session, region_code: str) -> tuple[ReadinessRow, list[Re
                 rows.setdefault(code, ReadinessRow(code, code)).stages[stage] += count
         names = dict(session.execute(select(Region.code, Region.name).where(Region.code.in_(list(rows)))).all())
     else:
-        # A desa's TPS: its few hundred boxes, read directly.
-        dest, holder = aliased(Site), aliased(Site)
-        query = (
-            select(dest.code, Box.status, Box.phase, Box.holder_site_id, holder.kind)
-            .join(dest, dest.id == Box.destination_id)
-            .outerjoin(holder, holder.id == Box.holder_site_id)
-            .where(dest.kind == SiteKind.TPS, dest.region_code == region_code, Box.kind != BoxKind.VENDOR_CARTON)
-        )
-        for code, status, phase, holder_id, holder_kind in session.execute(query):
-            stage = stage_of(status, phase, holder_id, holder_kind)
-            if stage:
-                rows.setdefault(code, ReadinessRow(code, code)).stages[stage] += 1
+        # A desa's TPS: its few hundred boxes, grouped by TPS and stage.
+        query, dest, stage = tps_boxes(lambda dest, stage: (dest.code, stage, func.count()))
+        query = query.where(dest.region_code == region_code).group_by(dest.code, stage)
+        for code, stage_name, count in session.execute(query):
+            rows.setdefault(code, ReadinessRow(code, code)).stages[stage_name] += count
         names = dict(session.execute(select(Site.code, Site.name).where(Site.code.in_(list(rows)))).all())
     for row in rows.values():
         row.name = names.get(row.code, row.code)
@@ -129,20 +149,11 @@ def readiness(session: Session, region_code: str) -> tuple[ReadinessRow, list[Re
 
 def recount(session: Session) -> dict[tuple[str, str], int]:
     """Every desa's boxes per stage counted from the boxes themselves (what the counters must hold)."""
-    dest, holder = aliased(Site), aliased(Site)
-    query = (
-        select(dest.region_code, Box.status, Box.phase, Box.holder_site_id, holder.kind, func.count())
-        .join(dest, dest.id == Box.destination_id)
-        .outerjoin(holder, holder.id == Box.holder_site_id)
-        .where(dest.kind == SiteKind.TPS, Box.kind != BoxKind.VENDOR_CARTON)
-        .group_by(dest.region_code, Box.status, Box.phase, Box.holder_site_id, holder.kind)
-    )
-    counts: dict[tuple[str, str], int] = {}
-    for region_code, status, phase, holder_id, holder_kind, count in session.execute(query):
-        stage = stage_of(status, phase, holder_id, holder_kind)
-        if stage:
-            counts[(region_code, stage)] = counts.get((region_code, stage), 0) + count
-    return counts
+    query, dest, stage = tps_boxes(lambda dest, stage: (dest.region_code, stage, func.count()))
+    return {
+        (code, stage_name): count
+        for code, stage_name, count in session.execute(query.group_by(dest.region_code, stage))
+    }
 
 
 def counters(session: Session) -> dict[tuple[str, str], int]:

@@ -264,7 +264,7 @@ def test_ssccs_allocated_from_8_threads_at_once_are_all_distinct(shared_app):
 def test_the_readiness_counters_stay_exact_under_concurrent_moves(shared_app):
     """8 clients move their own boxes at once (labelled, sent to a courier, received by the courier,
     some reported damaged): every change lands on the same desa counters, and none is lost."""
-    from webapp.monitor.readiness import counters, recount
+    from webapp.monitor.readiness import counter_differences, counters, recount
 
     app, labelled = shared_app
     movers = 8
@@ -310,6 +310,7 @@ def test_the_readiness_counters_stay_exact_under_concurrent_moves(shared_app):
     with app.app_context():
         kept, counted = counters(db.session), recount(db.session)
         assert kept == counted
+        assert counter_differences(db.session) == []  # the kecamatan rollup too
         moved = {stage: sum(n for (_, s), n in counted.items() if s == stage) for stage in ("in_transit", "problem")}
         damaged = sum(-(-len(fresh[n::movers]) // 5) for n in range(movers))  # one in each group of five
         assert moved == {"in_transit": len(fresh) - damaged, "problem": damaged} and len(fresh) > 50

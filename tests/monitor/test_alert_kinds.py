@@ -179,13 +179,25 @@ def test_the_sweep_runs_from_the_command_line(runner, world):
 
 
 def test_readiness_check_finds_a_wrong_counter_and_rebuild_mends_it(runner, world):
-    from webapp.monitor.models import ReadinessCount
+    from webapp.monitor.models import ReadinessCount, ReadinessRollup
 
     row = world.session.scalars(select(ReadinessCount).where(ReadinessCount.boxes > 0)).first()
     row.boxes += 5
     world.session.commit()
     check = runner.invoke(args=["readiness", "check"])
     assert check.exit_code == 1 and f"{row.region_code} {row.stage}: counter {row.boxes}" in check.output
+    assert runner.invoke(args=["readiness", "rebuild"]).exit_code == 0
+    assert runner.invoke(args=["readiness", "check"]).exit_code == 0
+    # The per-kecamatan sums are checked too (the country's and provinces' pages read them).
+    world.session.expire_all()
+    summed = world.session.scalars(select(ReadinessRollup).where(ReadinessRollup.boxes > 0)).first()
+    summed.boxes -= 2
+    world.session.commit()
+    check = runner.invoke(args=["readiness", "check"])
+    assert (
+        check.exit_code == 1
+        and f"kecamatan {summed.region_code} {summed.stage}: counter {summed.boxes}" in check.output
+    )
     assert runner.invoke(args=["readiness", "rebuild"]).exit_code == 0
     assert runner.invoke(args=["readiness", "check"]).exit_code == 0
 

@@ -11,10 +11,11 @@ from sqlalchemy import select
 
 from tests.conftest import login
 from tests.custody.conftest import OTHER_TPS, TPS
+from tests.factories import UserFactory
 from webapp.boxes.models import Box
 from webapp.custody.models import CustodyEvent
 from webapp.geo.models import Site
-from webapp.monitor.readiness import counters, readiness_report, recount
+from webapp.monitor.readiness import counter_differences, counters, readiness_report, recount
 
 PPK = "PPK-310101"
 
@@ -68,13 +69,14 @@ def assert_dashboard_equals_replay(client, session, regions) -> None:
     tps_code = dict(session.execute(select(Box.sscc, Site.code).join(Site, Box.destination_id == Site.id)).all())
     for region in regions:
         body = client.get(f"/api/v1/readiness?region={region}").json
-        expected_total = Counter(s for sscc, s in stages.items() if destination[sscc].startswith(region))
+        prefix = "" if region == "ID" else region
+        expected_total = Counter(s for sscc, s in stages.items() if destination[sscc].startswith(prefix))
         assert {k: v for k, v in body["total"]["stages"].items() if v} == dict(expected_total), region
         expected_parts = {}
         for sscc, s in stages.items():
-            if destination[sscc] != region and not destination[sscc].startswith(region + "."):
+            if prefix and destination[sscc] != prefix and not destination[sscc].startswith(prefix + "."):
                 continue
-            key = tps_code[sscc] if len(region) == 13 else destination[sscc][: {5: 8, 8: 13}[len(region)]]
+            key = tps_code[sscc] if len(prefix) == 13 else destination[sscc][: {0: 2, 2: 5, 5: 8, 8: 13}[len(prefix)]]
             expected_parts.setdefault(key, Counter())[s] += 1
         assert {p["code"]: {k: v for k, v in p["stages"].items() if v} for p in body["parts"]} == {
             k: dict(v) for k, v in expected_parts.items()
@@ -109,10 +111,18 @@ def scripted_day(world):
 def test_the_dashboard_equals_a_replay_of_the_ledger_at_every_level(client, world, scripted_day):
     login(client, world.supervisor.username)
     stages = assert_dashboard_equals_replay(client, world.session, ("31.01", "31.01.01", "31.01.01.1001"))
+    client.post("/logout")
+    national = UserFactory(role="supervisor")  # the country and the province read the kecamatan sums
+    login(client, national.username)
+    assert_dashboard_equals_replay(client, world.session, ("ID", "31", "31.01"))
+    client.post("/logout")
+    login(client, world.supervisor.username)
     assert stages[scripted_day[0].sscc] == "back_pps"
     assert set(stages.values()) >= {"back_pps", "in_transit", "ppk", "problem", "warehouse"}
-    # The counters the database keeps on every box change equal a recount of the boxes.
+    # The counters the database keeps on every box change (per desa, and summed per kecamatan) equal a
+    # recount of the boxes.
     assert counters(world.session) == recount(world.session)
+    assert counter_differences(world.session) == []
     page = client.get("/dashboard/31.01.01")
     assert page.status_code == 200 and "Kesiapan" in page.text and 'http-equiv="refresh"' in page.text
 
@@ -160,4 +170,8 @@ def test_the_demo_and_its_day_of_scans_read_the_same_on_the_dashboard_as_in_the_
     desa = session.scalar(select(Site.region_code).where(Site.kind == "pps", Site.region_code.like("31.75.01.%")))
     stages = assert_dashboard_equals_replay(client, session, ("31.75", "31.75.01", desa, "31.75.04"))
     assert set(stages.values()) >= {"planned", "warehouse", "in_transit", "ppk", "pps", "tps", "problem"}
+    client.post("/logout")
+    login(client, "admin", "jejak-admin")  # the country and DKI Jakarta, from the per-kecamatan sums
+    assert_dashboard_equals_replay(client, session, ("ID", "31"))
     assert counters(session) == recount(session)
+    assert counter_differences(session) == []

@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 from webapp.core.database import begin_write
 from webapp.extensions import db
 from webapp.monitor.detect import sweep
-from webapp.monitor.models import ReadinessCount
-from webapp.monitor.readiness import counters, recount
+from webapp.monitor.models import ReadinessCount, ReadinessRollup
+from webapp.monitor.readiness import counter_differences, counters, recount
 
 alerts_cli = click.Group("alerts", help="Alerts: the periodic sweep for stalled and overdue boxes.")
 readiness_cli = click.Group("readiness", help="Readiness counters.")
@@ -40,14 +40,14 @@ def check_command() -> None:
     if bind.dialect.name == "postgresql" and isinstance(bind, Engine):  # both reads in one snapshot
         db.session.rollback()
         db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    kept, counted = counters(db.session), recount(db.session)
-    wrong = sorted(key for key in kept.keys() | counted.keys() if kept.get(key, 0) != counted.get(key, 0))
-    for region, stage in wrong[:50]:
-        click.echo(f"{region} {stage}: counter {kept.get((region, stage), 0)}, boxes {counted.get((region, stage), 0)}")
+    wrong = counter_differences(db.session)
+    for level, region, stage, kept, boxes in wrong[:50]:
+        click.echo(f"{level} {region} {stage}: counter {kept}, boxes {boxes}")
     if wrong:
         click.echo(f"{len(wrong)} counters differ from the boxes; `flask readiness rebuild` sets them again.", err=True)
         sys.exit(1)
-    click.echo(f"OK: {len(kept)} counters, {sum(kept.values())} boxes, equal to a recount.")
+    kept = counters(db.session)
+    click.echo(f"OK: {len(kept)} desa counters, {sum(kept.values())} boxes, equal to a recount (and per kecamatan).")
 
 
 @readiness_cli.command("rebuild")
@@ -57,7 +57,8 @@ def rebuild_command() -> None:
     begin_write(db.session)
     if db.session.get_bind().dialect.name == "postgresql":  # no box may move while the counters are reset
         db.session.execute(text("LOCK TABLE box IN SHARE MODE"))
-    db.session.execute(delete(ReadinessCount))
+    db.session.execute(delete(ReadinessCount))  # the rollup follows by its triggers
+    db.session.execute(delete(ReadinessRollup))
     db.session.add_all(ReadinessCount(region_code=r, stage=s, boxes=n) for (r, s), n in recount(db.session).items())
     db.session.commit()
     click.echo("Readiness counters rebuilt from the boxes.")

@@ -26,3 +26,18 @@ class ReadinessCount(db.Model):
 
     def __repr__(self) -> str:
         return f"<ReadinessCount {self.region_code} {self.stage} {self.boxes}>"
+
+
+class ReadinessRollup(db.Model):
+    """So many boxes bound for TPS of one kecamatan (`region_code`) are at one stage: the desa counters
+    summed, kept by triggers on `readiness_count` (migration 0013), for the country, province and
+    kab/kota pages."""
+
+    __tablename__ = "readiness_rollup"
+
+    region_code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)
+    boxes: Mapped[int] = mapped_column(Integer, default=0)
+
+    def __repr__(self) -> str:
+        return f"<ReadinessRollup {self.region_code} {self.stage} {self.boxes}>"

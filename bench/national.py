@@ -3,10 +3,11 @@
     .venv/bin/python bench/national.py postgresql://postgres@127.0.0.1:5432/jejak_bench_national
 
 bench/dashboard.py measures a kab/kota with real boxes and scans. The national page reads no boxes:
-it sums the readiness counters (one row per desa and stage) by province. Its cost depends only on
-how many counter rows exist, so this benchmark loads the whole region table (about 83,000 desas) and
-gives every desa a counter row for every stage, out and back (the worst case: rows stay once a stage
-was reached, even at zero), with random box counts, about 1.1 million rows. The database is dropped
+it sums the per-kecamatan rollup (migration 0013), which triggers keep from the desa counters, so its
+cost depends only on how many counter rows exist. This benchmark loads the whole region table (about
+83,000 desas) and gives every desa a counter row for every stage, out and back (the worst case: rows
+stay once a stage was reached, even at zero), with random box counts: about a million desa rows,
+which the triggers sum into 87,420 kecamatan rows. The database is dropped
 and recreated: never point it at one you want to keep.
 
 Then, in-process, the figures (readiness_report) for the country and for a large province; and through
@@ -38,7 +39,7 @@ from webapp.auth.services import create_user, resolve_scope  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.geo.models import Region, RegionLevel  # noqa: E402
 from webapp.geo.services import import_regions  # noqa: E402
-from webapp.monitor.models import ReadinessCount  # noqa: E402
+from webapp.monitor.models import ReadinessCount, ReadinessRollup  # noqa: E402
 from webapp.monitor.readiness import ALL_STAGES, readiness_report  # noqa: E402
 
 PROVINCE = "33"  # Jawa Tengah: one of the provinces with the most desas
@@ -65,7 +66,8 @@ def setup(uri: str) -> None:
         session.execute(text("ANALYZE"))
         session.commit()
         total = session.scalar(select(func.count()).select_from(ReadinessCount))
-        print(f"  {len(desas):,} desas, {total:,} counter rows", flush=True)
+        summed = session.scalar(select(func.count()).select_from(ReadinessRollup))
+        print(f"  {len(desas):,} desas, {total:,} desa counter rows, {summed:,} kecamatan rows", flush=True)
         db.engine.dispose()
 
 

@@ -5,7 +5,7 @@ Revises: 0010
 Create Date: 2026-11-23 06:45:00
 
 The stage rule below is frozen here as the migration wrote it; webapp/monitor/readiness.py holds the
-same rule in Python, and tests/monitor/test_readiness.py checks that both agree.
+same rule in SQLAlchemy (stage_expression), and tests/monitor/test_stage_rule.py checks that both agree.
 
 Note for later migrations: on SQLite, `batch_alter_table('box')` rebuilds the table and drops its
 triggers; such a migration must create them again (`_create_sqlite_triggers`).

@@ -29,7 +29,9 @@ def upgrade():
     bind = op.get_bind()
     rows = bind.execute(sa.select(alert.c.id, alert.c.details).where(alert.c.kind == 'overdue', alert.c.code.is_(None)))
     for alert_id, details in rows.all():
-        details = json.loads(details) if isinstance(details, str) else (details or {})
+        details = json.loads(details) if isinstance(details, str) else details
+        if not isinstance(details, dict):
+            continue
         if details.get('direction') and details.get('level'):
             code = f"{details['direction']}:{details['level']}"
             bind.execute(sa.update(alert).where(alert.c.id == alert_id).values(code=code))

@@ -1,18 +1,20 @@
 """readiness per kecamatan, kept from the desa counters by triggers
 
-The national page summed every desa's counters (about 83,000 desas, up to 13 stages each: a million
-rows) and took seconds. `readiness_rollup` holds the same figures per kecamatan (about 7,300), kept
+The national page summed every desa's counters (about 83,000 desas, 12 stages each: a million
+rows) and took seconds. `readiness_rollup` holds the same figures per kecamatan (7,285), kept
 by triggers on `readiness_count` in the same transaction as the box change that moved the counter.
 The country, a province and a kab/kota read the rollup; a kecamatan reads its desas' counters.
+
+Note for later migrations: on SQLite, `batch_alter_table('readiness_count')` rebuilds the table and
+drops these triggers; such a migration must create them again (`SQLITE`).
 
 Revision ID: 0013
 Revises: 0012
 Create Date: 2026-11-23 09:45:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0013'
 down_revision = '0012'
@@ -79,6 +81,8 @@ def upgrade():
     sa.Column('boxes', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('region_code', 'stage', name=op.f('pk_readiness_rollup'))
     )
+    if op.get_bind().dialect.name == 'postgresql':  # no counter may move between the sums and the triggers
+        op.execute("LOCK TABLE readiness_count IN SHARE ROW EXCLUSIVE MODE")
     op.execute(
         "INSERT INTO readiness_rollup (region_code, stage, boxes) "
         f"SELECT {KECAMATAN.format('c')}, c.stage, sum(c.boxes) FROM readiness_count c "

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sqlalchemy import select
 
 from webapp.auth.models import User
@@ -67,14 +68,15 @@ def open_scanner(page: Page, username: str = "petugas", password: str = "jejak-p
     expect(page.locator("body")).to_have_attribute("data-ready", "true")
     # The worker installs from the login page. When it activates while the browser is already on its
     # way to /scan, its clients.claim() misses the new page, which stays uncontrolled until the next
-    # navigation (as it would for a person: the next page opened works offline). Wait for the worker,
-    # then reload once if this page is not yet one of its clients.
-    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
-    if not page.evaluate("() => navigator.serviceWorker.controller !== null"):
+    # navigation (as it would for a person: the next page opened works offline). Give the claim a few
+    # seconds, then reload once: a worker that never takes control still fails below.
+    # (Functions, not expressions: Playwright polls an expression with eval(), which our CSP forbids.)
+    try:
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=5_000)
+    except PlaywrightTimeoutError:
         page.reload()
         expect(page.locator("body")).to_have_attribute("data-ready", "true")
-    # A function, not an expression: Playwright polls an expression with eval(), which our CSP forbids.
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=10_000)
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
 
 
 def scan(page: Page, code: str) -> None:

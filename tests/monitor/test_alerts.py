@@ -135,9 +135,14 @@ def test_the_alerts_api_pages_by_id_filters_by_region_and_refuses_bad_filters(cl
     _box, alert = damaged(world)
     login(client, world.supervisor.username)
     assert [a["id"] for a in client.get("/api/v1/alerts?region=31.01.01").json["alerts"]] == [alert.id]
-    assert client.get("/api/v1/alerts?region=31.02").json["alerts"] == []
+    assert [a["id"] for a in client.get("/api/v1/alerts?region=310101").json["alerts"]] == [alert.id]
+    assert client.get("/api/v1/alerts?region=31.01.02").json["alerts"] == []  # another kecamatan
+    assert client.get("/api/v1/alerts?region=99.99").status_code == 404
+    assert client.get("/api/v1/alerts?region=32").status_code in (403, 404)  # outside the area
     assert client.get(f"/api/v1/alerts?before={alert.id}").json["alerts"] == []
     assert [a["id"] for a in client.get(f"/api/v1/alerts?before={alert.id + 1}").json["alerts"]] == [alert.id]
     bad = client.get("/api/v1/alerts?state=closed")
     assert bad.status_code == 400 and "unresolved" in bad.json["error"]["message"]
-    assert client.get("/api/v1/alerts?before=abc").status_code == 400
+    for bad in ("abc", "0", "²", "99999999999999999999"):
+        assert client.get(f"/api/v1/alerts?before={bad}").status_code == 400, bad
+    assert client.get("/alerts?before=99999999999999999999").status_code == 200  # the page shows the newest

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload
 
 from webapp.api.schemas import BatchIn, PackIn, ScanIn
-from webapp.api.views import box_brief, bp
+from webapp.api.views import box_brief, bp, checked_region
 from webapp.auth.access import require_box, require_site, roles_required
 from webapp.auth.models import Role, User
 from webapp.boxes.models import Box, BoxStatus
@@ -30,7 +30,7 @@ from webapp.custody.services import ScanInput, ScanResult, record_scans
 from webapp.extensions import csrf, db
 from webapp.geo.models import Site
 from webapp.monitor.alerts import ACTORS as ALERT_ACTORS
-from webapp.monitor.alerts import STATE_FILTERS, AlertError, act, alert_query, alerts_in_scope
+from webapp.monitor.alerts import STATE_FILTERS, AlertError, act, alert_query, alerts_in_scope, parse_before
 from webapp.pwa.cache import offline_cache
 
 log = logging.getLogger(__name__)
@@ -247,16 +247,16 @@ def alerts():
     state = request.args.get("state", "")
     if state and state not in STATE_FILTERS:
         return error_response(400, "invalid_request", "state must be open, acknowledged, resolved or unresolved")
-    before = request.args.get("before", "")
-    if before and not before.isdigit():
-        return error_response(400, "invalid_request", "before must be an alert id")
-    query = alert_query(
-        current_user,
-        state=state,
-        kind=request.args.get("kind", "")[:32],
-        region=request.args.get("region", "")[:13],
-        before=int(before) if before else None,
-    )
+    try:
+        before = parse_before(request.args.get("before"))
+    except ValueError as exc:
+        return error_response(400, "invalid_request", str(exc))
+    region = ""
+    if request.args.get("region"):  # checked as the readiness API checks it: known, and in your area
+        region, error = checked_region()
+        if error:
+            return error
+    query = alert_query(current_user, state=state, kind=request.args.get("kind", "")[:32], region=region, before=before)
     limit = min(max(request.args.get("limit", 100, type=int) or 100, 1), 1000)
     rows = db.session.scalars(query.limit(limit)).all()
     return {"alerts": [alert_json(a) for a in rows]}

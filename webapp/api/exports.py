@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 from flask import Response, current_app, request, stream_with_context
 from flask_login import current_user
 
-from webapp.api.views import bp
-from webapp.auth.access import home_region_code, region_in_scope, roles_required
+from webapp.api.views import bp, checked_region
+from webapp.auth.access import home_region_code, roles_required
 from webapp.auth.models import Role
 from webapp.core.errors import error_response
 from webapp.custody.integrity import export_lines, signing_key
 from webapp.extensions import db, limiter
-from webapp.geo.models import Region, dotted_code
 from webapp.monitor.epcis import stream_document
 from webapp.monitor.readiness import local_today, readiness_report
 
@@ -32,22 +31,11 @@ def _moment(name: str, default: datetime) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _region(default: str = "") -> tuple[str | None, Response | None]:
-    """?region=CODE (ID: the country) checked against the caller's scope: (region, None) or (None, error)."""
-    raw = (request.args.get("region") or default).strip()
-    region = "" if raw.upper() in ("", "ID") else dotted_code(raw)
-    if region is None or (region and db.session.get(Region, region) is None):
-        return None, error_response(404, "not_found", "no region with that code")
-    if not region_in_scope(current_user, region):
-        return None, error_response(403, "forbidden", "that region is outside your area")
-    return region, None
-
-
 @bp.route("/export/epcis")
 @roles_required(Role.SUPERVISOR, Role.OBSERVER, Role.ADMIN)
 def export_epcis():
     """The region's events between `from` and `to` (RFC 3339) as one EPCIS 2.0 document, streamed."""
-    region, error = _region()
+    region, error = checked_region()
     if error:
         return error
     start, end = _moment("from", EARLIEST), _moment("to", datetime.now(UTC))
@@ -70,7 +58,7 @@ def export_epcis():
 def export_ledger_file():
     """Events and signed checkpoints as JSON Lines, for `flask ledger verify --from-export FILE`: the boxes
     of ?region= (default: the caller's area) in full, every other event by its hash alone; streamed."""
-    region, error = _region(home_region_code(current_user))
+    region, error = checked_region(home_region_code(current_user))
     if error:
         return error
     key = signing_key(current_app.config).public_text
@@ -89,7 +77,7 @@ def export_ledger_file():
 def readiness_api():
     """The readiness dashboard's figures for a region (?region=CODE, ID for the country; default: the
     caller's own area)."""
-    region, error = _region(home_region_code(current_user))
+    region, error = checked_region(home_region_code(current_user))
     if error:
         return error
     return readiness_report(db.session, region, current_app.config, local_today(current_app.config))

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g
+from flask import Blueprint, Response, abort, g, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
-from webapp.auth.access import region_clause, require_box, require_region, require_site, roles_required, site_clause
+from webapp.auth.access import (
+    region_clause,
+    region_in_scope,
+    require_box,
+    require_region,
+    require_site,
+    roles_required,
+    site_clause,
+)
 from webapp.boxes.models import Box
+from webapp.core.errors import error_response
 from webapp.core.labels import role_label
 from webapp.extensions import csrf, db
 from webapp.geo.models import Region, Site, dotted_code
@@ -128,3 +137,14 @@ def site(code: str):
 def box(sscc: str):
     """One box with its manifest."""
     return box_json(require_box(current_user, db.session.scalar(select(Box).where(Box.sscc == sscc))))
+
+
+def checked_region(default: str = "") -> tuple[str | None, Response | None]:
+    """?region=CODE (ID: the country) checked against the caller's scope: (region, None) or (None, error)."""
+    raw = (request.args.get("region") or default).strip()
+    region = "" if raw.upper() in ("", "ID") else dotted_code(raw)
+    if region is None or (region and db.session.get(Region, region) is None):
+        return None, error_response(404, "not_found", "no region with that code")
+    if not region_in_scope(current_user, region):
+        return None, error_response(403, "forbidden", "that region is outside your area")
+    return region, None

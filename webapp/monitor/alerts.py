@@ -52,6 +52,15 @@ def alerts_in_region(code: str):
 STATE_FILTERS = (*(s.value for s in AlertState), "unresolved")  # unresolved: open or acknowledged
 
 
+def parse_before(text: str | None) -> int | None:
+    """?before=ID: an alert id (a positive 64-bit integer), None when absent; ValueError otherwise."""
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2**63:
+        raise ValueError("before must be an alert id")
+    return int(text)
+
+
 def alert_query(user: User, *, state: str = "", kind: str = "", region: str = "", before: int | None = None):
     """The alerts a user may see, newest first, filtered as the alerts page and the API both offer:
     by state (or "unresolved"), kind, region and, for the next page, ids below `before`."""
@@ -64,7 +73,7 @@ def alert_query(user: User, *, state: str = "", kind: str = "", region: str = ""
         query = query.where(Alert.state == state)
     if kind:
         query = query.where(Alert.kind == kind)
-    if before:
+    if before is not None:
         query = query.where(Alert.id < before)
     return query.order_by(Alert.id.desc())
 

@@ -27,7 +27,7 @@ def scan_command() -> None:
     begin_write(db.session)
     result = sweep(db.session, current_app.config)
     db.session.commit()
-    click.echo(f"stalled: {result.stalled} new, overdue: {result.overdue} new ({result.tps_behind} TPS behind)")
+    click.echo(f"stalled: {result.stalled} new, overdue: {result.overdue} new ({result.tps_behind} TPS newly behind)")
     for note in result.notes:
         click.echo(note)
 

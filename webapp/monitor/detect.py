@@ -112,7 +112,7 @@ def milestone_code(direction: str, level: str) -> str:
 
 def overdue(session: Session, config, now: datetime, today: date) -> tuple[int, int]:
     """Raise an `overdue` alert for each TPS with boxes behind a milestone already passed; returns
-    (alerts raised, TPS behind any milestone not alerted before).
+    (alerts raised, TPS newly behind a milestone: those not alerted for it before).
 
     The counters point at the desas that are behind; the database groups their boxes by TPS, leaving
     out TPS already alerted for that milestone, a chunk of desas at a time: a sweep reads a row per TPS

@@ -22,7 +22,16 @@ from webapp.custody.ledger import utc_text
 from webapp.custody.models import Alert, AlertAction
 from webapp.extensions import db
 from webapp.geo.models import Region
-from webapp.monitor.alerts import ACTORS, STATE_FILTERS, AlertError, act, alert_query, alerts_in_scope, open_by_kind
+from webapp.monitor.alerts import (
+    ACTORS,
+    STATE_FILTERS,
+    AlertError,
+    act,
+    alert_query,
+    alerts_in_scope,
+    open_by_kind,
+    parse_before,
+)
 from webapp.monitor.readiness import ALL_STAGES, BACK_STAGES, STAGES, local_today, readiness_report
 
 bp = Blueprint("monitor", __name__)
@@ -32,6 +41,14 @@ PAGE = 50  # alerts per page, newest first; ?before=ID for older ones
 class AlertActionForm(FlaskForm):
     action = HiddenField(validators=[AnyOf(["acknowledge", "resolve"])])
     note = TextAreaField(_l("Note"), validators=[Length(max=1000)])
+
+
+def _before() -> int | None:
+    """The page of older alerts asked for (an unusable value shows the newest)."""
+    try:
+        return parse_before(request.args.get("before"))
+    except ValueError:
+        return None
 
 
 def _filters() -> dict:
@@ -48,7 +65,7 @@ def _filters() -> dict:
 @roles_required()
 def alerts():
     filters = _filters()
-    query = alert_query(current_user, **filters, before=request.args.get("before", type=int))
+    query = alert_query(current_user, **filters, before=_before())
     rows = db.session.scalars(query.limit(PAGE + 1).options(selectinload(Alert.box), selectinload(Alert.site))).all()
     older = rows[PAGE - 1].id if len(rows) > PAGE else None
     rows = rows[:PAGE]
@@ -62,7 +79,7 @@ def alerts():
         alerts=rows,
         steps=steps,
         **filters,
-        before=request.args.get("before", type=int),
+        before=_before(),
         older=older,
         form=AlertActionForm(),
         may_act=current_user.role in ACTORS,
@@ -94,7 +111,7 @@ def act_on(alert_id: int):
         flash(_("Alert updated."), "ok")
     # Back to the same filtered page, at the alert just handled.
     filters = {name: value or None for name, value in _filters().items()}
-    page = url_for("monitor.alerts", **filters, before=request.args.get("before", type=int))
+    page = url_for("monitor.alerts", **filters, before=_before())
     return redirect(f"{page}#alert-{alert.id}")
 
 

@@ -231,6 +231,24 @@ def log_in(username: str, password: str) -> str:
     return "; ".join(cookies.values())
 
 
+def measure_pages(pages: dict, cookie: str, clients: int, seconds: float) -> None:
+    """GET each page (name -> a function giving its path) from `clients` threads for `seconds`, logged
+    in with `cookie`; print p50/p95/p99. Every answer must be 200."""
+    print(f"\n{clients} clients, {seconds:.0f} s per page kind, gunicorn workers = {ingest.WORKERS}")
+    for name, make in pages.items():
+        result = ingest.run_phase(
+            "", "GET", lambda n, i, make=make: (make(), None), clients, seconds, {"Cookie": cookie}
+        )
+        latencies, statuses = result["latencies"], result["statuses"]
+        if set(statuses) != {200}:
+            raise RuntimeError(f"{name}: answers {statuses}, not all 200")
+        print(
+            f"  {name:<40} {len(latencies):6d} requests  p50 {percentile(latencies, 0.5):6.1f} ms  "
+            f"p95 {percentile(latencies, 0.95):6.1f} ms  p99 {percentile(latencies, 0.99):6.1f} ms",
+            flush=True,
+        )
+
+
 def percentile(ordered: list[float], share: float) -> float:
     return ordered[max(int(len(ordered) * share) - 1, 0)] * 1000
 
@@ -265,19 +283,7 @@ def main() -> None:
         server = ingest.Server(uri)
         try:
             cookie = log_in("pengawas", PASSWORD)
-            print(f"\n{CLIENTS} clients, {PHASE_SECONDS:.0f} s per page kind, gunicorn workers = {ingest.WORKERS}")
-            for name, make in pages.items():
-                result = ingest.run_phase(
-                    "", "GET", lambda n, i, make=make: (make(), None), CLIENTS, PHASE_SECONDS, {"Cookie": cookie}
-                )
-                latencies, statuses = result["latencies"], result["statuses"]
-                if set(statuses) != {200}:
-                    raise RuntimeError(f"{name}: answers {statuses}, not all 200")
-                print(
-                    f"  {name:<40} {len(latencies):6d} requests  p50 {percentile(latencies, 0.5):6.1f} ms  "
-                    f"p95 {percentile(latencies, 0.95):6.1f} ms  p99 {percentile(latencies, 0.99):6.1f} ms",
-                    flush=True,
-                )
+            measure_pages(pages, cookie, CLIENTS, PHASE_SECONDS)
         finally:
             server.stop()
 

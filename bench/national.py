@@ -34,7 +34,7 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
 import bench.scan_ingest as ingest  # noqa: E402
-from bench.dashboard import PASSWORD, app_for, log_in, percentile  # noqa: E402
+from bench.dashboard import PASSWORD, app_for, log_in, measure_pages  # noqa: E402
 from webapp.auth.services import create_user, resolve_scope  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.geo.models import Region, RegionLevel  # noqa: E402
@@ -101,19 +101,9 @@ def main() -> None:
         server = ingest.Server(uri)
         try:
             cookie = log_in("pusat", PASSWORD)
-            print(f"\n{CLIENTS} clients, {PHASE_SECONDS:.0f} s per page, gunicorn workers = {ingest.WORKERS}")
-            for name, path in pages.items():
-                result = ingest.run_phase(
-                    "", "GET", lambda n, i, path=path: (path, None), CLIENTS, PHASE_SECONDS, {"Cookie": cookie}
-                )
-                latencies, statuses = result["latencies"], result["statuses"]
-                if set(statuses) != {200}:
-                    raise RuntimeError(f"{name}: answers {statuses}, not all 200")
-                print(
-                    f"  {name:<40} {len(latencies):6d} requests  p50 {percentile(latencies, 0.5):6.1f} ms  "
-                    f"p95 {percentile(latencies, 0.95):6.1f} ms  p99 {percentile(latencies, 0.99):6.1f} ms",
-                    flush=True,
-                )
+            measure_pages(
+                {name: lambda path=path: path for name, path in pages.items()}, cookie, CLIENTS, PHASE_SECONDS
+            )
         finally:
             server.stop()
 

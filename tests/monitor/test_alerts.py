@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -19,6 +20,16 @@ def damaged(world):
     world.to_tps(box)
     world.scan(world.kpps, "damage", box, TPS, note="basah")
     return box, world.session.scalar(select(Alert).where(Alert.kind == "damaged"))
+
+
+def fifty_five_alerts(world) -> None:
+    """More open alerts at the KPPS's TPS than one page holds."""
+    site = world.kpps.scope_site
+    for n in range(55):
+        world.session.add(
+            Alert(kind="damaged", state="open", site_id=site.id, details={"n": n}, created_at=datetime.now(UTC))
+        )
+    world.session.commit()
 
 
 def test_a_supervisor_acknowledges_then_resolves_and_the_history_stays(client, world):
@@ -59,14 +70,7 @@ def test_only_supervisors_in_scope_act_on_alerts(client, world):
 
 
 def test_alerts_come_fifty_to_a_page_newest_first_with_a_link_to_older_ones(client, world):
-    from datetime import UTC, datetime
-
-    site = world.kpps.scope_site
-    for n in range(55):
-        world.session.add(
-            Alert(kind="damaged", state="open", site_id=site.id, details={"n": n}, created_at=datetime.now(UTC))
-        )
-    world.session.commit()
+    fifty_five_alerts(world)
     login(client, world.supervisor.username)
     first = client.get("/alerts").text
     assert first.count('class="card alert-open"') == 50
@@ -78,14 +82,7 @@ def test_alerts_come_fifty_to_a_page_newest_first_with_a_link_to_older_ones(clie
 
 
 def test_acting_on_an_older_alert_returns_to_that_page_at_that_alert(client, world):
-    from datetime import UTC, datetime
-
-    site = world.kpps.scope_site
-    for n in range(55):
-        world.session.add(
-            Alert(kind="damaged", state="open", site_id=site.id, details={"n": n}, created_at=datetime.now(UTC))
-        )
-    world.session.commit()
+    fifty_five_alerts(world)
     login(client, world.supervisor.username)
     first = client.get("/alerts?state=open").text
     older = first.split('id="older" href="')[1].split('"')[0].replace("&amp;", "&")

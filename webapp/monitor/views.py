@@ -64,8 +64,8 @@ def _filters() -> dict:
 @bp.route("/alerts")
 @roles_required()
 def alerts():
-    filters = _filters()
-    query = alert_query(current_user, **filters, before=_before())
+    filters, before = _filters(), _before()
+    query = alert_query(current_user, **filters, before=before)
     rows = db.session.scalars(query.limit(PAGE + 1).options(selectinload(Alert.box), selectinload(Alert.site))).all()
     older = rows[PAGE - 1].id if len(rows) > PAGE else None
     rows = rows[:PAGE]
@@ -79,7 +79,7 @@ def alerts():
         alerts=rows,
         steps=steps,
         **filters,
-        before=_before(),
+        before=before,
         older=older,
         form=AlertActionForm(),
         may_act=current_user.role in ACTORS,

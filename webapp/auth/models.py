@@ -13,6 +13,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Integer,
     String,
     func,
     true,
@@ -57,6 +58,9 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Kept in each browser session at login and checked on every request: raising it (logout, a new
+    # password, disabling the account) ends every session of this user at once.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     scope_region: Mapped[Region | None] = relationship()
     scope_site: Mapped[Site | None] = relationship()

@@ -169,7 +169,7 @@ class Packet(db.Model):
     # The vendor carton the packet was counted from at the packing table: the TPS box's history then
     # reaches back through the carton's own chain to the printer.
     carton_id: Mapped[int | None] = mapped_column(ForeignKey("box.id"), index=True)
-    packed_event_id: Mapped[int | None] = mapped_column(ForeignKey("custody_event.id"))
+    packed_event_id: Mapped[int | None] = mapped_column(ForeignKey("custody_event.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     item_type: Mapped[ItemType] = relationship()

@@ -37,8 +37,10 @@ run: db
 	@echo "Jejak is at http://$(HOST):$(PORT)/  (demo logins above, or: $(FLASK) users list)"
 	ELECTION_DAY=$(ELECTION_DAY) $(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
+# Tests run in parallel, one process per core (pytest-xdist), each on a database of its own.
+TEST_WORKERS ?= auto
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

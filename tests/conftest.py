@@ -10,13 +10,43 @@ import os
 from pathlib import Path
 
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import create_engine, make_url, orm, text
 
-from config import INSTANCE_DIR, TestConfig
-from webapp import create_app
-from webapp.extensions import db
-from webapp.geo.services import import_regions
+
+def _database_per_worker() -> None:
+    """Under pytest-xdist each worker gets a database of its own: instance/test-gw0.db, or on PostgreSQL
+    a sibling database `<name>_gw0`, created when missing (its name keeps 'test', so it may be emptied)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        instance = Path(__file__).resolve().parents[1] / "instance"
+        os.environ["TEST_DATABASE_URL"] = f"sqlite:///{instance / f'test-{worker}.db'}"
+        return
+    if not url.startswith(("postgres://", "postgresql")):
+        return
+    parsed = make_url(
+        url.replace("postgres://", "postgresql://", 1).replace("postgresql://", "postgresql+psycopg://", 1)
+    )
+    name = f"{parsed.database}_{worker}"
+    admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    os.environ["TEST_DATABASE_URL"] = parsed.set(database=name).render_as_string(hide_password=False)
+
+
+_database_per_worker()
+
+# The configuration reads TEST_DATABASE_URL when imported: these come after the worker's database is set.
+from flask_migrate import upgrade  # noqa: E402
+
+from config import INSTANCE_DIR, TestConfig  # noqa: E402
+from webapp import create_app  # noqa: E402
+from webapp.extensions import db  # noqa: E402
+from webapp.geo.services import import_regions  # noqa: E402
 
 IS_POSTGRES = TestConfig.SQLALCHEMY_DATABASE_URI.startswith("postgresql")
 

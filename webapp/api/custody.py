@@ -39,6 +39,11 @@ ATTEMPTS = 3
 STATUS_BY_VERDICT = {"accepted": 201, "duplicate": 200, "refused": 422}
 
 
+def verdict_status(verdict: str, reason: str | None) -> int:
+    """201 accepted, 200 duplicate, 403 a write outside the caller's role or area, 422 another refusal."""
+    return 403 if verdict == "refused" and reason == "forbidden" else STATUS_BY_VERDICT[verdict]
+
+
 @bp.before_request
 def _csrf_for_cookie_sessions():
     """A browser session writing to the API must send its CSRF token; a bearer token needs none."""
@@ -139,7 +144,7 @@ def post_scan():
     except ValidationError as exc:
         return _validation_error(exc)
     result = _record([_to_input(scan)])[0]
-    return jsonify(result_json(result)), STATUS_BY_VERDICT[result.verdict]
+    return jsonify(result_json(result)), verdict_status(result.verdict, result.reason)
 
 
 @bp.route("/scans/batch", methods=["POST"])
@@ -356,7 +361,7 @@ def pack():
         "missing": result.missing,
         "event_id": result.event_id,
     }
-    return jsonify(answer), STATUS_BY_VERDICT[result.verdict]
+    return jsonify(answer), verdict_status(result.verdict, result.reason)
 
 
 @bp.route("/sites/<code>/offline")

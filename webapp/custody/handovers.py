@@ -19,7 +19,7 @@ from PIL import Image as PILImage
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from webapp.auth.access import site_in_scope
+from webapp.auth.access import Forbidden, authorize_write, may_hold, site_in_scope
 from webapp.auth.models import Role, User
 from webapp.boxes.models import Box
 from webapp.custody.ledger import utc_text
@@ -60,7 +60,11 @@ def start_handover(session: Session, *, actor: User, token: str, site_code: str,
     own_site = site is not None and (
         site.id == actor.scope_site_id if actor.scope_site_id else actor.role == Role.COURIER
     )
-    if actor.role not in HANDOVER_ROLES or site is None or not site_in_scope(actor, site) or not own_site:
+    try:
+        authorize_write(actor, roles=HANDOVER_ROLES, sites=(site,))
+    except Forbidden:
+        raise HandoverError("forbidden", "a handover starts at your own site") from None
+    if not own_site:
         raise HandoverError("forbidden", "a handover starts at your own site")
     handover = Handover(token=token, status="open", sender_site=site, sender=actor, created_at=datetime.now(UTC))
     receiver = (to or "").strip()
@@ -68,11 +72,16 @@ def start_handover(session: Session, *, actor: User, token: str, site_code: str,
         courier = session.scalar(select(User).where(User.username == receiver[len(COURIER_PREFIX) :].lower()))
         if courier is None or courier.role != Role.COURIER or not courier.active:
             raise HandoverError("invalid_request", f"no active courier {receiver[len(COURIER_PREFIX) :]}")
+        if not may_hold(courier, site):  # a courier takes over only where their area reaches
+            raise HandoverError("forbidden", "that courier does not serve your site")
         handover.receiver_user = courier
     else:
         target = _site(session, receiver)
         if target is None or target.id == site.id:
             raise HandoverError("invalid_request", f"no other site with code {receiver}")
+        # Down to a site in one's own area, or up one's own chain on the way back (TPS > PPS > PPK > warehouse).
+        if not (site_in_scope(actor, target) or target.id in {s.id for s in site.route}):
+            raise HandoverError("forbidden", "that site is outside your area")
         handover.receiver_site = target
     session.add(handover)
     session.flush()

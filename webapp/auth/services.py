@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp.auth.models import ApiToken, Role, User, hash_token
@@ -89,6 +89,13 @@ def issue_token(session: Session, user: User, label: str = "") -> str:
     session.add(ApiToken(user=user, token_hash=hash_token(secret), label=label[:80]))
     session.flush()
     return secret
+
+
+def count_live_tokens(session: Session, user: User) -> int:
+    """How many of the user's API tokens are not revoked."""
+    return session.scalar(
+        select(func.count()).select_from(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    )
 
 
 def revoke_tokens(session: Session, user: User) -> int:

@@ -45,7 +45,11 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Log out (POST, so another site cannot log a person out)."""
+    """Log out (POST, so another site cannot log a person out) everywhere: every session of the user ends,
+    copies of this browser's cookie included."""
+    current_user.end_sessions()
+    db.session.commit()
+    log.info("logout %s", current_user.username)
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))

@@ -44,6 +44,11 @@ def resolve_scope(session: Session, text: str) -> Scope:
     return Scope(region_code=code)
 
 
+def normal_username(text: str | None) -> str:
+    """A username as stored: stripped, lower-case."""
+    return (text or "").strip().lower()
+
+
 def validate_password(password: str) -> None:
     """Refuse passwords that are too short to resist guessing."""
     if len(password or "") < MIN_PASSWORD:
@@ -54,7 +59,7 @@ def create_user(
     session: Session, *, username: str, role: str, scope: Scope, password: str, full_name: str = ""
 ) -> User:
     """Add a user; the username is lower-case letters, digits, dot, dash or underscore."""
-    username = (username or "").strip().lower()
+    username = normal_username(username)
     if not USERNAME_RE.match(username):
         raise AccountError("the username needs 3-64 characters: a-z, 0-9, dot, dash, underscore")
     if role not in {r.value for r in Role}:
@@ -77,7 +82,7 @@ def create_user(
 
 def get_user(session: Session, username: str) -> User:
     """The user with this username, or an AccountError."""
-    user = session.scalar(select(User).where(User.username == (username or "").strip().lower()))
+    user = session.scalar(select(User).where(User.username == normal_username(username)))
     if user is None:
         raise AccountError(f"no user {username}")
     return user

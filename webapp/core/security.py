@@ -10,6 +10,7 @@ from flask import Flask, Request, g, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from webapp.auth import throttle
 from webapp.extensions import csrf, db, limiter, login_manager, talisman
 
 CSP = {
@@ -117,6 +118,8 @@ def init_app(app: Flask) -> None:
     login_manager.unauthorized_handler(_unauthorized)
     csrf.init_app(app)
     limiter.init_app(app)
+    # Login attempts per username, beside the per-address limit, on the same storage (when limits are on).
+    throttle.init_app(app, limiter.storage if app.config["RATELIMIT_ENABLED"] else None)
     talisman.init_app(
         app,
         force_https=app.config["FORCE_HTTPS"],

@@ -147,6 +147,27 @@ def test_a_right_password_clears_earlier_failures(limited, clock):
     assert statuses == [200] * 5 + [429]  # counted afresh: five more failures before a wait
 
 
+def test_the_owners_usual_browser_still_gets_in_while_strangers_wait(limited, clock):
+    app = limited()
+    owner, attacker = UserFactory(), UserFactory()
+    usual, stranger = app.test_client(), app.test_client()
+    assert attempt(usual, owner.username, PASSWORD, "198.51.100.7").status_code == 302  # logged in here before
+    usual.post("/logout")
+    assert attempt(stranger, attacker.username, PASSWORD, "203.0.113.1").status_code == 302  # the attacker's own
+    stranger.post("/logout")
+
+    for i in range(40):
+        attempt(stranger, owner.username, f"guess-{i}", f"10.8.{i}.1")
+
+    assert attempt(stranger, owner.username, PASSWORD, "10.9.0.1").status_code == 429
+    assert attempt(usual, owner.username, PASSWORD, "198.51.100.7").status_code == 302
+    assert logged_in(usual)
+    usual.post("/logout")  # the usual browser has a wait of its own: a thief holding it still waits
+    statuses = [attempt(usual, owner.username, "wrong-password", "198.51.100.7").status_code for _ in range(5)]
+    assert statuses == [200] * 5
+    assert attempt(usual, owner.username, PASSWORD, "198.51.100.7").status_code == 429
+
+
 def test_a_guess_sent_while_another_is_checked_waits(limited, clock):
     throttle, budi = limited().extensions["login_throttle"], account_bucket("budi")
     for _ in range(4):

@@ -7,6 +7,10 @@ applies to a right password too (or the limit would only slow the guesses that f
 a username that does not exist (no account enumeration), and never lasts longer than `max_delay`, so
 the owner gets in after minutes, never hours. A right password resets the count.
 
+A browser that has logged in as a username before (it holds a signed "known browser" cookie naming
+it) is counted apart from the rest, in a bucket of its own with the same backoff: strangers who keep
+the username waiting do not keep its owner out of their usual browser (OWASP's "device cookies").
+
 An attempt is counted before its password is checked and, from the `failures`-th on, the next wait
 starts at once (lifted again if the password is right): so parallel guesses cannot all slip through
 while the first one is still being checked.
@@ -15,12 +19,17 @@ while the first one is still being checked.
 from __future__ import annotations
 
 import math
+import secrets
 import time
 
 from flask import Flask
+from itsdangerous import BadData, URLSafeTimedSerializer
 from limits.storage import Storage
 
 KEY = "jejak-login"
+BROWSER_COOKIE = "jejak_known_browser"
+BROWSER_SALT = "jejak-known-browser"
+BROWSER_USERNAMES = 5  # a shared desk browser remembers its last few people
 
 
 class LoginThrottle:
@@ -98,3 +107,32 @@ def init_app(app: Flask, storage: Storage | None) -> None:
 def account_bucket(username: str) -> str:
     """The bucket of a normalised username."""
     return f"user/{username}"
+
+
+def _browser_serializer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=BROWSER_SALT)
+
+
+def _known_usernames(cookie: str | None, secret_key: str, max_age: int) -> dict[str, str]:
+    """Username > browser id from a known-browser cookie; empty when missing, forged or too old."""
+    if not cookie:
+        return {}
+    try:
+        known = _browser_serializer(secret_key).loads(cookie, max_age=max_age)
+    except BadData:
+        return {}
+    return known if isinstance(known, dict) else {}
+
+
+def browser_bucket(cookie: str | None, secret_key: str, max_age: int, username: str) -> str | None:
+    """The bucket of this browser for the username, when it has logged in as that username before."""
+    browser_id = _known_usernames(cookie, secret_key, max_age).get(username)
+    return f"browser/{browser_id}" if isinstance(browser_id, str) else None
+
+
+def remember_browser(cookie: str | None, secret_key: str, max_age: int, username: str) -> str:
+    """The known-browser cookie after a right password for `username`: a fresh id for it, first in line."""
+    known = _known_usernames(cookie, secret_key, max_age)
+    known.pop(username, None)
+    known = {username: secrets.token_urlsafe(12), **known}
+    return _browser_serializer(secret_key).dumps(dict(list(known.items())[:BROWSER_USERNAMES]))

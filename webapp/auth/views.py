@@ -6,7 +6,7 @@ import logging
 import math
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from webapp.auth.forms import LoginForm
 from webapp.auth.models import User
 from webapp.auth.services import normal_username
-from webapp.auth.throttle import LoginThrottle, account_bucket
+from webapp.auth.throttle import BROWSER_COOKIE, LoginThrottle, account_bucket, browser_bucket, remember_browser
 from webapp.core.security import safe_local_url
 from webapp.extensions import db, limiter
 
@@ -38,6 +38,32 @@ def _wait_before_trying(form: LoginForm, wait: int):
     return render_template("auth/login.html", form=form), 429, {"Retry-After": str(wait)}
 
 
+def _browser_bucket(username: str) -> str | None:
+    """This browser's own login bucket for the username, when it has logged in as them before."""
+    return browser_bucket(
+        request.cookies.get(BROWSER_COOKIE),
+        current_app.config["SECRET_KEY"],
+        current_app.config["LOGIN_KNOWN_BROWSER_DAYS"] * 86400,
+        username,
+    )
+
+
+def _remember_browser(response: Response, username: str) -> Response:
+    """Mark this browser as one the username logs in from (sent back to POST /login only)."""
+    max_age = current_app.config["LOGIN_KNOWN_BROWSER_DAYS"] * 86400
+    value = remember_browser(request.cookies.get(BROWSER_COOKIE), current_app.config["SECRET_KEY"], max_age, username)
+    response.set_cookie(
+        BROWSER_COOKIE,
+        value,
+        max_age=max_age,
+        path=url_for("auth.login"),
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login():
@@ -48,7 +74,7 @@ def login():
     if form.validate_on_submit():
         username = normal_username(form.username.data)
         throttle: LoginThrottle | None = current_app.extensions["login_throttle"]  # None: rate limits are off
-        bucket = account_bucket(username)
+        bucket = _browser_bucket(username) or account_bucket(username)
         wait = throttle.begin(bucket) if throttle else 0
         if wait:  # the same whether or not the username exists, and even for the right password
             log.warning("login for %r refused: %d s to wait", username, wait)
@@ -65,7 +91,7 @@ def login():
             user.last_login_at = datetime.now(UTC)
             db.session.commit()
             log.info("login %s", user.username)
-            return redirect(safe_local_url(request.args.get("next")))
+            return _remember_browser(redirect(safe_local_url(request.args.get("next"))), username)
     return render_template("auth/login.html", form=form)
 
 

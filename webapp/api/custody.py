@@ -41,10 +41,14 @@ STATUS_BY_VERDICT = {"accepted": 201, "duplicate": 200, "refused": 422}
 
 @bp.before_request
 def _csrf_for_cookie_sessions():
-    """A browser session writing to the API must send its CSRF token; a bearer token needs none."""
+    """A browser session writing to the API must send its CSRF token; a bearer token needs none.
+
+    Authentication comes first: an anonymous write is answered 401 by the view's roles_required, not
+    400 csrf_failed (a CSRF token protects a session, and without one there is nothing to protect)."""
     if request.method not in ("POST", "PUT", "PATCH", "DELETE") or not current_app.config.get("WTF_CSRF_ENABLED", True):
         return
-    _ = current_user.is_authenticated  # runs the loaders: a valid bearer token marks the request
+    if not current_user.is_authenticated:  # runs the loaders: a valid bearer token marks the request
+        return
     if not g.get("authenticated_by_token"):
         csrf.protect()
 

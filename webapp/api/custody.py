@@ -260,9 +260,11 @@ def alerts():
         region, error = checked_region()
         if error:
             return error
+    limit = request.args.get("limit", "100")
+    if not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= 1000):
+        return error_response(400, "invalid_request", "limit must be a whole number from 1 to 1000")
     query = alert_query(current_user, state=state, kind=request.args.get("kind", "")[:32], region=region, before=before)
-    limit = min(max(request.args.get("limit", 100, type=int) or 100, 1), 1000)
-    rows = db.session.scalars(query.limit(limit)).all()
+    rows = db.session.scalars(query.limit(int(limit))).all()
     return {"alerts": [alert_json(a) for a in rows]}
 
 

@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
-from config import TestConfig
+from config import ProductionConfig, TestConfig
 from webapp import create_app
-from webapp.extensions import db, limiter
+from webapp.extensions import db, limiter, talisman
 
 REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 1  # db 1: the tests' own, apart from a dev server's db 0
 
@@ -24,16 +24,17 @@ def _redis_reachable() -> bool:
 
 
 @pytest.fixture
-def restore_limiter():
-    """create_app() re-initialises the one shared Limiter; give the other tests theirs back."""
-    saved = dict(vars(limiter))
+def restore_extensions():
+    """create_app() re-initialises the shared Limiter and Talisman; give the other tests theirs back."""
+    saved = {ext: dict(vars(ext)) for ext in (limiter, talisman)}
     yield
-    vars(limiter).clear()
-    vars(limiter).update(saved)
+    for ext, state in saved.items():
+        vars(ext).clear()
+        vars(ext).update(state)
 
 
 @pytest.mark.skipif(not _redis_reachable(), reason=f"needs Redis on {REDIS_HOST}:{REDIS_PORT}")
-def test_login_rate_limit_is_counted_in_redis_across_workers(app, restore_limiter):
+def test_login_rate_limit_is_counted_in_redis_across_workers(app, restore_extensions):
     prefix = f"jejak-test-{uuid.uuid4().hex}"
 
     class Redis(TestConfig):
@@ -65,4 +66,28 @@ def test_login_rate_limit_is_counted_in_redis_across_workers(app, restore_limite
             store.delete(key)
         store.close()
         with first.app_context():
+            db.engine.dispose()
+
+
+def test_health_probe_answers_plain_http_while_pages_redirect_to_https(app, monkeypatch, restore_extensions):
+    """A load balancer probes /healthz over plain HTTP; production's HTTPS redirect must not answer it."""
+    monkeypatch.setenv("SECRET_KEY", "s3cret-from-the-environment")
+    monkeypatch.setenv("DATABASE_URL", TestConfig.SQLALCHEMY_DATABASE_URI)
+    monkeypatch.setenv("LEDGER_SIGNING_KEY", TestConfig.LEDGER_SIGNING_KEY)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://jejak.kpu.example.id")
+    monkeypatch.setenv("GS1_COMPANY_PREFIX", "8995678")
+
+    class Production(ProductionConfig):
+        FORCE_HTTPS = True
+
+    production = create_app(Production)
+    try:
+        client = production.test_client()
+        probe = client.get("http://jejak.kpu.example.id/healthz")
+        assert probe.status_code == 200 and probe.json == {"status": "ok"}
+        page = client.get("http://jejak.kpu.example.id/login")
+        assert page.status_code == 302 and page.location == "https://jejak.kpu.example.id/login"
+        assert client.get("https://jejak.kpu.example.id/login").status_code == 200
+    finally:
+        with production.app_context():
             db.engine.dispose()

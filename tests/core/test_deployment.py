@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import http.client
+import os
 import socket
+import subprocess
+import sys
+import time
 import uuid
 
 import pytest
 
-from config import ProductionConfig, TestConfig
+from config import BASE_DIR, ProductionConfig, TestConfig
 from webapp import create_app
 from webapp.extensions import db, limiter, talisman
 
@@ -91,3 +96,61 @@ def test_health_probe_answers_plain_http_while_pages_redirect_to_https(app, monk
     finally:
         with production.app_context():
             db.engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _health(port: int, timeout: float) -> int | None:
+    """GET /healthz on a new connection: the status, or None when nothing answered in `timeout` seconds."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", "/healthz")
+        return conn.getresponse().status
+    except OSError:
+        return None
+    finally:
+        conn.close()
+
+
+def test_gunicorn_config_keeps_answering_health_probes_while_clients_stall(tmp_path):
+    """Slow clients (a phone on a bad link, or someone doing it on purpose) must not take the server down."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "JEJAK_ENV": "development",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'health.db'}",  # /healthz needs only SELECT 1
+        "SECRET_KEY": "gunicorn-test",
+        "LEDGER_SIGNING_KEY": TestConfig.LEDGER_SIGNING_KEY,
+    }
+    command = [sys.executable, "-m", "gunicorn", "--config", str(BASE_DIR / "gunicorn.conf.py")]
+    command += ["--workers", "2", "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"]
+    server = subprocess.Popen(command, cwd=BASE_DIR, env=env)
+    stalled: list[socket.socket] = []
+    try:
+        deadline = time.monotonic() + 60
+        while _health(port, timeout=2) != 200:
+            assert server.poll() is None, "gunicorn exited at start-up"
+            assert time.monotonic() < deadline, "gunicorn did not answer /healthz within 60 s"
+            time.sleep(0.2)
+        for _ in range(6):  # more than the two workers; a sync worker each would leave none to answer
+            slow = socket.create_connection(("127.0.0.1", port))
+            slow.sendall(b"POST /login HTTP/1.1\r\nHost: jejak\r\nContent-Type: text/plain\r\n")  # and stall
+            stalled.append(slow)
+        time.sleep(0.5)  # the workers have picked them up
+        for _ in range(5):
+            started = time.monotonic()
+            assert _health(port, timeout=3) == 200, "/healthz did not answer while slow clients stalled"
+            assert time.monotonic() - started < 3
+    finally:
+        for slow in stalled:
+            slow.close()
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

@@ -19,8 +19,8 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 2)
 # connections /healthz answered 0 of 20 probes in 40 s, and the arbiter's timeout only hands each worker
 # the next stalled connection. With gthread a connection takes a thread only once its request starts to
 # arrive (idle and kept-alive connections wait in the worker's poller); 4 or 6 stalled clients left
-# /healthz answering 40 of 40 probes. POST /api/v1/scans also ran ~40% faster than on sync workers
-# (keep-alive, and one request's database round trip overlaps another's Python). The app keeps no
+# /healthz answering 40 of 40 probes. POST /api/v1/scans also served a third to a half more than sync
+# workers (keep-alive, and one request's database round trip overlaps another's Python). The app keeps no
 # per-process state across requests: each has its own app context and SQLAlchemy session.
 worker_class = "gthread"
 # Sixteen threads per worker: throughput was the same with 8, 16 or 32, and each stalled client holds one

@@ -127,7 +127,8 @@ def test_gunicorn_config_keeps_answering_health_probes_while_clients_stall(tmp_p
         "LEDGER_SIGNING_KEY": TestConfig.LEDGER_SIGNING_KEY,
     }
     command = [sys.executable, "-m", "gunicorn", "--config", str(BASE_DIR / "gunicorn.conf.py")]
-    command += ["--workers", "2", "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"]
+    command += ["--workers", "2", "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
+    command += ["--no-control-socket", "wsgi:app"]  # not gunicorn's one socket per user in $HOME
     server = subprocess.Popen(command, cwd=BASE_DIR, env=env)
     stalled: list[socket.socket] = []
     try:

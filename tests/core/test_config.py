@@ -10,6 +10,9 @@ from config import Config, ProductionConfig, _database_url
 from webapp import create_app
 from webapp.labels.services import digital_link
 
+# Every production app built here would leave the HTTPS redirect on for the apps of later tests.
+pytestmark = pytest.mark.usefixtures("restore_extensions")
+
 KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 PRODUCTION_ENV = {
     "SECRET_KEY": "s3cret-from-the-environment",

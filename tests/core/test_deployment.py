@@ -14,7 +14,7 @@ import pytest
 
 from config import BASE_DIR, ProductionConfig, TestConfig
 from webapp import create_app
-from webapp.extensions import db, limiter, talisman
+from webapp.extensions import db
 
 REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 1  # db 1: the tests' own, apart from a dev server's db 0
 
@@ -26,16 +26,6 @@ def _redis_reachable() -> bool:
     except OSError:
         return False
     return True
-
-
-@pytest.fixture
-def restore_extensions():
-    """create_app() re-initialises the shared Limiter and Talisman; give the other tests theirs back."""
-    saved = {ext: dict(vars(ext)) for ext in (limiter, talisman)}
-    yield
-    for ext, state in saved.items():
-        vars(ext).clear()
-        vars(ext).update(state)
 
 
 @pytest.mark.skipif(not _redis_reachable(), reason=f"needs Redis on {REDIS_HOST}:{REDIS_PORT}")

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, literal, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from webapp.auth.models import User
 from webapp.boxes.models import Box
@@ -331,6 +331,89 @@ def _verify_postgres_parallel(session: Session, public_key: str, parts: int, hea
     return report
 
 
+def _region_clause(dest, region: str):
+    return (dest.c.region_code == region) | dest.c.region_code.startswith(region + ".")
+
+
+def _export_body(session: Session, public_key: str, region: str | None) -> Iterator[tuple[str, str]]:
+    """Every line of an export (see export_lines), read through server-side cursors
+    with the box, site and actor names joined in, so memory stays flat however large the ledger."""
+    box, site, users, t = Box.__table__, Site.__table__, User.__table__, CustodyEvent.__table__
+    dest, here = site.alias("dest"), site.alias("here")
+    full = literal(True)
+    heads = select(box.c.sscc, box.c.chain_length, box.c.chain_head).where(box.c.chain_length > 0)
+    if region:  # "" is the whole country: every box has a destination
+        full = _region_clause(dest, region)
+        heads = heads.join(dest, dest.c.id == box.c.destination_id).where(full)
+    stmt = (
+        select(
+            t.c.id,
+            box.c.sscc,
+            t.c.box_seq,
+            t.c.kind,
+            t.c.from_holder,
+            t.c.to_holder,
+            here.c.code,
+            users.c.username,
+            t.c.device_id,
+            t.c.device_seq,
+            t.c.client_id,
+            t.c.scanned_at,
+            t.c.recorded_at,
+            t.c.lat,
+            t.c.lon,
+            t.c.accuracy,
+            t.c.seals,
+            t.c.condition,
+            t.c.note,
+            t.c.witness,
+            t.c.handover,
+            t.c.prev_hash,
+            t.c.hash,
+            full.label("full"),
+        )
+        .join(box, box.c.id == t.c.box_id)
+        .join(users, users.c.id == t.c.actor_id)
+        .outerjoin(here, here.c.id == t.c.site_id)
+        .order_by(t.c.id)
+    )
+    if region:
+        stmt = stmt.join(dest, dest.c.id == box.c.destination_id)
+    streamed = {"stream_results": True, "yield_per": STREAM_CHUNK}
+
+    header = {"type": "header", "format": "jejak-ledger", "v": 1, "public_key": public_key}
+    if region is not None:
+        header["region"] = region or "ID"
+    yield "header", json.dumps(header) + "\n"
+    result = session.execute(stmt, execution_options=streamed)
+    try:
+        for row in result.tuples():
+            (event_id, sscc, box_seq, kind, from_holder, to_holder, site_code, actor, device_id, device_seq, client_id,
+             scanned_at, recorded_at, lat, lon, accuracy, seals, condition, note, witness, handover, prev_hash, digest,
+             in_full) = row  # fmt: skip
+            if not in_full:
+                yield "hash", json.dumps({"type": "hash", "id": event_id, "hash": digest}) + "\n"
+                continue
+            fields = event_fields(
+                sscc=sscc, seq=box_seq, kind=kind, from_holder=from_holder, to_holder=to_holder, site_code=site_code,
+                actor=actor, device_id=device_id, device_seq=device_seq, client_id=client_id, scanned_at=scanned_at,
+                recorded_at=recorded_at, lat=lat, lon=lon, accuracy=accuracy, seals=seals, condition=condition,
+                note=note, witness=witness, handover=handover,
+            )  # fmt: skip
+            fields.update(type="event", id=event_id, hash=digest, prev_hash=prev_hash)
+            yield "event", json.dumps(fields, ensure_ascii=False, sort_keys=True) + "\n"
+    finally:
+        result.close()  # also when the client went away part-way
+    result = session.execute(heads.order_by(box.c.sscc), execution_options=streamed)
+    try:
+        for sscc, length, head in result.tuples():
+            yield "head", json.dumps({"type": "head", "box": sscc, "length": length, "hash": head}) + "\n"
+    finally:
+        result.close()
+    for cp in _checkpoint_rows(session):
+        yield "checkpoint", json.dumps({"type": "checkpoint", **cp, "created_at": utc_text(cp["created_at"])}) + "\n"
+
+
 def export_lines(session: Session, public_key: str, region: str | None = None) -> Iterator[tuple[str, str]]:
     """The ledger as JSON Lines that `flask ledger verify --from-export` reads offline, as (kind, line):
     a header, every event in id order, each box's head (chain length and last hash, as the box table
@@ -344,31 +427,7 @@ def export_lines(session: Session, public_key: str, region: str | None = None) -
     if session.get_bind().dialect.name == "postgresql" and isinstance(session.get_bind(), Engine):
         session.rollback()
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    heads = select(Box.sscc, Box.chain_length, Box.chain_head).where(Box.chain_length > 0).order_by(Box.sscc)
-    boxes = None
-    if region is not None:
-        dest = aliased(Site)
-        heads = heads.join(dest, dest.id == Box.destination_id)
-        if region:
-            heads = heads.where((dest.region_code == region) | dest.region_code.startswith(region + "."))
-        boxes = {sscc for sscc, _, _ in session.execute(heads)}
-    header = {"type": "header", "format": "jejak-ledger", "v": 1, "public_key": public_key}
-    if region is not None:
-        header["region"] = region or "ID"
-    yield "header", json.dumps(header) + "\n"
-    rows = _event_rows(session)
-    try:
-        for row in rows:
-            if boxes is None or row["box"] in boxes:
-                yield "event", json.dumps({"type": "event", **row}, ensure_ascii=False, sort_keys=True) + "\n"
-            else:
-                yield "hash", json.dumps({"type": "hash", "id": row["id"], "hash": row["hash"]}) + "\n"
-    finally:
-        rows.close()
-    for sscc, length, head in session.execute(heads):
-        yield "head", json.dumps({"type": "head", "box": sscc, "length": length, "hash": head}) + "\n"
-    for cp in _checkpoint_rows(session):
-        yield "checkpoint", json.dumps({"type": "checkpoint", **cp, "created_at": utc_text(cp["created_at"])}) + "\n"
+    yield from _export_body(session, public_key, region)
 
 
 def export_ledger(session: Session, public_key: str, out, region: str | None = None) -> int:

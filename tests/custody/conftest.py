@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -118,3 +120,11 @@ def ledger(world):
     make_checkpoint(world.session, KEY)
     world.session.commit()
     return world
+
+
+def resealed(lines: list[str]) -> str:
+    """Export lines (without their end line) followed by a matching end line, as docs/ledger.md defines it:
+    what a forger who changed a line would write, so that only the signatures and chains can catch them."""
+    body = "".join(line + "\n" for line in lines)
+    end = {"type": "end", "lines": len(lines), "sha256": hashlib.sha256(body.encode("utf-8")).hexdigest()}
+    return body + json.dumps(end) + "\n"

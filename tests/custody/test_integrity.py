@@ -11,10 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
 from tests.conftest import IS_POSTGRES
-from tests.custody.conftest import (
-    KEY,
-    TPS,
-)
+from tests.custody.conftest import KEY, TPS, resealed
 from webapp.custody.integrity import _event_rows, verify_database
 from webapp.custody.ledger import (
     HASHED_FIELDS,
@@ -183,13 +180,52 @@ def test_export_verifies_offline_and_a_tampered_export_does_not(ledger, runner, 
     assert runner.invoke(args=["ledger", "export", str(path)]).exit_code == 0
     result = runner.invoke(args=["ledger", "verify", "--from-export", str(path)])
     assert result.exit_code == 0 and "20 events" in result.output
-    lines = path.read_text().splitlines()
+    lines = path.read_text().splitlines()[:-1]  # the end line is written again below
     event = json.loads(lines[5])
     event["witness"] = "Orang Lain"
     lines[5] = json.dumps(event)
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text(resealed(lines))
     result = runner.invoke(args=["ledger", "verify", "--from-export", str(path)])
     assert result.exit_code == 1 and f"event {event['id']}" in result.output
+
+
+def test_a_cut_off_or_altered_export_file_never_verifies(ledger, runner, tmp_path):
+    """However a download was cut (after a line, inside one, or just before the end line), or whatever
+    changed in the file after export, `ledger verify --from-export` says so, exits 1, and shows no traceback."""
+    path = tmp_path / "ledger.jsonl"
+    assert runner.invoke(args=["ledger", "export", str(path)]).exit_code == 0
+    whole = path.read_bytes()
+    lines = whole.splitlines(keepends=True)
+    cut_after_events = b"".join(line for line in lines if b'"type": "head"' not in line)
+    cut_after_events = cut_after_events[: cut_after_events.index(b'{"type": "checkpoint"')]
+    cuts = {
+        "after the events": cut_after_events,
+        "inside a line": whole[: len(whole) // 2],
+        "before the end line": b"".join(lines[:-1]),
+        "inside the end line": whole[:-20],
+        "nothing": b"",
+    }
+    for how, data in cuts.items():
+        path.write_bytes(data)
+        result = runner.invoke(args=["ledger", "verify", "--from-export", str(path)])
+        assert result.exit_code == 1, (how, result.output)
+        assert isinstance(result.exception, SystemExit), (how, result.exception)
+        assert result.output.startswith("INCOMPLETE: ") and "cut off" in result.output, (how, result.output)
+    assert json.loads(lines[-1])["type"] == "end"
+    # A line removed, or a byte changed, after export: the end line no longer matches.
+    path.write_bytes(b"".join(lines[:3] + lines[4:]))
+    result = runner.invoke(args=["ledger", "verify", "--from-export", str(path)])
+    assert result.exit_code == 1 and "counts 24 lines before it, the file has 23" in result.output
+    path.write_bytes(whole.replace(b"KPU-3101", b"KPU-3102", 1))
+    result = runner.invoke(args=["ledger", "verify", "--from-export", str(path)])
+    assert result.exit_code == 1 and "changed after export" in result.output
+    # Not JSON at all, with a matching end line: still no traceback.
+    path.write_text(resealed([lines[0].decode().rstrip("\n"), "{not json"]))
+    result = runner.invoke(args=["ledger", "verify", "--from-export", str(path)])
+    assert result.exit_code == 1 and "line 2 is not a JSON object" in result.output
+    assert isinstance(result.exception, SystemExit)
+    path.write_bytes(whole)
+    assert runner.invoke(args=["ledger", "verify", "--from-export", str(path)]).exit_code == 0
 
 
 # --- property: any alteration, deletion or reordering is caught ---------------------------------

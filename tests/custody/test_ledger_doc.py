@@ -117,6 +117,20 @@ def outsider_verify(lines: list[dict], public_key: str) -> bool:
     return True
 
 
+def outsider_whole(raw: bytes) -> bool:
+    """Section 1 of docs/ledger.md: the file is whole when its last line is the end line, counting the
+    lines before it and giving the SHA-256 of their bytes."""
+    lines = raw.splitlines(keepends=True)
+    if not lines:
+        return False
+    try:
+        end = json.loads(lines[-1])
+    except ValueError:
+        return False
+    body = b"".join(lines[:-1])
+    return end == {"type": "end", "lines": len(lines) - 1, "sha256": hashlib.sha256(body).hexdigest()}
+
+
 def test_the_documented_test_vector():
     assert canonical(VECTOR_EVENT).decode() == VECTOR_CANONICAL
     assert hashlib.sha256(b"0" * 64 + canonical(VECTOR_EVENT)).hexdigest() == VECTOR_HASH
@@ -125,6 +139,8 @@ def test_the_documented_test_vector():
 def test_an_outsider_verifier_agrees_with_ours(ledger, runner, client, tmp_path):
     path = tmp_path / "export.jsonl"
     runner.invoke(args=["ledger", "export", str(path)])
+    raw = path.read_bytes()
+    assert outsider_whole(raw) and not outsider_whole(raw[: raw.rindex(b'{"type": "end"')])
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     published = client.get("/api/v1/ledger/checkpoints").json
     assert published["public_key"] == KEY.public_text

@@ -10,7 +10,7 @@ import uuid
 from openpyxl import load_workbook
 
 from tests.conftest import login
-from tests.custody.conftest import KEY, OTHER_TPS
+from tests.custody.conftest import KEY, OTHER_TPS, resealed
 from webapp.custody.handovers import start_handover
 from webapp.custody.integrity import make_checkpoint
 
@@ -57,14 +57,14 @@ def test_a_scoped_export_shows_other_regions_by_hash_only_and_still_verifies(cli
     index = next(i for i, line in enumerate(lines) if line["type"] == "hash")
     tampered = [dict(line) for line in lines]
     tampered[index]["hash"] = "0" * 64
-    path.write_text("\n".join(json.dumps(line) for line in tampered) + "\n")
+    path.write_text(resealed([json.dumps(line) for line in tampered[:-1]]))
     result = runner.invoke(args=["ledger", "verify", "--from-export", str(path)])
     assert result.exit_code == 1 and "checkpoint" in result.output
     # The region box's last event passed off as another region's (hash only): its head gives it away.
     last = max(i for i, line in enumerate(lines) if line["type"] == "event")
     hidden = [dict(line) for line in lines]
     hidden[last] = {"type": "hash", "id": lines[last]["id"], "hash": lines[last]["hash"]}
-    path.write_text("\n".join(json.dumps(line) for line in hidden) + "\n")
+    path.write_text(resealed([json.dumps(line) for line in hidden[:-1]]))
     result = runner.invoke(args=["ledger", "verify", "--from-export", str(path)])
     assert result.exit_code == 1 and f"box {box.sscc}" in result.output and "removed" in result.output
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -331,12 +332,16 @@ def _verify_postgres_parallel(session: Session, public_key: str, parts: int, hea
     return report
 
 
+class ExportUnreadable(ValueError):
+    """An export file that cannot be trusted as a whole: cut off, changed after export, or not a ledger export."""
+
+
 def _region_clause(dest, region: str):
     return (dest.c.region_code == region) | dest.c.region_code.startswith(region + ".")
 
 
 def _export_body(session: Session, public_key: str, region: str | None) -> Iterator[tuple[str, str]]:
-    """Every line of an export (see export_lines), read through server-side cursors
+    """Every line of an export but its end line (see export_lines), read through server-side cursors
     with the box, site and actor names joined in, so memory stays flat however large the ledger."""
     box, site, users, t = Box.__table__, Site.__table__, User.__table__, CustodyEvent.__table__
     dest, here = site.alias("dest"), site.alias("here")
@@ -417,7 +422,9 @@ def _export_body(session: Session, public_key: str, region: str | None) -> Itera
 def export_lines(session: Session, public_key: str, region: str | None = None) -> Iterator[tuple[str, str]]:
     """The ledger as JSON Lines that `flask ledger verify --from-export` reads offline, as (kind, line):
     a header, every event in id order, each box's head (chain length and last hash, as the box table
-    has them: a removed last event shows), then the signed checkpoints. Read in one snapshot on
+    has them: a removed last event shows), the signed checkpoints, and last an end line with the number
+    of lines before it and the SHA-256 of their bytes. A file without a matching end line was cut off and
+    never verifies; a failure part-way raises before the end line is written. Read in one snapshot on
     PostgreSQL, so scans going on meanwhile never make the heads and the events disagree.
 
     With `region`, only the boxes bound for it are given in full (events and heads); every other event
@@ -427,7 +434,13 @@ def export_lines(session: Session, public_key: str, region: str | None = None) -
     if session.get_bind().dialect.name == "postgresql" and isinstance(session.get_bind(), Engine):
         session.rollback()
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    yield from _export_body(session, public_key, region)
+    digest = hashlib.sha256()
+    count = 0
+    for kind, line in _export_body(session, public_key, region):
+        digest.update(line.encode("utf-8"))
+        count += 1
+        yield kind, line
+    yield "end", json.dumps({"type": "end", "lines": count, "sha256": digest.hexdigest()}) + "\n"
 
 
 def export_ledger(session: Session, public_key: str, out, region: str | None = None) -> int:
@@ -439,44 +452,93 @@ def export_ledger(session: Session, public_key: str, out, region: str | None = N
     return count
 
 
+# Lines read before the events, in the exact form export_lines writes them (any other form is refused).
+_READ_FIRST = (b'{"type": "header"', b'{"type": "head"', b'{"type": "checkpoint"')
+
+
+def _json_line(raw: bytes, number: int) -> dict:
+    try:
+        item = json.loads(raw)
+    except ValueError:  # not JSON, or not UTF-8
+        raise ExportUnreadable(f"line {number} is not a JSON object: the file was cut off or damaged") from None
+    if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+        raise ExportUnreadable(f"line {number} is not a line of a Jejak ledger export")
+    return item
+
+
+def _check_end(path: Path) -> tuple[int, bool]:
+    """Check the end line against the bytes before it; returns (lines before it, whether line 1 is a header)."""
+    digest = hashlib.sha256()
+    count, last, header = 0, None, False
+    with path.open("rb") as handle:
+        for raw in handle:
+            if last is not None:
+                digest.update(last)
+                count += 1
+            elif raw.startswith(b'{"type": "header"'):
+                header = True
+            last = raw
+    if last is None:
+        raise ExportUnreadable("the file is empty: the download was cut off before it began")
+    try:
+        end = json.loads(last)
+    except ValueError:
+        end = None
+    if not isinstance(end, dict) or end.get("type") != "end":
+        raise ExportUnreadable(
+            "the file does not finish with its end line: it was cut off (an interrupted download, or an export "
+            "that failed part-way). Download it again."
+        )
+    if end.get("lines") != count:
+        raise ExportUnreadable(f"the end line counts {end.get('lines')} lines before it, the file has {count}")
+    if end.get("sha256") != digest.hexdigest():
+        raise ExportUnreadable("the SHA-256 of the file differs from its end line: the file was changed after export")
+    return count, header
+
+
 def verify_export(path: Path, public_key: str | None = None) -> VerifyReport:
-    """Verify a JSON Lines export offline, against the public key given (or the one in the file)."""
+    """Verify a JSON Lines export offline, against the public key given (or the one in the file).
+
+    Raises ExportUnreadable, before checking any event, when the file is not whole: no end line, or one
+    that does not match the lines before it (a cut-off download must never verify), or a line not JSON.
+    """
+    lines, header_first = _check_end(path)
+    if not header_first:
+        raise ExportUnreadable("line 1 is not the header of a Jejak ledger export")
     checkpoints: list[dict] = []
     header: dict = {}
-
     heads: dict[str, tuple[int, str | None]] = {}
+    with path.open("rb") as handle:  # first the checkpoints and heads, which the events are checked against
+        for number, raw in enumerate(handle, start=1):
+            if number > lines:
+                break
+            if raw.startswith(_READ_FIRST):
+                item = _json_line(raw, number)
+                kind = item.pop("type")
+                if kind == "checkpoint":
+                    checkpoints.append(item)
+                elif kind == "head":
+                    heads[str(item.get("box"))] = (item.get("length"), item.get("hash"))
+                elif kind == "header" and number == 1:
+                    header.update(item)
 
     def events() -> Iterator[dict]:
-        with path.open(encoding="utf-8") as handle:
-            for line in handle:
-                item = json.loads(line)
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                if number > lines:
+                    return
+                item = _json_line(raw, number)
                 kind = item.pop("type")
-                if kind == "header":
-                    header.update(item)
-                elif kind == "event":
+                if kind == "event":
                     yield item
                 elif kind == "hash":
                     yield {"id": item.get("id"), "hash": item.get("hash"), "hash_only": True}
+                elif kind not in ("header", "head", "checkpoint") or not raw.startswith(_READ_FIRST):
+                    raise ExportUnreadable(f"line {number} is not a line of a Jejak ledger export")
+                elif kind == "header" and number != 1:
+                    raise ExportUnreadable(f"line {number} is a second header")
 
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if '"type": "checkpoint"' in line:
-                item = json.loads(line)
-                item.pop("type")
-                checkpoints.append(item)
-            elif line.startswith('{"type": "head"'):
-                item = json.loads(line)
-                heads[str(item.get("box"))] = (item.get("length"), item.get("hash"))
-    stream = events()
-    first = next(stream, None)
-    key = public_key or header.get("public_key")
-
-    def chained() -> Iterator[dict]:
-        if first is not None:
-            yield first
-        yield from stream
-
-    report = verify_stream(chained(), checkpoints, key, heads)
+    report = verify_stream(events(), checkpoints, public_key or header.get("public_key"), heads)
     report.key_from_file = public_key is None
     return report
 

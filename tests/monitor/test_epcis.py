@@ -56,6 +56,9 @@ def test_the_export_validates_against_the_epcis_2_schema(client, world, ledger_w
     assert errors == []
     events = document["epcisBody"]["eventList"]
     assert len(events) == world.session.scalar(select(func.count()).select_from(CustodyEvent))
+    # Its last member says the document is whole (a cut-off download lacks it), under a declared prefix.
+    assert list(document)[-1] == "jejak:complete" and document["jejak:complete"] == {"events": len(events)}
+    assert {"jejak": "http://127.0.0.1:8000/ns/epcis#"} in document["@context"]
     aggregation = [e for e in events if e["type"] == "AggregationEvent"]
     assert len(aggregation) == 1 and aggregation[0]["parentID"].endswith(f"/00/{box.sscc}")
     assert aggregation[0]["childEPCs"][0].endswith(f"/00/{packet.sscc}") and aggregation[0]["bizStep"] == "packing"

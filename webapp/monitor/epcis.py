@@ -5,7 +5,9 @@ Each custody event becomes an ObjectEvent (commission = ADD, void = DELETE, the 
 box's GS1 Digital Link URI in `epcList`; a `pack` event becomes an AggregationEvent whose parent is the
 box and whose child is the packet. bizStep and disposition come from CBV (`EPCIS_MAP`); a handover's
 sender and receiver are `possessing_party` source and destination. Sites and couriers are named by
-URIs under the app's public address. No notes, GPS or witnesses leave in this export.
+URIs under the app's public address. No notes, GPS or witnesses leave in this export. The document ends
+with `"jejak:complete": {"events": N}` (the `jejak` prefix is declared in its @context), written after
+the last event only: a document cut off in transit lacks it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from webapp.custody.models import EPCIS_MAP, CustodyEvent, EventKind
 from webapp.geo.models import Site
 
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"  # a name, never fetched by us
+# The document's last member: written only once every event is, so a client can tell a whole document.
+COMPLETE = "jejak:complete"
 ACTION = {EventKind.COMMISSION: "ADD", EventKind.PACK: "ADD", EventKind.VOID: "DELETE"}
 
 
@@ -92,9 +96,14 @@ def _rows(session: Session, region: str, start: datetime, end: datetime):
 
 
 def stream_document(session: Session, *, region: str, start: datetime, end: datetime, base: str) -> Iterator[str]:
-    """The EPCIS document as text chunks: header, each event, footer."""
+    """The EPCIS document as text chunks: header, each event, footer.
+
+    The footer's last member, `"jejak:complete": {"events": N}`, comes only after the last event: a
+    document without it (or whose eventList holds another number of events) was cut off. A cut anywhere
+    also leaves the JSON unparseable, since the closing brackets come last.
+    """
     header = {
-        "@context": [CONTEXT],
+        "@context": [CONTEXT, {"jejak": f"{base}/ns/epcis#"}],
         "type": "EPCISDocument",
         "schemaVersion": "2.0",
         "creationDate": utc_text(datetime.now(start.tzinfo)),
@@ -102,6 +111,12 @@ def stream_document(session: Session, *, region: str, start: datetime, end: date
     }
     opening = json.dumps(header, ensure_ascii=False)
     yield opening[: -len("]}}")]  # up to the open event list
-    for n, row in enumerate(_rows(session, region, start, end)):
-        yield ("," if n else "") + json.dumps(epcis_event(row, base), ensure_ascii=False)
-    yield "]}}"
+    count = 0
+    rows = _rows(session, region, start, end)
+    try:
+        for row in rows:
+            yield ("," if count else "") + json.dumps(epcis_event(row, base), ensure_ascii=False)
+            count += 1
+    finally:
+        rows.close()  # the server-side cursor, also after a failure or when the client went away
+    yield "]}, " + json.dumps({COMPLETE: {"events": count}})[1:]

@@ -85,6 +85,9 @@ class Config:
     # A browser that logged in as a username within this many days is counted apart from strangers.
     LOGIN_KNOWN_BROWSER_DAYS = int(os.environ.get("LOGIN_KNOWN_BROWSER_DAYS", "90"))
     EXPORT_RATE_LIMIT = "10 per hour"  # GET /api/v1/export/ledger: each download streams every event
+    # Streamed exports (ledger, EPCIS) running at once on this machine, over all workers; more get 429.
+    EXPORT_CONCURRENCY = int(os.environ.get("EXPORT_CONCURRENCY", "2"))
+    EXPORT_SLOTS_DIR = os.environ.get("EXPORT_SLOTS_DIR") or str(INSTANCE_DIR / "export-slots")
     FORCE_HTTPS = False
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024  # a batch of 1,000 scans is well under 1 MB
     # `flask seed demo` creates accounts whose passwords are in the README: never in production.
@@ -115,6 +118,8 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     LABEL_JOBS_INLINE = True
+    # Each pytest-xdist worker its own export slots, as it has its own database.
+    EXPORT_SLOTS_DIR = str(INSTANCE_DIR / f"export-slots-{os.environ.get('PYTEST_XDIST_WORKER', 'test')}")
 
     @staticmethod
     def prepare(config: dict) -> None:

@@ -3,21 +3,26 @@ with its signed checkpoints for offline verification, and the readiness figures.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from flask import Response, current_app, request, stream_with_context
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.api.views import bp, checked_region
 from webapp.auth.access import home_region_code, roles_required
 from webapp.auth.models import Role
 from webapp.core.errors import error_response
+from webapp.core.streaming import guarded, in_chunks, take_slot
 from webapp.custody.integrity import export_lines, signing_key
 from webapp.extensions import db, limiter
 from webapp.monitor.epcis import stream_document
 from webapp.monitor.readiness import local_today, readiness_report
 
+log = logging.getLogger(__name__)
 EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)
+RETRY_AFTER = 60  # seconds a client refused for want of an export slot waits before asking again
 
 
 def _moment(name: str, default: datetime) -> datetime | None:
@@ -31,10 +36,34 @@ def _moment(name: str, default: datetime) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _streamed(chunks, *, what: str, filename: str, mimetype: str):
+    """A long download, if one of the machine's export slots is free (else 429 with Retry-After): sent in
+    chunks; a failure part-way is logged and drops the connection, so the file never looks complete."""
+    slot = take_slot(current_app.config["EXPORT_SLOTS_DIR"], current_app.config["EXPORT_CONCURRENCY"])
+    if slot is None:
+        log.info("%s by %s refused: every export slot is taken", what, current_user.username)
+        return error_response(
+            429,
+            "exports_busy",
+            _("Other downloads are running now. Try again in a minute."),
+            headers={"Retry-After": str(RETRY_AFTER)},
+        )
+    what = f"{what} by {current_user.username}"
+    log.info("%s: started in slot %d", what, slot.number)
+    response = Response(
+        stream_with_context(guarded(in_chunks(chunks), slot, what)),
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+    response.call_on_close(slot.release)  # also when the stream was never read
+    return response
+
+
 @bp.route("/export/epcis")
 @roles_required(Role.SUPERVISOR, Role.OBSERVER, Role.ADMIN)
 def export_epcis():
-    """The region's events between `from` and `to` (RFC 3339) as one EPCIS 2.0 document, streamed."""
+    """The region's events between `from` and `to` (RFC 3339) as one EPCIS 2.0 document, streamed; its last
+    member, `jejak:complete`, tells a client the document is whole."""
     region, error = checked_region()
     if error:
         return error
@@ -44,20 +73,21 @@ def export_epcis():
     chunks = stream_document(
         db.session, region=region, start=start, end=end, base=current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     )
-    name = f"jejak-epcis-{region or 'ID'}.jsonld"
-    return Response(
-        stream_with_context(chunks),
-        mimetype="application/ld+json",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    name = region or "ID"
+    return _streamed(
+        chunks, what=f"EPCIS export of {name}", filename=f"jejak-epcis-{name}.jsonld", mimetype="application/ld+json"
     )
 
 
 @bp.route("/export/ledger")
 @roles_required(Role.SUPERVISOR, Role.OBSERVER, Role.ADMIN)
-@limiter.limit(lambda: current_app.config["EXPORT_RATE_LIMIT"])
+@limiter.limit(
+    lambda: current_app.config["EXPORT_RATE_LIMIT"], deduct_when=lambda response: response.status_code == 200
+)
 def export_ledger_file():
     """Events and signed checkpoints as JSON Lines, for `flask ledger verify --from-export FILE`: the boxes
-    of ?region= (default: the caller's area) in full, every other event by its hash alone; streamed."""
+    of ?region= (default: the caller's area) in full, every other event by its hash alone; streamed, and
+    ending with the end line without which the file never verifies."""
     region, error = checked_region(home_region_code(current_user))
     if error:
         return error
@@ -65,10 +95,9 @@ def export_ledger_file():
     # Every event is in the file (other regions' by hash): a whole-country ledger is better taken with
     # `flask ledger export` on the server than through a web worker; hence the rate limit.
     lines = (line for _kind, line in export_lines(db.session, key, region or None))
-    return Response(
-        stream_with_context(lines),
-        mimetype="application/x-ndjson",
-        headers={"Content-Disposition": f'attachment; filename="jejak-ledger-{region or "ID"}.jsonl"'},
+    name = region or "ID"
+    return _streamed(
+        lines, what=f"ledger export of {name}", filename=f"jejak-ledger-{name}.jsonl", mimetype="application/x-ndjson"
     )
 
 

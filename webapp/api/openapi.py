@@ -242,6 +242,10 @@ ERRORS = {
 }
 
 
+# Both exports share a few slots per server (EXPORT_CONCURRENCY).
+EXPORT_SLOTS = "When other exports hold every slot of the server, 429 with Retry-After (seconds)."
+
+
 def _json(schema_ref: str, description: str) -> dict:
     return {
         "description": description,
@@ -548,6 +552,7 @@ def document() -> dict:
                 "get": {
                     "summary": "The region's events (default: the whole country) as an EPCIS 2.0 JSON-LD document, "
                     "streamed",
+                    "description": EXPORT_SLOTS,
                     "parameters": [
                         region,
                         _query("from", moment, "From this time (default: 2020-01-01T00:00:00Z); before `to`"),
@@ -555,10 +560,11 @@ def document() -> dict:
                     ],
                     "responses": {
                         "200": {
-                            "description": "EPCISDocument",
+                            "description": "EPCISDocument; its last member, jejak:complete {events: N}, is written "
+                            "after the last event (a document without it was cut off)",
                             "content": {"application/ld+json": {"schema": {"type": "object"}}},
                         },
-                        **_errors(403, 404),
+                        **_errors(403, 404, 429),
                     },
                 }
             },
@@ -566,10 +572,12 @@ def document() -> dict:
                 "get": {
                     "summary": "Events and signed checkpoints as JSON Lines for `flask ledger verify --from-export`: "
                     "the region's boxes in full (default: the caller's area), other events by hash only; streamed",
+                    "description": EXPORT_SLOTS + " Each caller may also download it 10 times an hour.",
                     "parameters": [region],
                     "responses": {
                         "200": {
-                            "description": "JSON Lines: header, events (or hashes), checkpoints",
+                            "description": "JSON Lines: header, events (or hashes), heads, checkpoints, and last the "
+                            "end line {type: end, lines, sha256} (a file without it was cut off)",
                             "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
                         },
                         **_errors(403, 404, 429),

@@ -1,6 +1,6 @@
 """Long exports (the ledger and EPCIS downloads) finish or fail visibly, and never crowd out other requests:
-at most EXPORT_CONCURRENCY run at once per machine, and a failure part-way leaves no clean-looking file
-(audit point 10, issue 12)."""
+at most EXPORT_CONCURRENCY run at once per machine, a failure part-way leaves no clean-looking file, and
+behind gunicorn's gthread workers a download outlives the worker timeout (audit point 10, issue 12)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,27 @@ import hashlib
 import itertools
 import json
 import logging
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 import webapp.custody.integrity
 import webapp.monitor.epcis
 from tests.conftest import login
+from tests.custody.conftest import KEY
+from tests.serving import Gunicorn, app_for, served_database
+from webapp.auth.models import User
+from webapp.boxes.models import Box
 from webapp.core import streaming
+from webapp.core.database import begin_write
+from webapp.custody.integrity import make_checkpoint, verify_export
+from webapp.custody.services import ScanInput, record_scans
+from webapp.extensions import db
 
 EXPORTS = {"ledger": "/api/v1/export/ledger?region=31.01", "epcis": "/api/v1/export/epcis?region=31.01"}
 
@@ -94,3 +107,89 @@ def test_a_database_error_part_way_leaves_a_visibly_incomplete_download(
     after = client.get(EXPORTS[export])
     assert after.status_code == 200  # the failed download gave its slot back
     after.close()
+
+
+# --- behind gunicorn ---------------------------------------------------------------------------------
+
+EVENTS = 80
+PAUSE = 0.1  # seconds per exported event: each download takes EVENTS * PAUSE = 8 s, past the 5 s timeout
+TIMEOUT = 5
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """gunicorn with 2 gthread workers and a 5 s worker timeout, over 80 events and a checkpoint."""
+    tmp = tmp_path_factory.mktemp("long-exports")
+    people = {"gudang": ("warehouse", "KPU-3101"), "pengawas": ("observer", "31.01")}
+    uri, tokens = served_database("long_exports", tmp, people)
+    app = app_for(uri)
+    with app.app_context():
+        gudang = db.session.scalar(select(User).where(User.username == "gudang"))
+        boxes = db.session.scalars(select(Box.sscc).order_by(Box.id).limit(EVENTS)).all()
+        scans = [
+            ScanInput(
+                client_id=str(uuid.uuid4()),
+                code=sscc,
+                action="commission",
+                site="KPU-3101",
+                scanned_at=datetime.now(UTC),
+                device_id="setup",
+                device_seq=n,
+            )
+            for n, sscc in enumerate(boxes)
+        ]
+        begin_write(db.session)
+        record_scans(db.session, actor=gudang, scans=scans)
+        make_checkpoint(db.session, KEY)
+        db.session.commit()
+        db.engine.dispose()
+    args = ["--worker-class", "gthread", "--workers", "2", "--threads", "4", "--timeout", str(TIMEOUT)]
+    server = Gunicorn(uri, tmp, args=args, env={"JEJAK_SERVED_EXPORT_PAUSE": str(PAUSE)})
+    yield server, tokens["pengawas"], tmp
+    server.stop()
+
+
+def test_behind_gthread_workers_long_exports_finish_whole_and_other_requests_are_served(served):
+    server, token, tmp = served
+    answers: dict[str, tuple] = {}
+    # The token's first use records when it was used (a write); on SQLite two first uses at once collide.
+    assert server.request("GET", "/api/v1/me", token=token)[0] == 200
+
+    def download(name: str) -> None:
+        started = time.monotonic()
+        answers[name] = (*server.request("GET", EXPORTS[name], token=token, timeout=120), time.monotonic() - started)
+
+    downloads = [threading.Thread(target=download, args=(name,)) for name in EXPORTS]
+    for thread in downloads:
+        thread.start()
+    slots = tmp / f"export-slots-{server.port}"
+    deadline = time.monotonic() + 30
+    while (probe := streaming.take_slot(slots, 2)) is not None:  # until both downloads hold their slot
+        probe.release()
+        assert time.monotonic() < deadline, server.log()
+        time.sleep(0.05)
+
+    status, headers, body = server.request("GET", EXPORTS["ledger"], token=token)
+    assert status == 429 and headers["Retry-After"] == "60", body
+    for _ in range(5):  # the phone's /me and the scans keep their threads
+        started = time.monotonic()
+        status, _headers, body = server.request("GET", "/api/v1/me", token=token, timeout=10)
+        assert status == 200 and json.loads(body)["username"] == "pengawas"
+        assert time.monotonic() - started < TIMEOUT  # not queued behind the 8 s downloads
+        time.sleep(0.2)
+    assert all(thread.is_alive() for thread in downloads)  # /me was answered while both streamed
+    for thread in downloads:
+        thread.join()
+
+    status, _headers, ledger_file, took = answers["ledger"]
+    assert status == 200 and took > TIMEOUT
+    assert whole_ledger_file(ledger_file)
+    path = tmp / "ledger.jsonl"
+    path.write_bytes(ledger_file)
+    report = verify_export(path, KEY.public_text)
+    assert report.ok and report.events == EVENTS and report.checkpoints == 1
+    status, _headers, document, took = answers["epcis"]
+    assert status == 200 and took > TIMEOUT
+    parsed = json.loads(document)
+    assert parsed["jejak:complete"] == {"events": EVENTS} == {"events": len(parsed["epcisBody"]["eventList"])}
+    assert "WORKER TIMEOUT" not in server.log()

@@ -1,12 +1,15 @@
 """The app as tests/serving.py serves it with gunicorn: the test configuration on the database named in
-JEJAK_SERVED_DATABASE, errors handled as in production, and with JEJAK_SERVED_EXPORT_PAUSE=SECONDS exports
-slowed by that pause per event (so they outlive a short worker timeout)."""
+JEJAK_SERVED_DATABASE, errors handled as in production, and two ways to make requests last:
+JEJAK_SERVED_EXPORT_PAUSE=SECONDS slows exports by that pause per event (so they outlive a short worker
+timeout); JEJAK_SERVED_SCAN_PAUSE=SECONDS holds each scan batch that long after its events are written and
+before they are committed (so a killed worker is likely to die inside a transaction)."""
 
 from __future__ import annotations
 
 import os
 import time
 
+import webapp.api.custody
 import webapp.custody.integrity
 import webapp.monitor.epcis
 from config import TestConfig
@@ -21,10 +24,14 @@ class Served(TestConfig):
     EXPORT_SLOTS_DIR = os.environ["JEJAK_SERVED_SLOTS"]
 
 
-def _paused(function, seconds: float):
+def _paused(function, seconds: float, *, after: bool = False):
     def slowed(*args, **kwargs):
-        time.sleep(seconds)
-        return function(*args, **kwargs)
+        if not after:
+            time.sleep(seconds)
+        result = function(*args, **kwargs)
+        if after:
+            time.sleep(seconds)
+        return result
 
     return slowed
 
@@ -33,5 +40,8 @@ EXPORT_PAUSE = float(os.environ.get("JEJAK_SERVED_EXPORT_PAUSE", "0"))
 if EXPORT_PAUSE:
     webapp.custody.integrity.event_fields = _paused(webapp.custody.integrity.event_fields, EXPORT_PAUSE)
     webapp.monitor.epcis.epcis_event = _paused(webapp.monitor.epcis.epcis_event, EXPORT_PAUSE)
+SCAN_PAUSE = float(os.environ.get("JEJAK_SERVED_SCAN_PAUSE", "0"))
+if SCAN_PAUSE:
+    webapp.api.custody.record_scans = _paused(webapp.api.custody.record_scans, SCAN_PAUSE, after=True)
 
 app = create_app(Served)

@@ -156,6 +156,23 @@ class Gunicorn:
                 children.append(int(entry.name))
         return sorted(children)
 
+    def requests_in_flight(self) -> dict[int, int]:
+        """Each worker's open client connections (so a test can kill one that is serving a request): the
+        TCP connections established to our port, matched to the workers' socket descriptors."""
+        connections = set()
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[1].endswith(f":{self.port:04X}") and fields[3] == "01":  # local port, ESTABLISHED
+                connections.add(fields[9])  # inode
+        counts = {}
+        for pid in self.workers():
+            try:
+                links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+            except OSError:  # gone meanwhile
+                continue
+            counts[pid] = sum(link.startswith("socket:[") and link[8:-1] in connections for link in links)
+        return counts
+
     def log(self) -> str:
         """What gunicorn and the app logged so far (the tail)."""
         self._log.flush()

@@ -41,7 +41,13 @@ def whole_ledger_file(data: bytes) -> bool:
     return end == {"type": "end", "lines": len(lines) - 1, "sha256": hashlib.sha256(body).hexdigest()}
 
 
-def test_two_exports_run_at_once_and_a_third_is_told_when_to_come_back(client, ledger, app, monkeypatch):
+@pytest.fixture
+def slots(app, tmp_path, monkeypatch):
+    """Export slots of the test's own, whatever other tests left open."""
+    monkeypatch.setitem(app.config, "EXPORT_SLOTS_DIR", str(tmp_path / "slots"))
+
+
+def test_two_exports_run_at_once_and_a_third_is_told_when_to_come_back(client, ledger, app, slots, monkeypatch):
     # One thread holds every response here, so they are finished in the reverse order they were opened.
     login(client, ledger.observer.username)
     first, second = client.get(EXPORTS["ledger"]), client.get(EXPORTS["epcis"])  # streaming, not yet read
@@ -65,7 +71,7 @@ def test_two_exports_run_at_once_and_a_third_is_told_when_to_come_back(client, l
 
 @pytest.mark.parametrize("export", ["ledger", "epcis"])
 def test_a_database_error_part_way_leaves_a_visibly_incomplete_download(
-    export, client, ledger, runner, app, tmp_path, monkeypatch, caplog
+    export, client, ledger, runner, app, slots, tmp_path, monkeypatch, caplog
 ):
     """The client's transfer fails, what it received is no complete file (the ledger's does not verify, the
     EPCIS document does not parse), the failure is logged, and the export's slot is free again."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -9,9 +10,12 @@ from urllib.parse import urlsplit
 from flask import Flask, Request, g, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from webapp.auth import throttle
 from webapp.extensions import csrf, db, limiter, login_manager, talisman
+
+log = logging.getLogger(__name__)
 
 CSP = {
     "default-src": "'self'",
@@ -73,7 +77,7 @@ def _load_user_from_bearer(req: Request):
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    from webapp.auth.models import ApiToken, hash_token
+    from webapp.auth.models import ApiToken, User, hash_token
 
     row = db.session.scalar(
         select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip()), ApiToken.revoked_at.is_(None))
@@ -86,8 +90,14 @@ def _load_user_from_bearer(req: Request):
     if last is not None and last.tzinfo is None:  # SQLite returns naive UTC
         last = last.replace(tzinfo=UTC)
     if last is None or now - last > TOKEN_TOUCH_INTERVAL:  # not a write per request
-        row.last_used_at = now
-        db.session.commit()
+        user_id = row.user_id
+        try:
+            row.last_used_at = now
+            db.session.commit()
+        except OperationalError:  # a concurrent first use holds the write lock (SQLite): the touch can wait
+            db.session.rollback()
+            log.info("token %s: last use not recorded (database busy)", row.id)
+            return db.session.get(User, user_id)
     return row.user
 
 

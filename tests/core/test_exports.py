@@ -138,3 +138,13 @@ def test_every_export_writes_hostile_text_as_text(client, world, export):
     for text in HOSTILE:
         assert shown("'" + text) in values
     assert not [v for v in values if isinstance(v, str) and v.startswith(("=", "+", "-", "@", "\t", "\n"))]
+
+
+def test_a_note_with_a_control_character_still_downloads_as_xlsx(client, world):
+    """XML cannot hold most control characters; a pasted escape sequence must not break the download."""
+    ids = _alert_notes(world)
+    login(client, world.supervisor.username)
+    client.post(f"/alerts/{ids[0]}", data={"action": "resolve", "note": "Kotak basah \x1b[31m\x07"})
+    values = [c.value for c in xlsx_cells(client.get("/alerts.xlsx"))]
+    assert "Kotak basah \ufffd[31m\ufffd" in values
+    assert "Kotak basah \x1b[31m\x07" in csv_cells(client.get("/alerts.csv"))  # CSV carries it as typed

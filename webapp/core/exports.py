@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from flask import Response
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 # A cell starting with one of these is read as a formula (or, for tab and CR, may be trimmed into one)
@@ -55,6 +56,9 @@ def xlsx_response(filename: str, title: str, header: list, rows: list[list], fre
     sheet.title = title[:31]
     for number, cells in enumerate([header, *rows], start=1):
         for column, value in enumerate(_row(cells), start=1):
+            if isinstance(value, str):
+                # XML cannot carry most control characters: openpyxl would refuse the whole file.
+                value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
             cell = sheet.cell(row=number, column=column, value=value)
             if isinstance(value, str):
                 cell.data_type = "s"  # a string, never a formula, whatever it starts with

@@ -148,3 +148,12 @@ def test_a_note_with_a_control_character_still_downloads_as_xlsx(client, world):
     values = [c.value for c in xlsx_cells(client.get("/alerts.xlsx"))]
     assert "Kotak basah \ufffd[31m\ufffd" in values
     assert "Kotak basah \x1b[31m\x07" in csv_cells(client.get("/alerts.csv"))  # CSV carries it as typed
+
+
+def test_downloads_are_not_kept_by_the_browser_or_a_proxy(client, world):
+    login(client, world.supervisor.username)
+    for path, _plant in EXPORTS.values():
+        for suffix in (".csv", ".xlsx"):
+            response = client.get(path + suffix)
+            assert response.status_code == 200
+            assert response.headers["Cache-Control"] == "no-store", path + suffix

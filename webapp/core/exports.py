@@ -21,6 +21,8 @@ from openpyxl.styles import Font
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # Values a spreadsheet holds as what they are; everything else is written as text.
 PLAIN_TYPES = (int, float, Decimal, date, datetime, time)
+# Downloads hold names and notes of the user's area: not to be kept by a shared browser or a proxy.
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def spreadsheet_cell(value):
@@ -45,7 +47,7 @@ def csv_response(filename: str, header: list, rows: list[list]) -> Response:
     return Response(
         out.getvalue(),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"', **NO_STORE},
     )
 
 
@@ -58,10 +60,10 @@ def xlsx_response(filename: str, title: str, header: list, rows: list[list], fre
         for column, value in enumerate(_row(cells), start=1):
             if isinstance(value, str):
                 # XML cannot carry most control characters: openpyxl would refuse the whole file.
-                value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
-            cell = sheet.cell(row=number, column=column, value=value)
-            if isinstance(value, str):
+                cell = sheet.cell(row=number, column=column, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
                 cell.data_type = "s"  # a string, never a formula, whatever it starts with
+            else:
+                sheet.cell(row=number, column=column, value=value)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = freeze
@@ -70,5 +72,5 @@ def xlsx_response(filename: str, title: str, header: list, rows: list[list], fre
     return Response(
         out.getvalue(),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"', **NO_STORE},
     )

@@ -376,11 +376,30 @@ BAD_FILES = {
         "column nama appears twice",
     ),
     "superscript digit": ("import-tps", TPS_HEADER + "310101100100²,TPS,1,\n".encode(), 2, "must be 13 digits"),
+    "formula in nama": (
+        "import-tps",
+        TPS_HEADER + b'3101011001001,"=HYPERLINK(""http://evil"",""klik"")",280,\n',
+        2,
+        "nama starts with '=', which a spreadsheet would run as a formula",
+    ),
+    "formula in alamat": ("import-tps", TPS_HEADER + b"3101011001001,TPS 001,280,-1+2\n", 2, "alamat starts with '-'"),
+    "formula in dapil_name": (
+        "import-dapil",
+        b"contest,dapil_code,dapil_name,region_code\nDPR,T-1,Uji,31.01\nDPR,T-2,@SUM(A1),31.71\n",
+        3,
+        "dapil_name starts with '@'",
+    ),
     "control character in dapil_code": (
         "import-dapil",
         b"contest,dapil_code,dapil_name,region_code\nDPR,T-\x1b[2J,Uji,31.01\n",
         2,
         "dapil_code contains the control character U+001B",
+    ),
+    "formula in a region name": (
+        "import-regions",
+        b"kode,nama\n31.75.04.9001,+62 812\n",
+        2,
+        "nama starts with '+'",
     ),
     "a region code in other digits": (
         "import-regions",
@@ -440,36 +459,47 @@ NASTY = [
 ]
 DESA = ["3101011001", "3101011002", "3101021001", "9999999999"]
 cell = st.one_of(st.text(max_size=12), st.sampled_from(NASTY))
-tps_code = st.one_of(
-    st.builds(
-        lambda desa, n, prefix: f"{prefix}{desa}{n:03d}",
-        st.sampled_from(DESA),
-        st.integers(0, 999),
-        st.sampled_from(["", "TPS-"]),
-    ),
-    cell,
-)
+
+
+def mostly(good: st.SearchStrategy) -> st.SearchStrategy:
+    """A right value seven times in eight (so that whole files get imported), anything else otherwise."""
+    return st.integers(0, 7).flatmap(lambda n: cell if n == 0 else good)
+
+
+def text_or(*names: str) -> st.SearchStrategy:
+    """A name column: an ordinary name or any cell, half and half."""
+    return st.one_of(st.sampled_from(names), cell)
+
+
+def mostly_first(choices: list) -> st.SearchStrategy:
+    """The first choice seven times in eight, one of the others otherwise."""
+    return st.integers(0, 7).flatmap(lambda n: st.sampled_from(choices[1:] if n == 0 else choices[:1]))
+
+
 COLUMNS = {
-    "kode_tps": tps_code,
-    "nama": cell,
-    "dpt": st.one_of(st.integers(-5, 1100).map(str), cell),
-    "alamat": cell,
-    "dapil_dpr": st.sampled_from(["", "T-DPR-1", "T-PROV-1", "NOPE"]),
-    "dapil_dprd_prov": st.sampled_from(["", "T-PROV-1", "T-PROV-2"]),
-    "contest": st.one_of(st.sampled_from(["DPR", "DPD", "DPRD_PROV", "DPRD_KAB", "dpr"]), cell),
-    "dapil_code": st.one_of(st.sampled_from(["F-1", "F-2", "T-DPR-1"]), cell),
-    "dapil_name": st.one_of(st.sampled_from(["Uji I", "Uji II"]), cell),
-    "region_code": st.one_of(st.sampled_from(["31", "31.01", "3101", "31.01.01", "31.01.01.1001", "31.71"]), cell),
-    "kode": st.one_of(
-        st.builds(lambda n: f"31.01.01.{n}", st.sampled_from(["1001", "9001", "9002", "900"])),
-        st.sampled_from(["31.01", "31.01.03", "31.01.03.9001", "99"]),
-        cell,
+    "kode_tps": mostly(
+        st.builds(
+            lambda desa, n, prefix: f"{prefix}{desa}{n:03d}",
+            st.sampled_from(DESA),
+            st.integers(1, 999),
+            st.sampled_from(["", "TPS-"]),
+        )
     ),
+    "nama": text_or("TPS 001", "Balai RW 03", ""),
+    "dpt": mostly(st.integers(-5, 1100).map(str)),
+    "alamat": text_or("Jl. Dermaga, RT 01", ""),
+    "dapil_dpr": mostly(st.sampled_from(["", "T-DPR-1"])),
+    "dapil_dprd_prov": mostly(st.sampled_from(["", "T-PROV-1", "T-PROV-2"])),
+    "contest": mostly(st.sampled_from(["DPR", "DPD", "DPRD_PROV", "DPRD_KAB", "dpr"])),
+    "dapil_code": text_or("F-1", "F-2", "T-DPR-1"),
+    "dapil_name": text_or("Uji I", "Uji II"),
+    "region_code": mostly(st.sampled_from(["31", "31.01", "3101", "31.01.01", "31.01.01.1001", "31.71"])),
+    "kode": mostly(st.sampled_from(["31.01.01.1001", "31.01.01.9001", "31.01.03", "31.01.03.9001", "31.01", "99"])),
 }
-HEADERS = {
+HEADERS = {  # the first is the usual one
     "import_tps": [
-        ["kode_tps", "nama", "dpt"],
         ["kode_tps", "nama", "dpt", "alamat", "dapil_dpr", "dapil_dprd_prov"],
+        ["kode_tps", "nama", "dpt"],
         ["dpt", "alamat", "kode_tps", "nama"],
         ["kode_tps", "nama"],
     ],
@@ -488,15 +518,15 @@ FUZZ = settings(
 @st.composite
 def csv_files(draw, importer: str) -> bytes:
     """A CSV as a person or a program might write it: mostly the right columns, some cells and rows off."""
-    header = draw(st.sampled_from(HEADERS[importer]))
+    header = draw(mostly_first(HEADERS[importer]))
     rows = []
-    for _ in range(draw(st.integers(0, 6))):
+    for _ in range(draw(st.integers(0, 4))):
         row = [draw(COLUMNS[name]) if name in COLUMNS else draw(cell) for name in header]
-        cut = draw(st.sampled_from([0, 0, 0, 0, -1, 1]))  # now and then a cell too few or too many
+        cut = draw(st.sampled_from([0] * 8 + [-1, 1]))  # now and then a cell too few or too many
         rows.append(row[:cut] if cut < 0 else row + [draw(cell)] * cut)
     out = io.StringIO()
     csv.writer(out, lineterminator=draw(st.sampled_from(["\n", "\r\n", "\r"]))).writerows([header, *rows])
-    encoding = draw(st.sampled_from(["utf-8", "utf-8", "utf-8", "utf-8-sig", "latin-1", "utf-16"]))
+    encoding = draw(mostly_first(["utf-8", "utf-8-sig", "latin-1", "utf-16"]))
     return out.getvalue().encode(encoding, errors="replace")
 
 
@@ -508,8 +538,13 @@ def raw_files(draw, importer: str) -> bytes:
 
 
 def clean(text: str) -> bool:
-    """Text that fits every name column and has no control characters."""
-    return len(text) <= 255 and text == text.strip() and all(unicodedata.category(c) not in ("Cc", "Cs") for c in text)
+    """Text that fits every name column, has no control characters and does not start a formula."""
+    return (
+        len(text) <= 255
+        and text == text.strip()
+        and not text.startswith(("=", "+", "-", "@"))
+        and all(unicodedata.category(c) not in ("Cc", "Cs") for c in text)
+    )
 
 
 def check_import(session, importer: str, path) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from webapp.core.batching import chunks
+from webapp.core.exports import FORMULA_TRIGGERS
 from webapp.geo.models import (
     DAPIL_CONTESTS,
     PROVINCES_WITHOUT_DPRD_KAB,
@@ -187,6 +188,10 @@ def text_problem(column: str, value: str, limit: int) -> str | None:
         return f"{column} runs over several lines (a quote left open?)"
     if bad := CONTROL.search(value):
         return f"{column} contains the control character U+{ord(bad.group()):04X}"
+    # Refused rather than neutralised: names go on box labels and BAST papers, where a quote added in
+    # front would be printed; no real region, dapil or TPS name starts with these.
+    if value.startswith(FORMULA_TRIGGERS):
+        return f"{column} starts with '{value[0]}', which a spreadsheet would run as a formula"
     return None
 
 

@@ -411,7 +411,7 @@ BAD_FILES = {
 
 
 def stored(session) -> tuple:
-    """What the imports write, as comparable rows (the region table by count and its 31.01 rows)."""
+    """What the imports write, as comparable rows (the region table by its count and its DKI rows)."""
     return (
         count(session, Region),
         session.execute(select(Region.code, Region.name).where(Region.code.like("31.%")).order_by(Region.code)).all(),

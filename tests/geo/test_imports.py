@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import io
+import unicodedata
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from webapp.geo.models import Dapil, DapilRegion, Region, Site, TpsDapil
@@ -326,3 +330,271 @@ def test_dki_elects_no_dprd_kab(session, tmp_path):
             session, csv_file(tmp_path, "a.csv", "contest,dapil_code,dapil_name,region_code\nDPRD_KAB,T-K,K,31.01.01\n")
         )
     assert "elects no DPRD kab/kota" in caught.value.problems[0].message
+
+
+# --- files that must be refused with line numbers, never a traceback ---------------------------
+
+TPS_HEADER = b"kode_tps,nama,dpt,alamat\n"
+BAD_FILES = {
+    "nul byte": (
+        "import-tps",
+        TPS_HEADER + b"3101011001001,TPS 001,280,\n3101011001002,TPS\x00 002,150,\n",
+        3,
+        "nama contains the control character U+0000",
+    ),
+    "cell over the csv limit": (
+        "import-tps",
+        TPS_HEADER + b"3101011001001,TPS 001,280," + b"x" * 131_073 + b"\n",
+        2,
+        "a cell is longer than 131,072 characters",
+    ),
+    "alamat over 255": (
+        "import-tps",
+        TPS_HEADER + b"3101011001001,TPS 001,280," + b"J" * 256 + b"\n",
+        2,
+        "alamat is 256 characters long; at most 255 fit",
+    ),
+    "not utf-8": (
+        "import-tps",
+        TPS_HEADER + b"3101011001001,TPS 001,280,\n3101011001002,TPS 002,150,Jl. Caf\xe9\n",
+        3,
+        "not UTF-8",
+    ),
+    "utf-16": ("import-tps", "kode_tps,nama,dpt\n".encode("utf-16"), 1, "UTF-16"),
+    "empty file": ("import-tps", b"", 1, "the file is empty"),
+    "too few cells": ("import-tps", TPS_HEADER + b"3101011001001,TPS 001\n", 2, "fewer cells than columns (2, not 4)"),
+    "a quote left open": (
+        "import-tps",
+        TPS_HEADER + b'3101011001001,"TPS 001,280,\n3101011001002,TPS 002,150,\n',
+        2,
+        "fewer cells than columns",
+    ),
+    "a column twice": (
+        "import-tps",
+        b"kode_tps,nama,dpt,nama\n3101011001001,A,280,B\n",
+        1,
+        "column nama appears twice",
+    ),
+    "superscript digit": ("import-tps", TPS_HEADER + "310101100100²,TPS,1,\n".encode(), 2, "must be 13 digits"),
+    "formula in nama": (
+        "import-tps",
+        TPS_HEADER + b'3101011001001,"=HYPERLINK(""http://evil"",""klik"")",280,\n',
+        2,
+        "nama starts with '=', which a spreadsheet would run as a formula",
+    ),
+    "formula in alamat": ("import-tps", TPS_HEADER + b"3101011001001,TPS 001,280,-1+2\n", 2, "alamat starts with '-'"),
+    "formula in dapil_name": (
+        "import-dapil",
+        b"contest,dapil_code,dapil_name,region_code\nDPR,T-1,Uji,31.01\nDPR,T-2,@SUM(A1),31.71\n",
+        3,
+        "dapil_name starts with '@'",
+    ),
+    "control character in dapil_code": (
+        "import-dapil",
+        b"contest,dapil_code,dapil_name,region_code\nDPR,T-\x1b[2J,Uji,31.01\n",
+        2,
+        "dapil_code contains the control character U+001B",
+    ),
+    "formula in a region name": (
+        "import-regions",
+        b"kode,nama\n31.75.04.9001,+62 812\n",
+        2,
+        "nama starts with '+'",
+    ),
+    "a region code in other digits": (
+        "import-regions",
+        "kode,nama\n٣١.٠١.٠١.٩٠٠١,Desa\n".encode(),
+        2,
+        "is not a dotted region code",
+    ),
+}
+
+
+def stored(session) -> tuple:
+    """What the imports write, as comparable rows (the region table by its count and its DKI rows)."""
+    return (
+        count(session, Region),
+        session.execute(select(Region.code, Region.name).where(Region.code.like("31.%")).order_by(Region.code)).all(),
+        session.execute(select(Dapil.code, Dapil.contest, Dapil.name).order_by(Dapil.code)).all(),
+        session.execute(select(DapilRegion.dapil_id, DapilRegion.region_code).order_by(DapilRegion.region_code)).all(),
+        session.execute(select(Site.code, Site.name, Site.address, Site.dpt).order_by(Site.code)).all(),
+        session.execute(select(TpsDapil.site_id, TpsDapil.contest, TpsDapil.dapil_id).order_by(TpsDapil.site_id)).all(),
+    )
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_a_bad_file_is_refused_by_the_command_with_its_line_and_no_traceback(session, runner, tmp_path, case):
+    command, content, line, message = BAD_FILES[case]
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    before = stored(session)
+    result = runner.invoke(args=["geo", command, str(path)])
+    assert isinstance(result.exception, SystemExit), result.exception  # not a crash
+    assert result.exit_code == 1
+    assert f"line {line}: " in result.output and message in result.output, result.output
+    assert "Traceback" not in result.output
+    assert stored(session) == before
+
+
+# --- fuzzing: any file either imports cleanly or is refused with line numbers --------------------
+
+NASTY = [
+    "",
+    " ",
+    '=HYPERLINK("http://evil","klik")',
+    "@SUM(A1)",
+    "+62",
+    "-1+2",
+    "\t=1",
+    "a\x00b",
+    "\x1b[2J",
+    "two\nlines",
+    'a "quote"',
+    "a,b",
+    "\ufeffx",
+    "²",
+    "٣١",
+    "x" * 256,
+    "é" * 161,
+]
+DESA = ["3101011001", "3101011002", "3101021001", "9999999999"]
+cell = st.one_of(st.text(max_size=12), st.sampled_from(NASTY))
+
+
+def mostly(good: st.SearchStrategy) -> st.SearchStrategy:
+    """A right value seven times in eight (so that whole files get imported), anything else otherwise."""
+    return st.integers(0, 7).flatmap(lambda n: cell if n == 0 else good)
+
+
+def text_or(*names: str) -> st.SearchStrategy:
+    """A name column: an ordinary name or any cell, half and half."""
+    return st.one_of(st.sampled_from(names), cell)
+
+
+def mostly_first(choices: list) -> st.SearchStrategy:
+    """The first choice seven times in eight, one of the others otherwise."""
+    return st.integers(0, 7).flatmap(lambda n: st.sampled_from(choices[1:] if n == 0 else choices[:1]))
+
+
+COLUMNS = {
+    "kode_tps": mostly(
+        st.builds(
+            lambda desa, n, prefix: f"{prefix}{desa}{n:03d}",
+            st.sampled_from(DESA),
+            st.integers(1, 999),
+            st.sampled_from(["", "TPS-"]),
+        )
+    ),
+    "nama": text_or("TPS 001", "Balai RW 03", ""),
+    "dpt": mostly(st.integers(-5, 1100).map(str)),
+    "alamat": text_or("Jl. Dermaga, RT 01", ""),
+    "dapil_dpr": mostly(st.sampled_from(["", "T-DPR-1"])),
+    "dapil_dprd_prov": mostly(st.sampled_from(["", "T-PROV-1", "T-PROV-2"])),
+    "contest": mostly(st.sampled_from(["DPR", "DPD", "DPRD_PROV", "DPRD_KAB", "dpr"])),
+    "dapil_code": text_or("F-1", "F-2", "T-DPR-1"),
+    "dapil_name": text_or("Uji I", "Uji II"),
+    "region_code": mostly(st.sampled_from(["31", "31.01", "3101", "31.01.01", "31.01.01.1001", "31.71"])),
+    "kode": mostly(st.sampled_from(["31.01.01.1001", "31.01.01.9001", "31.01.03", "31.01.03.9001", "31.01", "99"])),
+}
+HEADERS = {  # the first is the usual one
+    "import_tps": [
+        ["kode_tps", "nama", "dpt", "alamat", "dapil_dpr", "dapil_dprd_prov"],
+        ["kode_tps", "nama", "dpt"],
+        ["dpt", "alamat", "kode_tps", "nama"],
+        ["kode_tps", "nama"],
+    ],
+    "import_dapil": [["contest", "dapil_code", "dapil_name", "region_code"], ["region_code", "contest", "dapil_code"]],
+    "import_regions": [["kode", "nama"], ["nama", "kode", "alamat"], ["kode"]],
+}
+IMPORTERS = {"import_tps": import_tps, "import_dapil": import_dapil, "import_regions": import_regions}
+FUZZ = settings(
+    max_examples=50,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@st.composite
+def csv_files(draw, importer: str) -> bytes:
+    """A CSV as a person or a program might write it: mostly the right columns, some cells and rows off."""
+    header = draw(mostly_first(HEADERS[importer]))
+    rows = []
+    for _ in range(draw(st.integers(0, 4))):
+        row = [draw(COLUMNS[name]) if name in COLUMNS else draw(cell) for name in header]
+        cut = draw(st.sampled_from([0] * 8 + [-1, 1]))  # now and then a cell too few or too many
+        rows.append(row[:cut] if cut < 0 else row + [draw(cell)] * cut)
+    out = io.StringIO()
+    csv.writer(out, lineterminator=draw(st.sampled_from(["\n", "\r\n", "\r"]))).writerows([header, *rows])
+    encoding = draw(mostly_first(["utf-8", "utf-8-sig", "latin-1", "utf-16"]))
+    return out.getvalue().encode(encoding, errors="replace")
+
+
+@st.composite
+def raw_files(draw, importer: str) -> bytes:
+    """Random bytes, after a right header half of the time (so the rows get read)."""
+    header = ",".join(HEADERS[importer][0]).encode() + b"\n"
+    return draw(st.sampled_from([b"", header])) + draw(st.binary(max_size=200))
+
+
+def clean(text: str) -> bool:
+    """Text that fits every name column, has no control characters and does not start a formula."""
+    return (
+        len(text) <= 255
+        and text == text.strip()
+        and not text.startswith(("=", "+", "-", "@"))
+        and all(unicodedata.category(c) not in ("Cc", "Cs") for c in text)
+    )
+
+
+def check_import(session, importer: str, path) -> None:
+    """Import `path` in a savepoint: either it succeeds and what it stored is clean, or it is refused with
+    line-numbered, printable problems and nothing was written. Any other exception fails the test."""
+    before = stored(session)
+    savepoint = session.begin_nested()
+    try:
+        IMPORTERS[importer](session, path)
+    except ImportRejected as exc:
+        assert exc.problems
+        for problem in exc.problems:
+            assert problem.line >= 1 and str(problem).startswith(f"line {problem.line}: ")
+            assert str(problem).isprintable(), str(problem)  # no control characters sent to the terminal
+        assert stored(session) == before
+    else:
+        _regions, region_rows, dapils, _links, sites, _tps_links = stored(session)
+        names = [name for _code, name in region_rows] + [name for _code, _contest, name in dapils]
+        names += [code for code, _contest, _name in dapils] + [s.name for s in sites] + [s.address or "" for s in sites]
+        assert [name for name in names if not clean(name)] == []
+    finally:
+        savepoint.rollback()
+
+
+@pytest.fixture
+def fuzz_dapil(session, tmp_path):
+    """The dapil the TPS files may name."""
+    import_dapil(session, csv_file(tmp_path, "d.csv", GOOD_DAPIL))
+    return session
+
+
+@pytest.mark.parametrize("importer", IMPORTERS)
+def test_fuzzed_csv_files_import_or_are_refused_with_line_numbers(fuzz_dapil, tmp_path, importer):
+    @FUZZ
+    @given(content=csv_files(importer))
+    def run(content):
+        path = tmp_path / "fuzz.csv"
+        path.write_bytes(content)
+        check_import(fuzz_dapil, importer, path)
+
+    run()
+
+
+@pytest.mark.parametrize("importer", IMPORTERS)
+def test_random_bytes_import_or_are_refused_with_line_numbers(fuzz_dapil, tmp_path, importer):
+    @FUZZ
+    @given(content=raw_files(importer))
+    def run(content):
+        path = tmp_path / "fuzz.csv"
+        path.write_bytes(content)
+        check_import(fuzz_dapil, importer, path)
+
+    run()

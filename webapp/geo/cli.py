@@ -29,6 +29,10 @@ def _run_import(func_, *args) -> None:
         if len(exc.problems) > 200:
             click.echo(f"  ... and {len(exc.problems) - 200} more", err=True)
         raise SystemExit(1) from None
+    except OSError as exc:  # a file click found but cannot read (permissions)
+        db.session.rollback()
+        click.echo(f"Refused: cannot read {exc.filename}: {exc.strerror}", err=True)
+        raise SystemExit(1) from None
     if result.tps_ids:  # new TPS get boxes; boxes not yet labelled follow DPT and dapil changes
         from webapp.boxes.services import plan_tps_boxes
 

@@ -6,6 +6,7 @@ problems come back with line numbers. Services flush; the caller commits.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import logging
@@ -19,6 +20,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from webapp.core.batching import chunks
+from webapp.core.exports import FORMULA_TRIGGERS
 from webapp.geo.models import (
     DAPIL_CONTESTS,
     PROVINCES_WITHOUT_DPRD_KAB,
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 DATA_DIR = Path(__file__).resolve().parent / "data"
 REGIONS_CSV = DATA_DIR / "wilayah.csv"
 POPULATION_CSV = DATA_DIR / "penduduk.csv"
+WHOLE_TABLE = 20_000  # regions a file names above which the table is read whole
 MAX_DPT_PER_TPS = 1000  # Pemilu caps a TPS at 300 voters, Pilkada at 600; above 1000 is a typo.
 
 
@@ -74,79 +77,182 @@ class ImportResult:
     tps_ids: set[int] = field(default_factory=set)
 
 
-def read_csv(source: Path | str | io.TextIOBase, required: Iterable[str]) -> Iterator[tuple[int, dict]]:
-    """Yield (line number, row) from a CSV with a header; refuse a file missing required columns."""
-    handle = open(source, newline="", encoding="utf-8-sig") if isinstance(source, Path | str) else source  # noqa: SIM115
+# A path, or an open file in text or binary mode.
+ImportSource = Path | str | io.TextIOBase | io.BufferedIOBase
+PROBLEM = "__problem__"  # a row read_csv could not turn into cells, with the reason
+# Most of a cell an error message repeats: a 100,000-character code is not echoed whole.
+SHOWN_LENGTH = 40
+# Control characters (Unicode category Cc) and lone surrogates, which PostgreSQL cannot store.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _decoded(source: ImportSource) -> str:
+    """The file as text: UTF-8, with or without a BOM; anything else is refused at its first bad line."""
+    if isinstance(source, Path | str):
+        data = Path(source).read_bytes()
+    else:
+        data = source.read()
+        if isinstance(data, str):  # a text stream the caller has decoded
+            return data
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ImportRejected([ImportProblem(1, 'the file is UTF-16 text, not UTF-8: save it as "CSV UTF-8"')])
     try:
-        reader = csv.DictReader(handle)
-        header = [name.strip() for name in reader.fieldnames or []]
-        reader.fieldnames = header
-        missing = [name for name in required if name not in header]
-        if missing:
-            raise ImportRejected(
-                [
-                    ImportProblem(
-                        1, "missing column(s): " + ", ".join(missing) + f"; found: {', '.join(header) or 'nothing'}"
-                    )
-                ]
-            )
-        for row in reader:
-            if None in row:  # more cells than header columns
-                yield reader.line_num, {"__extra__": row[None]}
-                continue
-            yield reader.line_num, {k: (v or "").strip() for k, v in row.items()}
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ImportRejected([ImportProblem(0, f"the file is not UTF-8 text ({exc.reason})")]) from exc
-    finally:
-        if isinstance(source, Path | str):
-            handle.close()
+        before = data[: exc.start]
+        line = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1
+        raise ImportRejected(
+            [ImportProblem(line, f'the file is not UTF-8 text (byte 0x{data[exc.start]:02X}): save it as "CSV UTF-8"')]
+        ) from None
 
 
-def _extra(line: int, row: dict, problems: list[ImportProblem]) -> bool:
-    if "__extra__" in row:
-        problems.append(ImportProblem(line, "more cells than columns (a comma inside a name needs quotes)"))
+def _header_problems(header: list[str], required: Iterable[str]) -> list[str]:
+    missing = [name for name in required if name not in header]
+    twice = sorted({name for name in header if name and header.count(name) > 1})
+    problems = [f"column {shown(name)} appears twice" for name in twice]
+    if missing:
+        problems.append(
+            "missing column(s): " + ", ".join(missing) + f"; found: {', '.join(map(shown, header)) or 'nothing'}"
+        )
+    return problems
+
+
+def read_csv(source: ImportSource, required: Iterable[str]) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, row) from a CSV with a header, every cell stripped; blank lines are skipped.
+
+    A row that cannot be used as it is (more or fewer cells than the header, a cell over the csv module's
+    limit) comes as {PROBLEM: reason}. A file that is not UTF-8, is empty or lacks a required column is
+    refused outright. Line numbers are where a row starts, as an editor shows them.
+    """
+    required = list(required)
+    reader = csv.reader(io.StringIO(_decoded(source), newline=""))
+    header: list[str] | None = None
+    end = 0  # the line the previous row ended on
+    while True:
+        line = end + 1
+        try:
+            cells = next(reader, None)
+        except csv.Error as exc:  # nothing after it can be read reliably
+            if "field larger" in str(exc):
+                reason = f"a cell is longer than {csv.field_size_limit():,} characters"
+            else:
+                reason = f"the CSV cannot be read from here ({exc})"
+            yield line, {PROBLEM: reason}
+            return
+        if cells is None:
+            break
+        end = reader.line_num
+        cells = [cell.strip() for cell in cells]
+        if not any(cells):
+            continue
+        if header is None:
+            header = cells
+            problems = _header_problems(header, required)
+            if problems:
+                raise ImportRejected([ImportProblem(line, problem) for problem in problems])
+            continue
+        if len(cells) != len(header):
+            more = len(cells) > len(header)
+            yield (
+                line,
+                {
+                    PROBLEM: f"{'more' if more else 'fewer'} cells than columns ({len(cells)}, not {len(header)})"
+                    + (": a comma inside a name needs quotes" if more else "")
+                },
+            )
+            continue
+        yield line, dict(zip(header, cells, strict=True))
+    if header is None:
+        raise ImportRejected([ImportProblem(1, "the file is empty; its first line should be " + ",".join(required))])
+
+
+def _unreadable(line: int, row: dict, problems: list[ImportProblem]) -> bool:
+    """Note a row read_csv could not read; True when there was one."""
+    if PROBLEM in row:
+        problems.append(ImportProblem(line, row[PROBLEM]))
         return True
     return False
+
+
+def shown(value: str) -> str:
+    """A cell as a problem message quotes it: shortened, control characters escaped (no terminal tricks)."""
+    text = value if len(value) <= SHOWN_LENGTH else value[:SHOWN_LENGTH] + "..."
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def text_problem(column: str, value: str, limit: int) -> str | None:
+    """Why a text cell cannot be stored in a column of `limit` characters and shown and exported safely."""
+    if len(value) > limit:
+        return f"{column} is {len(value):,} characters long; at most {limit} fit"
+    if "\n" in value or "\r" in value:
+        return f"{column} runs over several lines (a quote left open?)"
+    if bad := CONTROL.search(value):
+        return f"{column} contains the control character U+{ord(bad.group()):04X}"
+    # Refused rather than neutralised: names go on box labels and BAST papers, where a quote added in
+    # front would be printed; no real region, dapil or TPS name starts with these.
+    if value.startswith(FORMULA_TRIGGERS):
+        return f"{column} starts with '{value[0]}', which a spreadsheet would run as a formula"
+    return None
+
+
+def _limit(column) -> int:
+    """The length of a String column, from the model: the checks cannot drift from the schema."""
+    return column.property.columns[0].type.length
 
 
 # --- regions -----------------------------------------------------------------------------------
 
 
-def import_regions(session: Session, source: Path | str | io.TextIOBase = REGIONS_CSV) -> ImportResult:
+def stored_regions(session: Session, codes: Iterable[str | None]) -> dict[str, tuple[str, str | None]]:
+    """(name, parent code) of those of `codes` in the region table: the rows a file names, not all 91,599."""
+    wanted = {code for code in codes if code}
+    query = select(Region.code, Region.name, Region.parent_code)
+    if len(wanted) > WHOLE_TABLE:  # most of the table: one scan beats many IN lists
+        return {code: (name, parent) for code, name, parent in session.execute(query) if code in wanted}
+    found: dict[str, tuple[str, str | None]] = {}
+    for chunk in chunks(sorted(wanted)):
+        found.update(
+            (code, (name, parent)) for code, name, parent in session.execute(query.where(Region.code.in_(chunk)))
+        )
+    return found
+
+
+def import_regions(session: Session, source: ImportSource = REGIONS_CSV) -> ImportResult:
     """Load the Kemendagri region table (`kode,nama`) idempotently: insert new, update renamed."""
-    existing = {
-        code: (name, parent)
-        for code, name, parent in session.execute(select(Region.code, Region.name, Region.parent_code))
-    }
     problems: list[ImportProblem] = []
     rows: dict[str, dict] = {}
+    line_of: dict[str, int] = {}
     for line, row in read_csv(source, ("kode", "nama")):
-        if _extra(line, row, problems):
+        if _unreadable(line, row, problems):
             continue
         code, name = row["kode"], row["nama"]
-        if dotted_code(code) != code:
-            problems.append(ImportProblem(line, f"'{code}' is not a dotted region code such as 31.75.04.1001"))
+        if not code.isascii() or dotted_code(code) != code:
+            problems.append(ImportProblem(line, f"'{shown(code)}' is not a dotted region code such as 31.75.04.1001"))
             continue
         if not name:
             problems.append(ImportProblem(line, f"region {code} has no name"))
             continue
-        if len(name) > 120:
-            problems.append(ImportProblem(line, f"region {code}: name longer than 120 characters"))
+        if reason := text_problem("nama", name, _limit(Region.name)):
+            problems.append(ImportProblem(line, f"region {code}: {reason}"))
             continue
         if code in rows:
             problems.append(ImportProblem(line, f"region {code} appears twice"))
             continue
         parent = code.rsplit(".", 1)[0] if "." in code else None
-        if parent is not None and parent not in rows and parent not in existing:
+        rows[code] = {"code": code, "name": name, "level": region_level(code), "parent_code": parent}
+        line_of[code] = line
+    existing = stored_regions(session, [*rows, *(row["parent_code"] for row in rows.values())])
+    for code, row in rows.items():
+        parent = row["parent_code"]
+        if parent is not None and parent not in existing and line_of.get(parent, line_of[code]) >= line_of[code]:
             problems.append(
                 ImportProblem(
-                    line, f"region {code}: parent {parent} is neither in the file (above it) nor in the database"
+                    line_of[code],
+                    f"region {code}: parent {parent} is neither in the file (above it) nor in the database",
                 )
             )
-            continue
-        rows[code] = {"code": code, "name": name, "level": region_level(code), "parent_code": parent}
     if problems:
-        raise ImportRejected(problems)
+        raise ImportRejected(sorted(problems, key=lambda problem: problem.line))
 
     result = ImportResult()
     new = [r for code, r in rows.items() if code not in existing]
@@ -252,7 +358,7 @@ def _within_level(contest: Contest) -> RegionLevel:
     return RegionLevel.KABKOTA if contest == Contest.DPRD_KAB else RegionLevel.PROVINCE
 
 
-def import_dapil(session: Session, source: Path | str | io.TextIOBase) -> ImportResult:
+def import_dapil(session: Session, source: ImportSource) -> ImportResult:
     """Load dapil tables (`contest,dapil_code,dapil_name,region_code`, one row per covered region).
 
     A dapil in the file replaces its stored region list; TPS dapil are re-derived afterwards.
@@ -260,26 +366,30 @@ def import_dapil(session: Session, source: Path | str | io.TextIOBase) -> Import
     problems: list[ImportProblem] = []
     dapils: dict[str, dict] = {}
     claimed: dict[tuple[str, str], str] = {}
-    known_regions = set(session.scalars(select(Region.code)))
-    for line, row in read_csv(source, ("contest", "dapil_code", "dapil_name", "region_code")):
-        if _extra(line, row, problems):
+    lines = list(read_csv(source, ("contest", "dapil_code", "dapil_name", "region_code")))
+    known_regions = set(stored_regions(session, (dotted_code(row.get("region_code", "")) for _, row in lines)))
+    for line, row in lines:
+        if _unreadable(line, row, problems):
             continue
         contest_raw, code, name = row["contest"].upper(), row["dapil_code"], row["dapil_name"]
         region_code = dotted_code(row["region_code"])
         if contest_raw not in {c.value for c in DAPIL_CONTESTS}:
             problems.append(
-                ImportProblem(line, f"contest '{row['contest']}' is not one of DPR, DPD, DPRD_PROV, DPRD_KAB")
+                ImportProblem(line, f"contest '{shown(row['contest'])}' is not one of DPR, DPD, DPRD_PROV, DPRD_KAB")
             )
             continue
         contest = Contest(contest_raw)
-        if not code or len(code) > 40:
-            problems.append(ImportProblem(line, "dapil_code must be 1 to 40 characters"))
+        if not code or not name:
+            problems.append(ImportProblem(line, "dapil_code and dapil_name must not be empty"))
             continue
-        if not name or len(name) > 120:
-            problems.append(ImportProblem(line, "dapil_name must be 1 to 120 characters"))
+        reason = text_problem("dapil_code", code, _limit(Dapil.code)) or text_problem(
+            "dapil_name", name, _limit(Dapil.name)
+        )
+        if reason:
+            problems.append(ImportProblem(line, reason))
             continue
         if region_code is None or region_code not in known_regions:
-            problems.append(ImportProblem(line, f"region '{row['region_code']}' is not a known region code"))
+            problems.append(ImportProblem(line, f"region '{shown(row['region_code'])}' is not a known region code"))
             continue
         if contest == Contest.DPRD_KAB and region_code.split(".")[0] in PROVINCES_WITHOUT_DPRD_KAB:
             problems.append(ImportProblem(line, f"province {region_code.split('.')[0]} elects no DPRD kab/kota"))
@@ -478,12 +588,12 @@ TPS_DAPIL_COLUMNS = {
 def parse_tps_code(raw: str) -> tuple[str, int] | None:
     """KPU's TPS code: the 10-digit desa code and a 3-digit number (3175041001001) -> (desa, n)."""
     raw = raw.strip().removeprefix("TPS-")
-    if len(raw) != 13 or not raw.isdigit() or int(raw[10:]) == 0:
+    if len(raw) != 13 or not raw.isascii() or not raw.isdigit() or int(raw[10:]) == 0:
         return None
     return dotted_code(raw[:10]), int(raw[10:])
 
 
-def import_tps(session: Session, source: Path | str | io.TextIOBase) -> ImportResult:
+def import_tps(session: Session, source: ImportSource) -> ImportResult:
     """Load KPU's TPS table (`kode_tps,nama,dpt` and optional `alamat`, `dapil_*` columns).
 
     Creates or updates TPS sites, the PPS > PPK > warehouse sites above them, and their dapil.
@@ -491,35 +601,37 @@ def import_tps(session: Session, source: Path | str | io.TextIOBase) -> ImportRe
     problems: list[ImportProblem] = []
     parsed: list[dict] = []
     seen: dict[str, int] = {}
-    desa_codes = set(session.scalars(select(Region.code).where(Region.level == RegionLevel.DESA)))
     dapil_by_code = {d.code: d for d in session.scalars(select(Dapil))}
     for line, row in read_csv(source, ("kode_tps", "nama", "dpt")):
-        if _extra(line, row, problems):
+        if _unreadable(line, row, problems):
             continue
         parsed_code = parse_tps_code(row["kode_tps"])
         if parsed_code is None:
             problems.append(
                 ImportProblem(
                     line,
-                    f"kode_tps '{row['kode_tps']}' must be 13 digits: the 10-digit desa code and a TPS number 001-999",
+                    f"kode_tps '{shown(row['kode_tps'])}' must be 13 digits: the 10-digit desa code and a TPS number 001-999",
                 )
             )
             continue
         desa, number = parsed_code
-        if desa not in desa_codes:
-            problems.append(ImportProblem(line, f"desa {desa} of TPS {row['kode_tps']} is not a known desa/kelurahan"))
-            continue
         key = site_code(SiteKind.TPS, desa, number)
         if key in seen:
             problems.append(ImportProblem(line, f"TPS {row['kode_tps']} already appears on line {seen[key]}"))
             continue
         seen[key] = line
         if not re.fullmatch(r"[0-9]{1,4}", row["dpt"]):
-            problems.append(ImportProblem(line, f"dpt '{row['dpt']}' is not a whole number"))
+            problems.append(ImportProblem(line, f"dpt '{shown(row['dpt'])}' is not a whole number"))
             continue
         dpt = int(row["dpt"])
         if not 0 <= dpt <= MAX_DPT_PER_TPS:
             problems.append(ImportProblem(line, f"dpt {dpt} is outside 0-{MAX_DPT_PER_TPS}"))
+            continue
+        reason = text_problem("nama", row["nama"], _limit(Site.name)) or text_problem(
+            "alamat", row.get("alamat", ""), _limit(Site.address)
+        )
+        if reason:
+            problems.append(ImportProblem(line, reason))
             continue
         links = {}
         for column, contest in TPS_DAPIL_COLUMNS.items():
@@ -528,7 +640,7 @@ def import_tps(session: Session, source: Path | str | io.TextIOBase) -> ImportRe
                 continue
             dapil = dapil_by_code.get(value)
             if dapil is None or dapil.contest != contest.value:
-                problems.append(ImportProblem(line, f"{column} '{value}' is not a known {contest} dapil"))
+                problems.append(ImportProblem(line, f"{column} '{shown(value)}' is not a known {contest} dapil"))
                 break
             if not (desa == dapil.within_code or desa.startswith(dapil.within_code + ".")):
                 problems.append(
@@ -537,22 +649,26 @@ def import_tps(session: Session, source: Path | str | io.TextIOBase) -> ImportRe
                 break
             links[contest.value] = dapil.id
         else:
-            name = row["nama"] or f"TPS {number:03d}"
-            if len(name) > 160:
-                problems.append(ImportProblem(line, "nama longer than 160 characters"))
-                continue
             parsed.append(
                 {
+                    "line": line,
+                    "kode_tps": row["kode_tps"],
                     "desa": desa,
                     "number": number,
-                    "name": name,
+                    "name": row["nama"] or f"TPS {number:03d}",
                     "dpt": dpt,
                     "address": row.get("alamat") or None,
                     "links": links,
                 }
             )
+    # Desa codes are looked up once, for the rows that are otherwise right (a 10-digit code is a desa's).
+    desa_codes = stored_regions(session, (entry["desa"] for entry in parsed))
+    for entry in parsed:
+        if entry["desa"] not in desa_codes:
+            message = f"desa {entry['desa']} of TPS {entry['kode_tps']} is not a known desa/kelurahan"
+            problems.append(ImportProblem(entry["line"], message))
     if problems:
-        raise ImportRejected(problems)
+        raise ImportRejected(sorted(problems, key=lambda problem: problem.line))
 
     result = ImportResult()
     route = RouteSites(session)

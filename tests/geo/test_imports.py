@@ -185,10 +185,13 @@ def test_import_tps_creates_route_sites_and_dapil(session, tmp_path):
 kode_tps,nama,dpt,alamat,dapil_dpr
 3101011001001,TPS 001 Pulau Panggang,287,"Jl. Dermaga, RT 01",T-DPR-1
 3101011001002,,150,,
+3101011001003,,150,-,
 """,
     )
     result = import_tps(session, path)
-    assert result.inserted == 2
+    assert result.inserted == 3
+    # KPU's files write a lone "-" where there is no address: no address, not a refused formula.
+    assert session.scalar(select(Site.address).where(Site.code == "TPS-3101011001003")) is None
     tps = session.scalar(select(Site).where(Site.code == "TPS-3101011001001"))
     assert (tps.dpt, tps.address, tps.tps_number) == (287, "Jl. Dermaga, RT 01", 1)
     assert [s.code for s in (tps.parent, tps.parent.parent, tps.parent.parent.parent)] == [
@@ -201,7 +204,7 @@ kode_tps,nama,dpt,alamat,dapil_dpr
     second = session.scalar(select(Site).where(Site.code == "TPS-3101011001002"))
     assert second.name == "TPS 002" and second.dapil_for("DPR").code == "T-DPR-1"
     again = import_tps(session, path)
-    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
 
 
 def test_bad_tps_file_is_refused_with_line_numbers(session, tmp_path, runner):

@@ -627,8 +627,10 @@ def import_tps(session: Session, source: ImportSource) -> ImportResult:
         if not 0 <= dpt <= MAX_DPT_PER_TPS:
             problems.append(ImportProblem(line, f"dpt {dpt} is outside 0-{MAX_DPT_PER_TPS}"))
             continue
+        # KPU's files write a lone "-" for "no address": that is an empty alamat, not a formula.
+        address = "" if row.get("alamat", "").strip() == "-" else row.get("alamat", "")
         reason = text_problem("nama", row["nama"], _limit(Site.name)) or text_problem(
-            "alamat", row.get("alamat", ""), _limit(Site.address)
+            "alamat", address, _limit(Site.address)
         )
         if reason:
             problems.append(ImportProblem(line, reason))
@@ -657,7 +659,7 @@ def import_tps(session: Session, source: ImportSource) -> ImportResult:
                     "number": number,
                     "name": row["nama"] or f"TPS {number:03d}",
                     "dpt": dpt,
-                    "address": row.get("alamat") or None,
+                    "address": address or None,
                     "links": links,
                 }
             )

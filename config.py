@@ -74,6 +74,15 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     LOGIN_RATE_LIMIT = "10 per minute"
+    # Per username, on the same storage (webapp/auth/throttle.py): after LOGIN_ACCOUNT_FAILURES wrong passwords
+    # within LOGIN_ACCOUNT_WINDOW seconds, each further attempt waits LOGIN_ACCOUNT_DELAY seconds after the last
+    # failure, doubling per failure up to LOGIN_ACCOUNT_MAX_DELAY; a right password resets the count.
+    LOGIN_ACCOUNT_FAILURES = int(os.environ.get("LOGIN_ACCOUNT_FAILURES", "5"))
+    LOGIN_ACCOUNT_WINDOW = int(os.environ.get("LOGIN_ACCOUNT_WINDOW", "3600"))
+    LOGIN_ACCOUNT_DELAY = int(os.environ.get("LOGIN_ACCOUNT_DELAY", "60"))
+    LOGIN_ACCOUNT_MAX_DELAY = int(os.environ.get("LOGIN_ACCOUNT_MAX_DELAY", "900"))
+    # A browser that logged in as a username within this many days is counted apart from strangers.
+    LOGIN_KNOWN_BROWSER_DAYS = int(os.environ.get("LOGIN_KNOWN_BROWSER_DAYS", "90"))
     EXPORT_RATE_LIMIT = "10 per hour"  # GET /api/v1/export/ledger: each download streams every event
     FORCE_HTTPS = False
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024  # a batch of 1,000 scans is well under 1 MB

@@ -23,10 +23,11 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    from webapp.core import database, i18n, labels, security
+    from webapp.core import database, i18n, images, labels, security
 
     database.init_app(app)
     i18n.init_app(app)
+    images.init_app(app)
     labels.init_app(app)
     security.init_app(app)
 

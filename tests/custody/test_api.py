@@ -196,7 +196,7 @@ def test_foreign_and_garbled_codes_and_other_scopes_are_refused_not_errors(clien
         response = client.post("/api/v1/scans", json=payload(code, "commission", "KPU-3101"))
         assert response.status_code == 422 and response.json["reason"] == "malformed_code"
     response = client.post("/api/v1/scans", json=payload(world.box().sscc, "commission", "KPU-3175"))
-    assert response.status_code == 422 and response.json["reason"] == "forbidden"
+    assert response.status_code == 403 and response.json["reason"] == "forbidden"
     assert world.session.scalar(select(func.count()).select_from(CustodyEvent)) == 0
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from tests.custody.conftest import OTHER_TPS, TPS, make_scan
+from tests.factories import SiteFactory, UserFactory
 from webapp.custody.integrity import verify_database
 from webapp.custody.ledger import SigningKey
 from webapp.custody.models import Alert, CustodyEvent, ScanReceipt
@@ -148,8 +150,12 @@ def test_a_box_for_another_tps_is_refused_and_kept_as_evidence(world):
     assert result.details["destination"] == OTHER_TPS
     assert result.details["kecamatan"] == "Kepulauan Seribu Selatan" and result.details["desa"] == "Pulau Untung Jawa"
     assert result.details["dapil"]
+    assert "seals" not in result.details and "holder" not in result.details  # not theirs to see
+    # Kept as an alert of the receiving site: its supervisors see which box came; the box's own area (where
+    # an outsider could otherwise raise alerts at will) does not.
     alert = world.session.scalar(select(Alert).where(Alert.kind == "wrong_destination"))
-    assert alert.actor_id == world.ppk.id and alert.site.code == "PPK-310101" and alert.box_id == box.id
+    assert alert.actor_id == world.ppk.id and alert.site.code == "PPK-310101" and alert.box_id is None
+    assert alert.details["sscc"] == box.sscc and alert.details["destination"] == OTHER_TPS
     assert box.status == "in_transit" and box.transit_site.code == "PPK-310102"  # nothing moved
 
 
@@ -251,8 +257,52 @@ def test_roles_and_scope_are_checked(world):
     assert world.scan(world.observer, "commission", box, "KPU-3101").reason == "forbidden"
     assert world.scan(world.gudang, "commission", box, "KPU-31").reason == "forbidden"  # not the warehouse's site
     assert world.scan(world.other_kpps, "inspect", box, TPS).reason == "forbidden"
+    # A write the actor may not make writes nothing at all: no event, no receipt, no alert anywhere.
     assert world.session.scalar(select(func.count()).select_from(CustodyEvent)) == 0
-    assert world.session.scalar(select(func.count()).select_from(ScanReceipt)) == 3
+    assert world.session.scalar(select(func.count()).select_from(ScanReceipt)) == 0
+    assert world.session.scalar(select(func.count()).select_from(Alert)) == 0
+
+
+def test_a_box_outside_the_actors_area_is_neither_changed_nor_told_about(world):
+    """The audit's holes: a scanner of one area voided, commissioned or inspected another area's boxes,
+    learnt their seals and holder, and raised alerts there. Now each is refused as forbidden, unwritten."""
+    box = world.box(tps=OTHER_TPS)  # kecamatan 31.01.02
+    world.scan(world.gudang, "commission", box, "KPU-3101")
+    world.scan(world.gudang, "seal", box, "KPU-3101", seals=["S-SECRET"])
+    supervisor = UserFactory(role="supervisor", scope_region_code="31.01.01")
+    # Another kab/kota's warehouse (Jakarta Pusat), and a planned box of Kepulauan Seribu.
+    other_warehouse = SiteFactory(
+        kind="warehouse_kab",
+        code="KPU-3171",
+        name="Gudang KPU Jakarta Pusat",
+        region_code="31.71",
+        tps_number=None,
+        dpt=None,
+    )
+    gudang_pusat = UserFactory(role="warehouse", scope_site=other_warehouse)
+    planned = world.box(contest="DPR")
+    world.session.commit()
+    events = world.session.scalar(select(func.count()).select_from(CustodyEvent))
+    result = world.scan(gudang_pusat, "commission", planned, "KPU-3171")
+    assert (result.verdict, result.reason) == ("refused", "forbidden")
+    world.session.refresh(planned)
+    assert planned.status == "planned" and planned.holder_site_id is None  # and so still not theirs to read
+    cases = [
+        (supervisor, "void", "PPK-310101", {}),
+        (supervisor, "loss", "PPK-310101", {}),
+        (world.ppk, "inspect", "PPK-310101", {"seals": ["WRONG"]}),
+        (world.ppk, "damage", "PPK-310101", {"condition": "wet"}),
+        (world.ppk, "dispatch", "PPK-310101", {"to": "PPS-3101011001"}),
+        (world.kpps, "open", TPS, {}),
+    ]
+    for actor, action, site, extra in cases:
+        result = world.scan(actor, action, box, site, lat=Decimal("-5.6"), lon=Decimal("106.5"), **extra)
+        assert (result.verdict, result.reason) == ("refused", "forbidden"), (action, result)
+        assert result.details == {"sscc": box.sscc, "why": "box"}, (action, result.details)
+    assert world.session.scalar(select(func.count()).select_from(CustodyEvent)) == events
+    assert world.session.scalar(select(func.count()).select_from(Alert)) == 0
+    world.session.refresh(box)
+    assert (box.status, box.seals) == ("sealed", ["S-SECRET"])
 
 
 def test_a_voided_box_is_refused_everywhere(world):

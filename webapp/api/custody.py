@@ -9,12 +9,12 @@ from uuid import uuid4
 
 from flask import current_app, g, jsonify, request
 from flask_login import current_user
-from pydantic import ValidationError
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import joinedload
 
-from webapp.api.schemas import BatchIn, PackIn, ScanIn
+from webapp.api.body import json_body
+from webapp.api.schemas import BatchIn, BenchFloorIn, NoteIn, PackIn, ScanIn
 from webapp.api.views import box_brief, bp, checked_region
 from webapp.auth.access import require_box, require_site, roles_required
 from webapp.auth.models import Role, User
@@ -39,6 +39,11 @@ ATTEMPTS = 3
 STATUS_BY_VERDICT = {"accepted": 201, "duplicate": 200, "refused": 422}
 
 
+def verdict_status(verdict: str, reason: str | None) -> int:
+    """201 accepted, 200 duplicate, 403 a write outside the caller's role or area, 422 another refusal."""
+    return 403 if verdict == "refused" and reason == "forbidden" else STATUS_BY_VERDICT[verdict]
+
+
 @bp.before_request
 def _csrf_for_cookie_sessions():
     """A browser session writing to the API must send its CSRF token; a bearer token needs none."""
@@ -47,14 +52,6 @@ def _csrf_for_cookie_sessions():
     _ = current_user.is_authenticated  # runs the loaders: a valid bearer token marks the request
     if not g.get("authenticated_by_token"):
         csrf.protect()
-
-
-def _validation_error(exc: ValidationError):
-    problems = [
-        {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "problem": err["msg"]}
-        for err in exc.errors(include_url=False)[:50]
-    ]
-    return error_response(400, "invalid_request", "The request does not match the schema.", {"problems": problems})
 
 
 def _coordinate(value: float | None) -> Decimal | None:
@@ -134,22 +131,16 @@ def _maybe_checkpoint() -> None:
 @roles_required(*WRITE_ROLES)
 def post_scan():
     """Record one scan: 201 accepted, 200 duplicate, 422 refused (with the reason and where the box belongs)."""
-    try:
-        scan = ScanIn.model_validate_json(request.get_data())
-    except ValidationError as exc:
-        return _validation_error(exc)
+    scan = json_body(ScanIn)
     result = _record([_to_input(scan)])[0]
-    return jsonify(result_json(result)), STATUS_BY_VERDICT[result.verdict]
+    return jsonify(result_json(result)), verdict_status(result.verdict, result.reason)
 
 
 @bp.route("/scans/batch", methods=["POST"])
 @roles_required(*WRITE_ROLES)
 def post_scan_batch():
     """Record up to 1,000 scans in device order; one result each, in the order sent."""
-    try:
-        batch = BatchIn.model_validate_json(request.get_data())
-    except ValidationError as exc:
-        return _validation_error(exc)
+    batch = json_body(BatchIn)
     results = _record([_to_input(scan) for scan in batch.scans])
     return jsonify({"results": [result_json(r) for r in results]}), 200
 
@@ -302,15 +293,15 @@ def bench_floor():
     """
     if not current_app.config.get("BENCH_FLOOR_ENDPOINT"):
         return error_response(404)
-    body = request.get_json(silent=True) or {}
+    body = json_body(BenchFloorIn)
     begin_write(db.session)  # the same write transaction as a scan (BEGIN IMMEDIATE on SQLite)
-    box_id = int(body.get("box_id", 0))
+    box_id = body.box_id
     now = datetime.now(UTC)
     db.session.execute(
         CustodyEvent.__table__.insert().values(
             client_id=str(uuid4()),
             box_id=box_id,
-            box_seq=int(body.get("seq", 0)),
+            box_seq=body.seq,
             kind="inspect",
             site_id=None,
             actor_id=current_user.id,
@@ -332,10 +323,7 @@ def bench_floor():
 @roles_required(Role.WAREHOUSE)
 def pack():
     """Put one packet into one box: 201 packed, 200 already in this box, 422 refused (and kept as an alert)."""
-    try:
-        body = PackIn.model_validate_json(request.get_data())
-    except ValidationError as exc:
-        return _validation_error(exc)
+    body = json_body(PackIn)
     begin_write(db.session)
     result = pack_packet(
         db.session,
@@ -356,7 +344,7 @@ def pack():
         "missing": result.missing,
         "event_id": result.event_id,
     }
-    return jsonify(answer), STATUS_BY_VERDICT[result.verdict]
+    return jsonify(answer), verdict_status(result.verdict, result.reason)
 
 
 @bp.route("/sites/<code>/offline")
@@ -374,10 +362,7 @@ def act_on_alert(alert_id: str, action: str):
     """Acknowledge or resolve an alert in scope (`{"note": "..."}`; a resolution needs one)."""
     if not alert_id.isdigit() or len(alert_id) > 18:
         return error_response(404, "not_found", "no alert with that id in your area")
-    body = request.get_json(silent=True)
-    note = body.get("note", "") if isinstance(body, dict) else None
-    if not isinstance(note, str) or len(note) > 1000 or "\x00" in note:
-        return error_response(400, "invalid_request", 'send {"note": text of at most 1000 characters}')
+    note = json_body(NoteIn).note
     alert = db.session.scalar(select(Alert).where(Alert.id == int(alert_id), alerts_in_scope(current_user)))
     if alert is None:
         return error_response(404, "not_found", "no alert with that id in your area")

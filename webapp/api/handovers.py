@@ -8,11 +8,10 @@ import binascii
 
 from flask import current_app, jsonify, request
 from flask_login import current_user
-from pydantic import ValidationError
 from sqlalchemy import select
 
-from webapp.api.custody import _validation_error
-from webapp.api.schemas import HandoverIn, SignatureIn
+from webapp.api.body import json_body
+from webapp.api.schemas import CloseIn, HandoverIn, SignatureIn
 from webapp.api.views import bp
 from webapp.auth.access import roles_required
 from webapp.auth.models import Role
@@ -59,10 +58,7 @@ def _handover(token: str, *, act: bool = False) -> Handover | None:
 @roles_required(*HANDOVER_ROLES)
 def open_handover():
     """Open a handover from the sender's site: 201 (or 200 for the same token again)."""
-    try:
-        body = HandoverIn.model_validate_json(request.get_data())
-    except ValidationError as exc:
-        return _validation_error(exc)
+    body = json_body(HandoverIn)
     begin_write(db.session)
     existed = db.session.scalar(select(Handover.id).where(Handover.token == str(body.token))) is not None
     try:
@@ -92,11 +88,9 @@ def sign_handover(token: str):
     handover = _handover(token, act=True)
     if handover is None:
         return _no_handover()
+    body = json_body(SignatureIn)
     try:
-        body = SignatureIn.model_validate_json(request.get_data())
         image = base64.b64decode(body.image.split(",", 1)[1], validate=True)
-    except ValidationError as exc:
-        return _validation_error(exc)
     except (binascii.Error, ValueError):
         return error_response(400, "invalid_request", "the signature is not valid base64")
     begin_write(db.session)
@@ -123,6 +117,7 @@ def close(token: str):
     handover = _handover(token, act=True)
     if handover is None:
         return _no_handover()
+    json_body(CloseIn)  # nothing to read, but a body sent must still be a JSON object
     begin_write(db.session)
     try:
         close_handover(

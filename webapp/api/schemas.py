@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -22,6 +22,7 @@ class ScanIn(BaseModel):
     """One scan of a box label at a site."""
 
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+    max_body: ClassVar[int] = 32 * 1024  # bytes; every field at its longest, escaped, is under 20 kB
 
     id: UUID = Field(description="Client-generated UUID; a replay with the same id returns the first answer.")
     code: str = Field(
@@ -81,6 +82,7 @@ class PackIn(BaseModel):
     """One packet scanned into one box at a packing station."""
 
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+    max_body: ClassVar[int] = 16 * 1024
 
     box: str = Field(min_length=1, max_length=512, description="The box label as scanned (any accepted form).")
     packet: str = Field(min_length=1, max_length=512, description="The packet label as scanned.")
@@ -99,6 +101,8 @@ class BatchIn(BaseModel):
     """Up to 1,000 scans from one device, applied in device order."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+    # A scan is about 400 bytes (1.5 kB with a full note): 1,000 fit, the phone sends 200 at a time.
+    max_body: ClassVar[int] = 1024 * 1024
 
     scans: list[ScanIn] = Field(min_length=1, max_length=MAX_BATCH)
 
@@ -107,6 +111,7 @@ class HandoverIn(BaseModel):
     """A sender opens a handover (the token is made on the phone, so scans can carry it offline)."""
 
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+    max_body: ClassVar[int] = 4 * 1024
 
     token: UUID = Field(description="The handover's token: dispatch and receive scans carry it as `handover`.")
     site: str = Field(min_length=3, max_length=24, description="The sender's site.")
@@ -122,6 +127,7 @@ class SignatureIn(BaseModel):
     """A signature drawn on the phone's screen."""
 
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+    max_body: ClassVar[int] = 440 * 1024  # the image's 420,000 characters and the names
 
     role: Literal["sender", "receiver", "witness"]
     name: str = Field(min_length=2, max_length=120, description="The signer's name, printed under the signature.")
@@ -137,6 +143,37 @@ class SignatureIn(BaseModel):
     def _no_nul(self) -> SignatureIn:
         _refuse_nul(self, ("name", "organisation"))
         return self
+
+
+class CloseIn(BaseModel):
+    """Closing a BAST takes no fields (an empty body or `{}`)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    max_body: ClassVar[int] = 1024
+
+
+class NoteIn(BaseModel):
+    """Acknowledging or resolving an alert: a note (a resolution needs one)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    max_body: ClassVar[int] = 16 * 1024
+
+    note: str = Field(default="", max_length=1000)
+
+    @model_validator(mode="after")
+    def _no_nul(self) -> NoteIn:
+        _refuse_nul(self, ("note",))
+        return self
+
+
+class BenchFloorIn(BaseModel):
+    """bench/scan_ingest.py's raw insert: which box, and the event's place in its chain."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    max_body: ClassVar[int] = 1024
+
+    box_id: int = 0
+    seq: int = 0
 
 
 def _refuse_nul(model: BaseModel, names: tuple[str, ...]) -> None:

@@ -98,6 +98,74 @@ def box_in_scope(user: User, box: Box) -> bool:
     )
 
 
+# --- Writes ------------------------------------------------------------------------------------
+# Every write (scans and batches, packing, cartons, handovers, alert actions, label jobs, norms,
+# people and sites) asks here, before it changes anything, about every object it touches: the site
+# where it happens, the box, the receiver, the alert. A refusal is `Forbidden`, which writes nothing
+# and says nothing the actor could not already see.
+
+
+class Forbidden(Exception):
+    """A write the actor may not make. `why` says which check failed: role, site, box, receiver or alert
+    (a word about what the actor sent, never about what lies outside their area)."""
+
+    def __init__(self, why: str):
+        super().__init__(f"forbidden: {why}")
+        self.why = why
+
+
+def box_writable(user: User, box: Box) -> bool:
+    """Whether a person may change a box: it is theirs to see (its destination, holder or location in
+    their area, or held by them), or it is on its way to them."""
+    if user.scope_site is None and user.scope_region_code is None:
+        return True
+    return (
+        box_in_scope(user, box)
+        or box.transit_user_id == user.id
+        or (box.transit_site is not None and site_in_scope(user, box.transit_site))
+    )
+
+
+def may_hold(courier: User, destination: Site) -> bool:
+    """Whether a courier may be handed a box bound for `destination`: an active courier whose area covers it."""
+    return courier.role == Role.COURIER and courier.active and site_in_scope(courier, destination)
+
+
+def alert_in_scope(user: User, alert: Any) -> bool:
+    """Whether a person may see (and, with the role, act on) an alert: its site or its box is in their area."""
+    return (alert.site is not None and site_in_scope(user, alert.site)) or (
+        alert.box is not None and box_in_scope(user, alert.box)
+    )
+
+
+def authorize_write(
+    user: User,
+    *,
+    roles: Any = None,
+    sites: tuple[Site | None, ...] = (),
+    boxes: tuple[Box, ...] = (),
+    alerts: tuple[Any, ...] = (),
+    national: bool = False,
+) -> None:
+    """Raise Forbidden unless `user` (active, of one of `roles`) may write at every site and to every
+    box and alert given; `national`: only a person with the whole country in scope."""
+    if not user.active:
+        raise Forbidden("role")
+    if roles is not None and user.role not in roles:
+        raise Forbidden("role")
+    if national and (user.scope_site is not None or user.scope_region_code is not None):
+        raise Forbidden("role")
+    for site in sites:
+        if site is None or not site_in_scope(user, site):
+            raise Forbidden("site")
+    for box in boxes:
+        if not box_writable(user, box):
+            raise Forbidden("box")
+    for alert in alerts:
+        if not alert_in_scope(user, alert):
+            raise Forbidden("alert")
+
+
 def user_clause(viewer: User) -> ColumnElement[bool]:
     """SQL condition: a user whose scope lies inside the viewer's (whom an admin may see and manage)."""
     if viewer.scope_site is None and viewer.scope_region_code is None:

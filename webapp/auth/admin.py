@@ -79,7 +79,7 @@ def set_user_active(user_id: int):
     if user.id == current_user.id:
         flash(_("You cannot disable your own account."), "error")
         return redirect(url_for("admin.users"))
-    user.active = request.form.get("active") == "1"
+    user.set_active(request.form.get("active") == "1")  # disabling ends the user's sessions
     db.session.commit()
     log.info("%s set user %s active=%s", current_user.username, user.username, user.active)
     flash(

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from webapp.auth.models import Role, User
 from webapp.auth.services import (
     AccountError,
+    count_live_tokens,
     create_user,
     get_user,
     issue_token,
@@ -63,7 +64,12 @@ def set_password_command(username: str, password: str) -> None:
         _fail(exc)
     user.set_password(password)
     db.session.commit()
-    click.echo(f"Password of {user.username} changed.")
+    click.echo(f"Password of {user.username} changed; every session they had open is ended.")
+    # API tokens are not derived from the password and only an operator issues them, so they stay valid
+    # (revoking them would stop the person's scanners mid-shift); say so, so it is never a surprise.
+    tokens = count_live_tokens(db.session, user)
+    if tokens:
+        click.echo(f"Their {tokens} API token(s) still work; `flask users revoke-tokens {user.username}` revokes them.")
 
 
 @users_cli.command("token")

@@ -73,9 +73,24 @@ class User(UserMixin, db.Model):
         """A disabled user cannot log in or use a token."""
         return self.active
 
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session (and would in a remember-me cookie): id and session version, "7:3"."""
+        return f"{self.id}:{self.session_version or 0}"
+
+    def end_sessions(self) -> None:
+        """End every browser session of this user: each one fails the version check on its next request."""
+        self.session_version = (self.session_version or 0) + 1
+
     def set_password(self, password: str) -> None:
-        """Store a salted hash of the password (werkzeug's scrypt)."""
+        """Store a salted hash of the password (werkzeug's scrypt) and end every session opened with the old one."""
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
+
+    def set_active(self, active: bool) -> None:
+        """Enable or disable the account; disabling also ends its sessions (its API tokens stop at once)."""
+        if self.active and not active:
+            self.end_sessions()
+        self.active = active
 
     def check_password(self, password: str) -> bool:
         """Whether the password matches the stored hash."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp.auth.models import ApiToken, Role, User, hash_token
@@ -44,6 +44,11 @@ def resolve_scope(session: Session, text: str) -> Scope:
     return Scope(region_code=code)
 
 
+def normal_username(text: str | None) -> str:
+    """A username as stored: stripped, lower-case."""
+    return (text or "").strip().lower()
+
+
 def validate_password(password: str) -> None:
     """Refuse passwords that are too short to resist guessing."""
     if len(password or "") < MIN_PASSWORD:
@@ -54,7 +59,7 @@ def create_user(
     session: Session, *, username: str, role: str, scope: Scope, password: str, full_name: str = ""
 ) -> User:
     """Add a user; the username is lower-case letters, digits, dot, dash or underscore."""
-    username = (username or "").strip().lower()
+    username = normal_username(username)
     if not USERNAME_RE.match(username):
         raise AccountError("the username needs 3-64 characters: a-z, 0-9, dot, dash, underscore")
     if role not in {r.value for r in Role}:
@@ -77,7 +82,7 @@ def create_user(
 
 def get_user(session: Session, username: str) -> User:
     """The user with this username, or an AccountError."""
-    user = session.scalar(select(User).where(User.username == (username or "").strip().lower()))
+    user = session.scalar(select(User).where(User.username == normal_username(username)))
     if user is None:
         raise AccountError(f"no user {username}")
     return user
@@ -89,6 +94,13 @@ def issue_token(session: Session, user: User, label: str = "") -> str:
     session.add(ApiToken(user=user, token_hash=hash_token(secret), label=label[:80]))
     session.flush()
     return secret
+
+
+def count_live_tokens(session: Session, user: User) -> int:
+    """How many of the user's API tokens are not revoked."""
+    return session.scalar(
+        select(func.count()).select_from(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    )
 
 
 def revoke_tokens(session: Session, user: User) -> int:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from webapp.auth.access import site_in_scope
+from webapp.auth.access import Forbidden, authorize_write
 from webapp.auth.models import Role, User
 from webapp.boxes.codes import CodeError, parse_code
 from webapp.boxes.models import Box, BoxKind, BoxStatus, ManifestLine
@@ -71,8 +71,10 @@ def order_cartons(
     printer = session.scalar(select(Site).where(Site.code == order.printer.strip().upper()))
     if printer is None or printer.kind != SiteKind.PRINTER:
         raise OrderProblem("printer", "not_a_printer")
-    if actor.role not in (Role.WAREHOUSE, Role.ADMIN) or not site_in_scope(actor, printer):
-        raise OrderProblem("printer", "forbidden")
+    try:  # the printer's own staff (or an admin over it) order; the warehouse is the order's receiver
+        authorize_write(actor, roles=(Role.WAREHOUSE, Role.ADMIN), sites=(printer,))
+    except Forbidden:
+        raise OrderProblem("printer", "forbidden") from None
     warehouse = session.scalar(select(Site).where(Site.code == order.warehouse.strip().upper()))
     if warehouse is None or SiteKind(warehouse.kind) not in WAREHOUSES:
         raise OrderProblem("warehouse", "not_a_warehouse")

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from webapp.auth.access import site_in_scope
+from webapp.auth.access import Forbidden, authorize_write, box_in_scope, box_writable
 from webapp.auth.models import Role, User
 from webapp.boxes.codes import CodeError, parse_code
 from webapp.boxes.models import Box, BoxKind, BoxStatus, ManifestLine, Packet
@@ -119,8 +119,10 @@ def pack_packet(
     """
     now = now or datetime.now(UTC)
     site = session.scalar(select(Site).where(Site.code == site_code.strip().upper()))
-    if site is None or not site_in_scope(actor, site) or actor.role != Role.WAREHOUSE:
-        return PackResult(Verdict.REFUSED, "forbidden", {"why": "packing is done by warehouse staff at their site"})
+    try:  # packing is done by warehouse staff at their own site
+        authorize_write(actor, roles=(Role.WAREHOUSE,), sites=(site,))
+    except Forbidden as refused:
+        return PackResult(Verdict.REFUSED, "forbidden", {"why": refused.why})
     try:
         box_sscc, packet_sscc = parse_code(box_code), parse_code(packet_code)
     except CodeError as exc:
@@ -128,6 +130,8 @@ def pack_packet(
     box, packet = _locked(session, Box, box_sscc), _locked(session, Packet, packet_sscc)
     if box is None or packet is None:
         return PackResult(Verdict.REFUSED, "unknown_code", {"sscc": box_sscc if box is None else packet_sscc})
+    if not box_writable(actor, box):  # nothing of another area's box is told, or alerted on
+        return PackResult(Verdict.REFUSED, "forbidden", {"box": box.sscc, "why": "box"})
     if box.kind == BoxKind.VENDOR_CARTON:
         return PackResult(Verdict.REFUSED, "is_carton", {"box": box.sscc})
     details = {
@@ -143,7 +147,8 @@ def pack_packet(
     reason = None
     if packet.box_id is not None:
         reason = "already_packed"
-        details["in_box"] = packet.box.sscc
+        if box_in_scope(actor, packet.box):  # which box holds it, only when that box is the actor's to see
+            details["in_box"] = packet.box.sscc
     elif packet.contest != box.contest or packet.dapil_id not in (None, box.dapil_id):  # forms carry no dapil
         reason = "wrong_dapil"
         details.update(

@@ -7,7 +7,7 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError
 
 from webapp.core.security import is_api_request
 from webapp.extensions import db
@@ -75,8 +75,17 @@ def _handle_unexpected(exc: Exception):
     return _handle_http(InternalServerError())
 
 
+def _handle_forbidden_write(exc: Exception):
+    """A write auth/access.py refused and no view caught: 403, nothing written."""
+    db.session.rollback()
+    return _handle_http(Forbidden())
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers app-wide."""
+    from webapp.auth.access import Forbidden as ForbiddenWrite
+
+    app.register_error_handler(ForbiddenWrite, _handle_forbidden_write)
     app.register_error_handler(CSRFError, _handle_csrf)
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(Exception, _handle_unexpected)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -9,6 +10,7 @@ from flask import Flask, Request, g, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from webapp.auth import throttle
 from webapp.extensions import csrf, db, limiter, login_manager, talisman
 
 CSP = {
@@ -27,6 +29,7 @@ CSP = {
     "frame-ancestors": "'none'",
 }
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
+SESSION_ID = re.compile(r"(?P<id>[0-9]+):(?P<version>[0-9]+)")
 PERMISSIONS_POLICY = {"camera": "(self)", "geolocation": "(self)", "microphone": "()"}
 
 
@@ -48,10 +51,18 @@ def safe_local_url(target: str | None) -> str:
     return target
 
 
-def _load_user(user_id: str):
+def _load_user(session_id: str):
+    """The session's user, on every request: only while the account is active and the session's version
+    (kept at login, see User.get_id) is still the user's, so logout, a new password or disabling ends it."""
     from webapp.auth.models import User
 
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    match = SESSION_ID.fullmatch(session_id)
+    if match is None:  # a session from before versions were kept: log in again
+        return None
+    user = db.session.get(User, int(match["id"]))
+    if user is None or not user.active or user.session_version != int(match["version"]):
+        return None
+    return user
 
 
 def _load_user_from_bearer(req: Request):
@@ -107,6 +118,8 @@ def init_app(app: Flask) -> None:
     login_manager.unauthorized_handler(_unauthorized)
     csrf.init_app(app)
     limiter.init_app(app)
+    # Login attempts per username, beside the per-address limit, on the same storage (when limits are on).
+    throttle.init_app(app, limiter.storage if app.config["RATELIMIT_ENABLED"] else None)
     talisman.init_app(
         app,
         force_https=app.config["FORCE_HTTPS"],

@@ -10,18 +10,18 @@ closing numbers the BAST, freezes its list, and keeps the SHA-256 of its PDF.
 
 from __future__ import annotations
 
-import io
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from PIL import Image as PILImage
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from webapp.auth.access import site_in_scope
+from webapp.auth.access import Forbidden, authorize_write, may_hold, site_in_scope
 from webapp.auth.models import Role, User
 from webapp.boxes.models import Box
+from webapp.core.images import ImageRefused, checked_image
 from webapp.custody.ledger import utc_text
 from webapp.custody.models import CustodyEvent, EventKind, Handover, HandoverSignature, SignerRole
 from webapp.custody.services import COURIER_PREFIX
@@ -29,6 +29,9 @@ from webapp.geo.models import Dapil, Site
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_SIGNATURE_BYTES = 300_000
+# The phone's pad is the page's width (at most 960 CSS px) by 140 CSS px, drawn at the screen's pixel
+# ratio but never beyond this (static/js/scan/signature.js); the BAST prints it 50 x 20 mm.
+MAX_SIGNATURE_SIZE = (2000, 1000)
 HANDOVER_ROLES = (Role.WAREHOUSE, Role.COURIER, Role.OFFICER)
 
 
@@ -60,7 +63,11 @@ def start_handover(session: Session, *, actor: User, token: str, site_code: str,
     own_site = site is not None and (
         site.id == actor.scope_site_id if actor.scope_site_id else actor.role == Role.COURIER
     )
-    if actor.role not in HANDOVER_ROLES or site is None or not site_in_scope(actor, site) or not own_site:
+    try:
+        authorize_write(actor, roles=HANDOVER_ROLES, sites=(site,))
+    except Forbidden:
+        raise HandoverError("forbidden", "a handover starts at your own site") from None
+    if not own_site:
         raise HandoverError("forbidden", "a handover starts at your own site")
     handover = Handover(token=token, status="open", sender_site=site, sender=actor, created_at=datetime.now(UTC))
     receiver = (to or "").strip()
@@ -68,11 +75,16 @@ def start_handover(session: Session, *, actor: User, token: str, site_code: str,
         courier = session.scalar(select(User).where(User.username == receiver[len(COURIER_PREFIX) :].lower()))
         if courier is None or courier.role != Role.COURIER or not courier.active:
             raise HandoverError("invalid_request", f"no active courier {receiver[len(COURIER_PREFIX) :]}")
+        if not may_hold(courier, site):  # a courier takes over only where their area reaches
+            raise HandoverError("forbidden", "that courier does not serve your site")
         handover.receiver_user = courier
     else:
         target = _site(session, receiver)
         if target is None or target.id == site.id:
             raise HandoverError("invalid_request", f"no other site with code {receiver}")
+        # Down to a site in one's own area, or up one's own chain on the way back (TPS > PPS > PPK > warehouse).
+        if not (site_in_scope(actor, target) or target.id in {s.id for s in site.route}):
+            raise HandoverError("forbidden", "that site is outside your area")
         handover.receiver_site = target
     session.add(handover)
     session.flush()
@@ -206,16 +218,18 @@ def handover_json(session: Session, handover: Handover) -> dict:
     }
 
 
-def _is_png(image: bytes) -> bool:
-    """A whole, readable PNG of a sensible size (the BAST's PDF embeds it)."""
+def _check_signature(image: bytes) -> None:
+    """A whole, readable PNG of a sensible size (the BAST's PDF embeds it), measured before it is decoded."""
     if not image.startswith(PNG_MAGIC) or len(image) > MAX_SIGNATURE_BYTES:
-        return False
+        raise HandoverError("invalid_request", "the signature must be a PNG image under 300 kB")
     try:
-        with PILImage.open(io.BytesIO(image)) as picture:
-            picture.load()
-            return picture.format == "PNG" and 10 <= picture.width <= 4000 and 10 <= picture.height <= 4000
-    except (OSError, ValueError, PILImage.DecompressionBombError):
-        return False
+        checked_image(image, kind="PNG", max_size=MAX_SIGNATURE_SIZE, min_size=(10, 10))
+    except ImageRefused as exc:
+        if exc.reason == "too_large":
+            width, height = MAX_SIGNATURE_SIZE
+            message = _("A signature may be at most %(width)s x %(height)s pixels.", width=width, height=height)
+            raise HandoverError("invalid_request", message) from None
+        raise HandoverError("invalid_request", "the signature must be a PNG image under 300 kB") from None
 
 
 def add_signature(
@@ -226,8 +240,7 @@ def add_signature(
         raise HandoverError("conflict", "this BAST is closed")
     if role not in {r.value for r in SignerRole}:
         raise HandoverError("invalid_request", "role must be sender, receiver or witness")
-    if not _is_png(image):
-        raise HandoverError("invalid_request", "the signature must be a PNG image under 300 kB")
+    _check_signature(image)
     for old in [s for s in handover.signatures if s.role == role]:
         # A party signs once (again replaces it); a witness signing again under the same name too.
         if role != SignerRole.WITNESS or old.name == name.strip():
@@ -254,6 +267,8 @@ def close_handover(session: Session, handover: Handover, *, actor: User, base_ur
     roles = {s.role for s in handover.signatures}
     if not {SignerRole.SENDER, SignerRole.RECEIVER} <= roles:
         raise HandoverError("invalid_request", "both parties must sign before the BAST is closed")
+    for signature in handover.signatures:  # the PDF decodes each; one kept under an older, looser rule is refused
+        _check_signature(signature.image)
     items = handover_items(session, handover)
     if not items:
         raise HandoverError("invalid_request", "no box was handed over under this BAST")

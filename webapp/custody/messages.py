@@ -48,7 +48,7 @@ def scan_message(result: ScanResult) -> str:
     if reason == "voided":
         return _("This label was voided. Do not use this box; report it.")
     if reason == "forbidden":
-        return _("You may not do this here.")
+        return _forbidden(details.get("why"))
     if reason == "unknown_code":
         return _("Unknown box: this SSCC is not in Jejak.")
     if reason == "seal_mismatch":
@@ -63,6 +63,16 @@ def scan_message(result: ScanResult) -> str:
             return _("Misread code (check digit wrong). Scan again.")
         return _("Not a Jejak label.")
     return _("Refused.")
+
+
+def _forbidden(why: str | None) -> str:
+    """A refused write in words that tell the person what to do, and nothing about other areas."""
+    return {
+        "site": _("This site is not yours: scan at your own site."),
+        "box": _("This box is outside your area: you may not change it. Hand it to your supervisor."),
+        "receiver": _("That courier does not serve where this box goes: choose another."),
+        "alert": _("This alert is outside your area."),
+    }.get(why or "", _("Your role may not do this."))
 
 
 def pack_message(result) -> str:
@@ -106,6 +116,8 @@ def pack_message(result) -> str:
             box=details.get("destination_name") or details.get("destination"),
         )
     if result.reason == "already_packed":
+        if not details.get("in_box"):
+            return _("This packet is already in another box.")
         return _("This packet is already in box %(box)s.", box=details.get("in_box"))
     if result.reason in ("not_a_carton", "is_carton", "carton_not_open"):
         return _carton_refusal(result.reason, details)
@@ -137,7 +149,7 @@ def _carton_refusal(reason: str | None, details: dict) -> str | None:
         return _("This carton is not open at this table: scan it in the carton field first.")
     if reason == "not_held_by_you":
         return _("This carton has not been received here: receive it before opening it.")
-    if reason == "forbidden":
+    if reason == "forbidden" and details.get("why") in (None, "role"):
         return _("Cartons are opened by warehouse staff at the warehouse.")
     return None
 

@@ -4,18 +4,19 @@ event names in its note (`foto sha256:HEX`), so the event vouches for exactly th
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 from datetime import UTC, datetime
 
-from PIL import Image
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.auth.models import User
+from webapp.core.images import MAX_MULTISCAN_SIDE, ImageRefused, checked_image
 from webapp.custody.models import IncidentPhoto
 
 MAX_PHOTO_BYTES = 600_000  # the phone sends about 150 kB (1280 px, JPEG quality 0.7)
+MAX_PHOTO_SIDE = 4000
 PHOTO_REF = re.compile(r"foto sha256:([0-9a-f]{64})")
 
 
@@ -28,13 +29,17 @@ def store_photo(session: Session, data: bytes, *, actor: User) -> tuple[Incident
     if not data or len(data) > MAX_PHOTO_BYTES:
         raise PhotoError(f"a photo must be a JPEG of at most {MAX_PHOTO_BYTES // 1000} kB")
     try:
-        with Image.open(io.BytesIO(data)) as picture:
-            picture.load()
-            if picture.format != "JPEG" or max(picture.size) > 4000:
-                raise PhotoError("a photo must be a JPEG of at most 4000 pixels a side")
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        if isinstance(exc, PhotoError):
-            raise
+        checked_image(data, kind="JPEG", max_size=(MAX_PHOTO_SIDE, MAX_PHOTO_SIDE))
+    except ImageRefused as exc:
+        if exc.reason == "too_large":
+            raise PhotoError(f"a photo must be a JPEG of at most {MAX_PHOTO_SIDE} pixels a side") from None
+        if exc.reason == "multiscan":
+            raise PhotoError(
+                _(
+                    "A progressive JPEG may be at most %(px)s pixels a side: send a baseline JPEG.",
+                    px=MAX_MULTISCAN_SIDE,
+                )
+            ) from None
         raise PhotoError("this is not a readable JPEG photo") from None
     digest = hashlib.sha256(data).hexdigest()
     existing = session.scalar(select(IncidentPhoto).where(IncidentPhoto.sha256 == digest))

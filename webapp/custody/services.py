@@ -19,7 +19,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from webapp.auth.access import site_in_scope
+from webapp.auth.access import Forbidden, authorize_write, box_writable, may_hold
 from webapp.auth.models import Role, User
 from webapp.boxes.codes import CodeError, parse_code
 from webapp.boxes.models import Box, BoxKind, BoxPhase, BoxStatus, Packet
@@ -84,6 +84,9 @@ class ScanResult:
     details: dict = field(default_factory=dict)
     event: dict | None = None
     original_verdict: str | None = None
+    # The box lies outside the actor's area (a receipt refused as wrong_destination): what is kept of the
+    # attempt belongs to the actor's site, not to the box, so the box's own region is not alerted by it.
+    outsider: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,7 @@ def _sighted(box: Box | None, scan: ScanInput, result: ScanResult, now: datetime
         and scan.lat is not None
         and scan.lon is not None
         and result.reason != "forbidden"
+        and not result.outsider
         and scan.scanned_at - now <= CLOCK_SKEW_AHEAD
     )
 
@@ -197,7 +201,13 @@ class _Context:
         if not (rows and one_site):
             wanted_codes |= scan_codes
         wanted_codes -= set(self.by_code)
-        holder_ids = {box.holder_site_id for box in self.boxes.values() if box.holder_site_id} - set(self.sites)
+        # The sites a box names (its scope check reads them all), loaded in the one query below.
+        holder_ids = {
+            site_id
+            for box in self.boxes.values()
+            for site_id in (box.holder_site_id, box.destination_id, box.current_site_id, box.transit_site_id)
+            if site_id
+        } - set(self.sites)
         if wanted_codes or holder_ids:
             for site in session.scalars(select(Site).where(Site.code.in_(wanted_codes) | Site.id.in_(holder_ids))):
                 self._keep(site)
@@ -367,7 +377,7 @@ def _apply(
 
     if kind == EventKind.COMMISSION:
         if SiteKind(site.kind) not in LABEL_SITES:
-            raise Refusal("forbidden", why="labels are commissioned at a printer or a warehouse")
+            raise Refusal("forbidden", why="site")  # labels are commissioned at a printer or a warehouse
         if box.status != BoxStatus.PLANNED and box.holder_site_id != site.id:
             raise Refusal("not_held_by_you", holder=before)
         if box.status == BoxStatus.PLANNED:
@@ -395,6 +405,8 @@ def _apply(
             courier = ctx.couriers.get(receiver[len(COURIER_PREFIX) :].lower())
             if courier is None or courier.role != Role.COURIER or not courier.active:
                 raise Refusal("wrong_destination", receiver=receiver, why="no active courier with that username")
+            if not may_hold(courier, ctx.destination(box)):  # a courier carries only boxes of their own area
+                raise Refusal("forbidden", why="receiver")
             box.transit_user_id, box.transit_site_id = courier.id, None
             to_text = f"user:{courier.username}"
         else:
@@ -434,13 +446,13 @@ def _apply(
         # A printer's carton is opened at the warehouse's packing table, where its contents are counted
         # into packets (each packet then names the carton: see boxes/packing.py).
         if actor.role != Role.WAREHOUSE or SiteKind(site.kind) not in WAREHOUSES:
-            raise Refusal("forbidden", why="a vendor carton is opened by warehouse staff at a warehouse")
+            raise Refusal("forbidden", why="role")  # opened by warehouse staff at a warehouse
         if box.holder_site_id != site.id or box.status != BoxStatus.HELD:
             raise Refusal("not_held_by_you", holder=before)
         box.status = BoxStatus.OPENED
     elif kind == EventKind.OPEN:
         if actor.role != Role.OFFICER:
-            raise Refusal("forbidden", why="a ballot box is opened by the KPPS at its TPS")
+            raise Refusal("forbidden", why="role")  # a ballot box is opened by the KPPS at its TPS
         if site.id != box.destination_id or site.kind != SiteKind.TPS:
             raise Refusal("wrong_destination", **ctx.destination_details(box))
         if box.holder_site_id != site.id or box.status != BoxStatus.HELD:
@@ -568,9 +580,11 @@ def record_scans(
             continue
         result, event_row, box = _one(ctx, scan, parsed[scan.client_id], now)
         answers[index] = first_in_batch[scan.client_id] = result
+        if result.reason == "forbidden":
+            continue  # a write the actor may not make writes nothing: no receipt, no alert, no sighting
         if event_row is not None:
             events.append((event_row, result))
-        box_id = box.id if box else None  # read now: _write expires the boxes it updates
+        box_id = box.id if box and not result.outsider else None  # read now: _write expires the boxes it updates
         new_receipts.append((scan, result, box_id))
         if result.verdict == Verdict.REFUSED or "seal_mismatch" in result.warnings or scan.action in ("damage", "loss"):
             kind = result.reason or (
@@ -601,6 +615,12 @@ def _one(
 ) -> tuple[ScanResult, dict | None, Box | None]:
     """Evaluate one scan against the locked state; returns its result, its event row and its box."""
     actor = ctx.actor
+    kind = EventKind(scan.action)
+    site = ctx.by_code.get(scan.site.upper())
+    try:  # who and where first: a person's refused scan may raise alerts only at their own site
+        authorize_write(actor, roles=ACTION_ROLES[kind], sites=(site,))
+    except Forbidden as refused:
+        return _forbidden(scan, None, refused.why), None, None
     if isinstance(parsed, CodeError):
         reason = "malformed_code"
         return (
@@ -611,15 +631,19 @@ def _one(
     box = ctx.boxes.get(parsed)
     if box is None:
         return ScanResult(scan.client_id, Verdict.REFUSED, "unknown_code", details={"sscc": parsed}), None, None
-    kind = EventKind(scan.action)
-    site = ctx.by_code.get(scan.site.upper())
+    if not box_writable(actor, box):
+        if kind != EventKind.RECEIVE:
+            return _forbidden(scan, box, "box"), None, box
+        # A box of another area has arrived at the actor's own site: refused as DESIGN.md section 5 says, and
+        # the phone says where it belongs, in the words of its label and public page; nothing more of it.
+        result = ScanResult(scan.client_id, Verdict.REFUSED, "wrong_destination", outsider=True)
+        result.details = {"sscc": box.sscc, **ctx.destination_details(box)}
+        return result, None, box
     try:
-        if site is None or not site_in_scope(actor, site):
-            raise Refusal("forbidden", why="the scan's site is not yours", site=scan.site)
-        if actor.role not in ACTION_ROLES[kind]:
-            raise Refusal("forbidden", why=f"a {actor.role} cannot {kind}")
         from_text, to_text, warnings = _apply(ctx, box, scan, kind, site)
     except Refusal as refusal:
+        if refusal.reason == "forbidden":
+            return _forbidden(scan, box, refusal.details.get("why", "role")), None, box
         details = {"sscc": box.sscc, **refusal.details}
         if (
             refusal.reason in ("wrong_destination", "wrong_dapil", "not_in_transit_to_you")
@@ -681,6 +705,12 @@ def _one(
     result = ScanResult(scan.client_id, Verdict.ACCEPTED, None, warnings, {"sscc": box.sscc, "status": box.status})
     result.event = event_summary(row | {"id": None}, box.sscc, site.code)
     return result, row, box
+
+
+def _forbidden(scan: ScanInput, box: Box | None, why: str) -> ScanResult:
+    """A write the actor may not make (auth/access.py): it names only what the actor sent."""
+    details = {"sscc": box.sscc, "why": why} if box is not None else {"why": why}
+    return ScanResult(scan.client_id, Verdict.REFUSED, "forbidden", details=details)
 
 
 def _write(session: Session, ctx: _Context, events: list, receipts: list, alerts: list, now: datetime) -> None:

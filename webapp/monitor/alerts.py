@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session
 
-from webapp.auth.access import box_clause, site_clause
+from webapp.auth.access import Forbidden, authorize_write, box_clause, site_clause
 from webapp.auth.models import Role, User
 from webapp.boxes.models import Box
 from webapp.custody.models import Alert, AlertAction, AlertState
@@ -92,8 +92,10 @@ def open_by_kind(session: Session, user: User, code: str) -> dict[str, int]:
 
 def act(session: Session, alert: Alert, *, actor: User, action: str, note: str) -> AlertAction:
     """Acknowledge or resolve an alert (a resolution needs a note saying what was done)."""
-    if actor.role not in ACTORS:
-        raise AlertError("forbidden", "alerts are acknowledged and resolved by supervisors")
+    try:  # supervisors, and only on alerts of their own area (its site or its box)
+        authorize_write(actor, roles=ACTORS, alerts=(alert,))
+    except Forbidden:
+        raise AlertError("forbidden", "alerts are acknowledged and resolved by supervisors of their area") from None
     note = (note or "").strip()
     if action not in NEXT:
         raise AlertError("invalid_request", "action must be acknowledge or resolve")

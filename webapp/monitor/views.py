@@ -124,7 +124,7 @@ def _table() -> tuple[list[str], list[list]]:
             a.id,
             alert_kind_label(a.kind),
             alert_state_label(a.state),
-            a.box.sscc if a.box else "",
+            a.box.sscc if a.box else (a.details or {}).get("sscc", ""),  # a box of another area: its code only
             a.site.code if a.site else "",
             utc_text(a.created_at),
             utc_text(a.resolved_at) if a.resolved_at else "",

@@ -8,6 +8,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from webapp.auth.access import authorize_write
+from webapp.auth.models import Role
 from webapp.geo.models import Contest
 from webapp.planning.models import ItemType, NormBasis, NormChange
 
@@ -131,7 +133,9 @@ NORM_FIELDS = ("quantity", "reserve_pct")
 
 
 def change_norm(session: Session, item: ItemType, *, actor, reason: str, **values) -> list[NormChange]:
-    """Change an item's norm (quantity, reserve_pct); each changed field is kept as a NormChange."""
+    """Change an item's norm (quantity, reserve_pct); each changed field is kept as a NormChange.
+    Norms are national: only an admin with the whole country in scope changes them (Forbidden otherwise)."""
+    authorize_write(actor, roles=(Role.ADMIN,), national=True)
     changes = []
     for name, value in values.items():
         if name not in NORM_FIELDS:

@@ -1,11 +1,19 @@
 // A signature pad: a finger (or mouse) draws on a canvas; the drawing leaves as a PNG data URL.
+// It is drawn at the screen's pixel ratio, but never larger than the server takes (handovers.py).
+const MAX_WIDTH = 2000;
+const MAX_HEIGHT = 1000;
+
 export function signaturePad(canvas) {
   const context = canvas.getContext("2d");
   let drawing = false;
   let strokes = 0;
-  const ratio = window.devicePixelRatio || 1;
-  canvas.width = canvas.clientWidth * ratio;
-  canvas.height = canvas.clientHeight * ratio;
+  const ratio = Math.min(
+    window.devicePixelRatio || 1,
+    MAX_WIDTH / canvas.clientWidth,
+    MAX_HEIGHT / canvas.clientHeight,
+  );
+  canvas.width = Math.floor(canvas.clientWidth * ratio);
+  canvas.height = Math.floor(canvas.clientHeight * ratio);
   context.scale(ratio, ratio);
   context.lineWidth = 2.5;
   context.lineCap = "round";

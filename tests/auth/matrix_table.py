@@ -301,7 +301,7 @@ def _next_hop(actor: Actor, ref: BoxRef) -> str:
 def scan_json(actor: Actor, action: str, variant: str, world: World) -> tuple[dict, BoxRef, str]:
     """The scan a variant sends: (body, its box, its site)."""
     inside = variant in ("in", "site_out", "to_site_out", "to_courier_out")
-    ref = world.box(actor, action, inside=inside)
+    ref = world.boxes["A.planned"] if variant == "out_tps" else world.box(actor, action, inside=inside)
     site = _scan_site(actor, action, away=variant == "site_out")
     body: dict[str, Any] = {
         "id": str(uuid.uuid4()),
@@ -351,6 +351,8 @@ def scan_variants(actor: Actor, action: str, *, batch: bool) -> list[str]:
         variants += ["to_site_out", "to_courier_out"]
     if (actor.key, action) in NO_INSIDE_BOX:
         variants = [v for v in variants if v in ("out", "out+seals")]
+    if actor.key == "printer" and action == "commission" and not batch:
+        variants.append("out_tps")  # a kecamatan's ballot box labelled at the printer: not the printer's box
     return variants
 
 
@@ -361,6 +363,7 @@ VARIANT_WORDS = {
     "site_out": "box in scope, site OUT of scope",
     "to_site_out": "box in scope, to a site OUT of scope",
     "to_courier_out": "box in scope, to a courier OUT of scope",
+    "out_tps": "a TPS ballot box OUT of scope, at own site",
 }
 
 
@@ -382,11 +385,12 @@ def scans(*, batch: bool) -> Callable[[str, str], list[Case]]:
                     obj = f"{action}: {VARIANT_WORDS[variant]}"
                     inside = variant in ("in", "site_out", "to_site_out", "to_courier_out")
                     site = _scan_site(actor, action, away=variant == "site_out")
+                    key = "A.planned" if variant == "out_tps" else box_key(actor, action, inside=inside)
                     found.append(
                         Case(
                             method, rule, actor.key, obj, expect, make, "batch" if batch else "scan",
                             (200,) if batch else (201,), ("custody_event", "box", "scan_receipt"),
-                            objects=(f"box:{box_key(actor, action, inside=inside)}", f"site:{site}"),
+                            objects=(f"box:{key}", f"site:{site}"),
                         )
                     )  # fmt: skip
         return found
@@ -748,15 +752,20 @@ def admin_sites(method: str, rule: str) -> list[Case]:
     """An admin adds sites within its own scope only."""
     found = []
     for actor in ACTORS.values():
-        for region, in_scope in (("31.01.01.1001", True), ("31.01.02.1001", False)):
+        for kind, region, in_scope in (
+            ("tps", "31.01.01.1001", True),
+            ("tps", "31.01.02.1001", False),
+            ("printer", "", False),  # printers stand outside every region: a national admin's to add
+        ):
 
-            def make(world: World, region=region) -> Req:
-                data = {"kind": "tps", "region": region, "number": "50", "name": "TPS 050", "dpt": "100"}
+            def make(world: World, kind=kind, region=region) -> Req:
+                data = {"kind": kind, "region": region, "number": "50", "name": "Tempat 050", "dpt": "100"}
                 return Req("POST", rule, data=data)
 
+            words = f"a TPS in {region}" if kind == "tps" else "a printer (national)"
             found.append(
-                Case(method, rule, actor.key, f"a TPS in {region}", _expect(actor, ("admin",), in_scope), make,
-                     "page", (302,), ("site", "box"), objects=(f"region:{region}",))
+                Case(method, rule, actor.key, words, _expect(actor, ("admin",), in_scope), make,
+                     "page", (302,), ("site", "box"), objects=(f"region:{region}" if region else "site:PRN-50",))
             )  # fmt: skip
     return found
 
@@ -808,10 +817,15 @@ def login_post(method: str, rule: str) -> list[Case]:
 BOXES = ("box:A", "box:B", "box:C", "box:P")
 SITES = ("site:PPK-310101", "site:PPK-310102", "site:PPK-317101", "site:KPU-3101", "site:PRN-1")
 REGIONS = ("region:31.01.01", "region:31.01.02", "region:31.71")
+# Where a region is the page's subject, also its parent (a kecamatan scope does not reach its kab/kota)
+# and a code written the KPU way, without dots (310102 is 31.01.02).
+REGIONS_PARENT = (*REGIONS, "region:31.01")
+REGIONS_MORE = (*REGIONS_PARENT, "region:310102")  # for the routes that read KPU's codes too
+OBJECTS["region:310102"] = OBJECTS["region:31.01.02"]
 HANDOVERS = ("handover:A", "handover:B", "handover:C")
 STOCK = ("site:KPU-3101", "site:KPU-3171", "region:31.01.01", "region:31.01.02")
 OBJECTS["site:KPU-3171"] = frozenset()
-SEARCHES = ("/search?q={out_box}", "/search?q=Pulau", "/search?q=PPK-31")
+SEARCHES = ("/search?q={out_box}", "/search?q=(00){out_box}", "/search?q=Pulau")
 
 
 def _search(method: str, rule: str) -> list[Case]:
@@ -844,7 +858,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/stock"): Route("list", (), lists("/stock", ok=(200, 302))),
     ("GET", "/dashboard"): Route("list", (), lists("/dashboard", ok=(302,))),
     ("GET", "/alerts"): Route(
-        "list", ("region",), several(lists("/alerts"), reads("/alerts?region={}", REGIONS, out="scope_list"))
+        "list", ("region",), several(lists("/alerts"), reads("/alerts?region={}", REGIONS_MORE, out="scope_list"))
     ),
     ("GET", "/alerts.csv"): Route(
         "list", ("region",), several(lists("/alerts.csv"), reads("/alerts.csv?region={}", REGIONS, out="scope_list"))
@@ -869,7 +883,7 @@ ROUTES: dict[tuple[str, str], Route] = {
         ("region",),
         several(
             lists("/api/v1/alerts", style="api"),
-            reads("/api/v1/alerts?region={}", REGIONS, style="api", out="scope_list"),
+            reads("/api/v1/alerts?region={}", REGIONS_MORE, style="api", out="scope_list"),
         ),
     ),
     # reads of one object
@@ -888,12 +902,14 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/sites/<code>/offline"): Route(
         "read", ("site",), reads("/api/v1/sites/{}/offline", SITES, style="api", leak="secrets")
     ),
-    ("GET", "/regions/<code>"): Route("read", ("region",), reads("/regions/{}", REGIONS)),
-    ("GET", "/api/v1/regions/<code>"): Route("read", ("region",), reads("/api/v1/regions/{}", REGIONS, style="api")),
-    ("GET", "/needs/<code>"): Route("read", ("region",), reads("/needs/{}", REGIONS)),
+    ("GET", "/regions/<code>"): Route("read", ("region",), reads("/regions/{}", REGIONS_MORE)),
+    ("GET", "/api/v1/regions/<code>"): Route(
+        "read", ("region",), reads("/api/v1/regions/{}", REGIONS_MORE, style="api")
+    ),
+    ("GET", "/needs/<code>"): Route("read", ("region",), reads("/needs/{}", REGIONS_PARENT)),
     ("GET", "/needs/<code>.csv"): Route("read", ("region",), reads("/needs/{}.csv", REGIONS)),
     ("GET", "/needs/<code>.xlsx"): Route("read", ("region",), reads("/needs/{}.xlsx", REGIONS)),
-    ("GET", "/dashboard/<code>"): Route("read", ("region",), reads("/dashboard/{}", REGIONS)),
+    ("GET", "/dashboard/<code>"): Route("read", ("region",), reads("/dashboard/{}", REGIONS_PARENT)),
     ("GET", "/dashboard/<code>.csv"): Route("read", ("region",), reads("/dashboard/{}.csv", REGIONS)),
     ("GET", "/dashboard/<code>.xlsx"): Route("read", ("region",), reads("/dashboard/{}.xlsx", REGIONS)),
     ("GET", "/stock/<code>"): Route("read", ("site", "region"), reads("/stock/{}", STOCK)),
@@ -904,19 +920,19 @@ ROUTES: dict[tuple[str, str], Route] = {
         ("region",),
         several(
             lists("/api/v1/readiness", style="api", label="own area", regionless="scope_list"),
-            reads("/api/v1/readiness?region={}", REGIONS, style="api"),
+            reads("/api/v1/readiness?region={}", REGIONS_MORE, style="api"),
         ),
     ),
     ("GET", "/api/v1/export/epcis"): Route(
         "read",
         ("region",),
-        reads("/api/v1/export/epcis?region={}", REGIONS, roles=EXPORT_ROLES, style="api"),
+        reads("/api/v1/export/epcis?region={}", REGIONS_MORE, roles=EXPORT_ROLES, style="api"),
         EXPORT_ROLES,
     ),
     ("GET", "/api/v1/export/ledger"): Route(
         "read",
         ("region",),
-        reads("/api/v1/export/ledger?region={}", REGIONS, roles=EXPORT_ROLES, style="api"),
+        reads("/api/v1/export/ledger?region={}", REGIONS_MORE, roles=EXPORT_ROLES, style="api"),
         EXPORT_ROLES,
     ),
     ("GET", "/bast/<number>"): Route("read", ("handover",), reads("/bast/{}", HANDOVERS)),

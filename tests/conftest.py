@@ -82,6 +82,16 @@ def app():
         db.engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _rate_limits_off_again():
+    """One Limiter object serves every app a test builds: a test that builds one with limits on must not
+    leave them on for the tests after it (the suite logs in far more than 10 times a minute)."""
+    yield
+    from webapp.extensions import limiter
+
+    limiter.enabled = TestConfig.RATELIMIT_ENABLED
+
+
 class _TestSession(orm.scoped_session):
     """One session for the whole test, shared by the test body and every request it makes."""
 

@@ -46,10 +46,14 @@ def verdict_status(verdict: str, reason: str | None) -> int:
 
 @bp.before_request
 def _csrf_for_cookie_sessions():
-    """A browser session writing to the API must send its CSRF token; a bearer token needs none."""
+    """A browser session writing to the API must send its CSRF token; a bearer token needs none.
+
+    Authentication comes first: an anonymous write is answered 401 by the view's roles_required, not
+    400 csrf_failed (a CSRF token protects a session, and without one there is nothing to protect)."""
     if request.method not in ("POST", "PUT", "PATCH", "DELETE") or not current_app.config.get("WTF_CSRF_ENABLED", True):
         return
-    _ = current_user.is_authenticated  # runs the loaders: a valid bearer token marks the request
+    if not current_user.is_authenticated:  # runs the loaders: a valid bearer token marks the request
+        return
     if not g.get("authenticated_by_token"):
         csrf.protect()
 
@@ -247,9 +251,11 @@ def alerts():
         region, error = checked_region()
         if error:
             return error
+    limit = request.args.get("limit", "100")
+    if not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= 1000):
+        return error_response(400, "invalid_request", "limit must be a whole number from 1 to 1000")
     query = alert_query(current_user, state=state, kind=request.args.get("kind", "")[:32], region=region, before=before)
-    limit = min(max(request.args.get("limit", 100, type=int) or 100, 1), 1000)
-    rows = db.session.scalars(query.limit(limit)).all()
+    rows = db.session.scalars(query.limit(int(limit))).all()
     return {"alerts": [alert_json(a) for a in rows]}
 
 

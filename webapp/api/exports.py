@@ -22,7 +22,7 @@ EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)
 
 def _moment(name: str, default: datetime) -> datetime | None:
     text = request.args.get(name)
-    if not text:
+    if text is None:  # absent; an empty value is no time, and is refused
         return default
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -154,8 +154,8 @@ EVENT = {
         "site": {"type": ["string", "null"]},
         "actor": {"type": "string"},
         "client_id": {"type": "string"},
-        "scanned_at": {"type": "string"},
-        "recorded_at": {"type": "string"},
+        "scanned_at": {"type": "string", "format": "date-time"},
+        "recorded_at": {"type": "string", "format": "date-time"},
         "seals": {"type": "array", "items": {"type": "string"}},
         "prev_hash": {"type": "string"},
         "hash": {"type": "string"},
@@ -179,11 +179,59 @@ CHECKPOINTS = {
                     "root": {"type": "string"},
                     "key_id": {"type": "string"},
                     "signature": {"type": "string"},
-                    "created_at": {"type": "string"},
+                    "created_at": {"type": "string", "format": "date-time"},
                 },
             },
         },
     },
+}
+
+
+ALERT = {
+    "type": "object",
+    "required": ["id", "kind", "state", "box", "site", "actor", "code", "details", "created_at", "resolved_at"],
+    "properties": {
+        "id": {"type": "integer"},
+        "kind": {"type": "string"},
+        "state": {"enum": ["open", "acknowledged", "resolved"]},
+        "box": {"type": ["string", "null"]},
+        "site": {"type": ["string", "null"]},
+        "actor": {"type": ["string", "null"]},
+        "code": {"type": ["string", "null"]},
+        "details": {"type": "object"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "resolved_at": {"type": ["string", "null"], "format": "date-time"},
+        "resolution_note": {"type": ["string", "null"]},
+    },
+}
+# A refused scan answered 403: the box or the site is outside the caller's area.
+FORBIDDEN_SCAN = {
+    "allOf": [
+        {"$ref": "#/components/schemas/ScanResult"},
+        {"properties": {"verdict": {"const": "refused"}, "reason": {"const": "forbidden"}}},
+    ]
+}
+# gunicorn refuses a request line (method, URL, protocol) longer than this before the app sees it.
+REQUEST_LINE_LIMIT = 4094
+NO_NUL = {"type": "string", "pattern": r"^[^\u0000]*$"}
+# The error answers, each with the envelope; 405 also names the allowed methods in Allow.
+ERRORS = {
+    400: (
+        "BadRequest",
+        "Malformed: the body or a parameter breaks this document, a NUL in the URL included "
+        "(`invalid_request`), or a browser session's write lacks its CSRF token (`csrf_failed`)",
+    ),
+    401: (
+        "Unauthorized",
+        "Not logged in: send a valid bearer token (or a session cookie); checked before anything else, CSRF included",
+    ),
+    403: ("Forbidden", "Outside your role, or outside your area"),
+    404: ("NotFound", "No such thing in your area"),
+    405: ("MethodNotAllowed", "This path does not take that method; Allow lists the ones it takes"),
+    409: ("Conflict", "Conflicts with the current state (already closed, already acted on...)"),
+    413: ("TooLarge", "The body is larger than the server takes (MAX_CONTENT_LENGTH)"),
+    415: ("UnsupportedMediaType", "The body is not of this operation's media type"),
+    429: ("TooManyRequests", "This operation's rate limit was reached; try again later"),
 }
 
 
@@ -194,16 +242,46 @@ def _json(schema_ref: str, description: str) -> dict:
     }
 
 
-def _errors(*codes: int) -> dict:
-    words = {400: "Malformed request", 401: "Not logged in", 403: "Outside your role or scope", 404: "Not found"}
-    return {str(code): _json("Error", words[code]) for code in codes}
+def _responses() -> dict:
+    """The shared error answers, by name (components/responses)."""
+    responses = {name: _json("Error", text) for name, text in ERRORS.values()}
+    responses["TooLarge"]["description"] = f"The body is larger than {current_app.config['MAX_CONTENT_LENGTH']:,} bytes"
+    responses["MethodNotAllowed"]["headers"] = {
+        "Allow": {"required": True, "description": "The methods this path takes", "schema": {"type": "string"}}
+    }
+    responses["UriTooLong"] = {
+        "description": f"The request line is longer than {REQUEST_LINE_LIMIT:,} bytes: gunicorn refuses it "
+        "with an HTML page before the application sees it",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+    return responses
 
 
-def _get(summary: str, schema: str, *params: str, public: bool = False) -> dict:
+def _errors(*codes: int, method: str = "get", public: bool = False) -> dict:
+    """The error answers an operation can give: `codes`; 400 and 401 unless public (a NUL in the URL, a
+    missing login); 413 on every write; 405 and 414 everywhere."""
+    codes = {*codes, 405}
+    if not public:
+        codes |= {400, 401}
+    if method == "post":
+        codes.add(413)
+    answers = {str(code): {"$ref": f"#/components/responses/{ERRORS[code][0]}"} for code in sorted(codes)}
+    return answers | {"414": {"$ref": "#/components/responses/UriTooLong"}}
+
+
+def _path(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": NO_NUL}
+
+
+def _query(name: str, schema: dict, description: str = "") -> dict:
+    return {"name": name, "in": "query", "schema": schema, **({"description": description} if description else {})}
+
+
+def _get(summary: str, schema: str, *errors: int, params: tuple = (), public: bool = False) -> dict:
     op = {
         "summary": summary,
-        "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params],
-        "responses": {"200": _json(schema, "OK"), **({} if public else _errors(401, 403, 404))},
+        "parameters": list(params),
+        "responses": {"200": _json(schema, "OK"), **_errors(*errors, public=public)},
     }
     if public:
         op["security"] = []
@@ -211,13 +289,8 @@ def _get(summary: str, schema: str, *params: str, public: bool = False) -> dict:
 
 
 def _verdicts(schema: str, *, accepted: str, duplicate: str, refused: str) -> dict:
-    """The answers of a write that gives a verdict: 201 accepted, 200 duplicate, 422 refused, 4xx errors."""
-    return {
-        "201": _json(schema, accepted),
-        "200": _json(schema, duplicate),
-        "422": _json(schema, refused),
-        **_errors(400, 401, 403),
-    }
+    """The answers of a write that gives a verdict: 201 accepted, 200 duplicate, 422 refused."""
+    return {"201": _json(schema, accepted), "200": _json(schema, duplicate), "422": _json(schema, refused)}
 
 
 def _body(name: str) -> dict:
@@ -254,67 +327,121 @@ def document() -> dict:
                 "boxes": {"type": "array", "items": {"$ref": "#/components/schemas/Box"}},
             },
         },
+        "Alert": ALERT,
         "Alerts": {
             "type": "object",
             "required": ["alerts"],
-            "properties": {"alerts": {"type": "array", "items": {"type": "object"}}},
+            "properties": {"alerts": {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}}},
+        },
+        "AlertNote": {
+            "type": "object",
+            "properties": {"note": {**NO_NUL, "maxLength": 1000}},
+            "description": "A resolution needs a note; an acknowledgement may have one",
         },
         "Me": {
             "type": "object",
-            "required": ["username", "role", "scope"],
-            "properties": {"username": {"type": "string"}, "role": {"type": "string"}, "scope": {"type": "string"}},
+            "required": ["username", "name", "role", "role_label", "scope", "site", "csrf_token"],
+            "properties": {
+                "username": {"type": "string"},
+                "name": {"type": "string"},
+                "role": {"type": "string"},
+                "role_label": {"type": "string"},
+                "scope": {"type": "string"},
+                "site": {"type": ["string", "null"]},
+                "csrf_token": {"type": ["string", "null"], "description": "null for a bearer token"},
+            },
         },
         "Region": {"type": "object", "required": ["code", "name", "level", "children", "sites"]},
         "Site": {"type": "object", "required": ["code", "kind", "name"]},
-        "OpenAPI": {"type": "object"},
+        "OpenAPI": {"type": "object", "required": ["openapi", "info", "paths"]},
         "PackResult": PACK_RESULT,
         "Handover": HANDOVER,
         "Offline": {"type": "object", "required": ["site", "fields", "boxes", "destinations", "dapils"]},
+        "Readiness": {"type": "object"},
+        "Photo": {
+            "type": "object",
+            "required": ["sha256"],
+            "properties": {"sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
+        },
     }
     for model in (ScanIn, BatchIn, PackIn, HandoverIn, SignatureIn):
         schema = model.model_json_schema(ref_template=REF)
         components.update(schema.pop("$defs", {}))
         components[model.__name__] = schema
-    scan_responses = _verdicts(
-        "ScanResult",
-        accepted="Accepted: the event is in the ledger",
-        duplicate="Duplicate: this scan id was answered before; the first answer",
-        refused="Refused, with the reason and where the box belongs",
-    )
+    region = _query("region", NO_NUL, "A region code (31.71, or 3171), or ID for the country")
+    moment = {"type": "string", "format": "date-time"}
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Jejak API", "version": "1", "description": "Chain of custody for election logistics."},
+        "info": {
+            "title": "Jejak API",
+            "version": "1",
+            "description": "Chain of custody for election logistics. Every error is answered with the envelope "
+            "`Error`; an anonymous call to any operation but the public two is answered 401.",
+        },
         "servers": [{"url": current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/api/v1"}],
         "security": [{"bearer": []}, {"session": []}],
         "paths": {
             "/scans": {
-                "post": {"summary": "Record one scan", "requestBody": _body("ScanIn"), "responses": scan_responses}
+                "post": {
+                    "summary": "Record one scan",
+                    "requestBody": _body("ScanIn"),
+                    "responses": {
+                        **_verdicts(
+                            "ScanResult",
+                            accepted="Accepted: the event is in the ledger",
+                            duplicate="Duplicate: this scan id was answered before; the first answer",
+                            refused="Refused, with the reason and where the box belongs",
+                        ),
+                        "403": {
+                            "description": "The box or the site is outside your area (a refused verdict, reason "
+                            "`forbidden`), or your role does not scan (the error envelope)",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"anyOf": [FORBIDDEN_SCAN, {"$ref": "#/components/schemas/Error"}]}
+                                }
+                            },
+                        },
+                        **_errors(415, method="post"),
+                    },
+                }
             },
             "/packing": {
                 "post": {
                     "summary": "Put one packet into one box (packing station)",
                     "requestBody": _body("PackIn"),
-                    "responses": _verdicts(
-                        "PackResult",
-                        accepted="Packed: the packet is in the box, and the box has a pack event",
-                        duplicate="The packet was already in this box",
-                        refused="Refused: wrong dapil, wrong TPS, already packed, not from this carton...",
-                    ),
+                    "responses": {
+                        **_verdicts(
+                            "PackResult",
+                            accepted="Packed: the packet is in the box, and the box has a pack event",
+                            duplicate="The packet was already in this box",
+                            refused="Refused: wrong dapil, wrong TPS, already packed, not from this carton...",
+                        ),
+                        **_errors(403, 415, method="post"),
+                    },
                 }
             },
             "/scans/batch": {
                 "post": {
                     "summary": "Record up to 1,000 scans in device order",
                     "requestBody": _body("BatchIn"),
-                    "responses": {"200": _json("BatchResult", "One result per scan"), **_errors(400, 401, 403)},
+                    "responses": {
+                        "200": _json("BatchResult", "One result per scan"),
+                        **_errors(403, 415, method="post"),
+                    },
                 }
             },
             "/me": _get("Who is calling", "Me"),
-            "/regions/{code}": _get("A region, its sub-regions and sites", "Region", "code"),
-            "/sites/{code}": _get("A site", "Site", "code"),
-            "/sites/{code}/expected": _get("Boxes in transit to or held at a site", "Expected", "code"),
+            "/regions/{code}": _get("A region, its sub-regions and sites", "Region", 403, 404, params=(_path("code"),)),
+            "/sites/{code}": _get("A site", "Site", 403, 404, params=(_path("code"),)),
+            "/sites/{code}/expected": _get(
+                "Boxes in transit to or held at a site", "Expected", 403, 404, params=(_path("code"),)
+            ),
             "/sites/{code}/offline": _get(
-                "The phone's offline cache of a site's area (compact rows)", "Offline", "code"
+                "The phone's offline cache of a site's area (compact rows)",
+                "Offline",
+                403,
+                404,
+                params=(_path("code"),),
             ),
             "/handovers": {
                 "post": {
@@ -323,26 +450,29 @@ def document() -> dict:
                     "responses": {
                         "201": _json("Handover", "Opened"),
                         "200": _json("Handover", "Already open with this token"),
-                        **_errors(400, 401, 403),
+                        **_errors(403, 404, 409, 415, method="post"),
                     },
                 }
             },
             "/handovers/{token}": _get(
-                "A handover read from the ledger: received, missing, unexpected", "Handover", "token"
+                "A handover read from the ledger: received, missing, unexpected",
+                "Handover",
+                404,
+                params=(_path("token"),),
             ),
             "/handovers/{token}/signatures": {
                 "post": {
                     "summary": "Add a signature drawn on screen",
-                    "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "parameters": [_path("token")],
                     "requestBody": _body("SignatureIn"),
-                    "responses": {"201": _json("Handover", "Signed"), **_errors(400, 401, 403, 404)},
+                    "responses": {"201": _json("Handover", "Signed"), **_errors(403, 404, 409, 415, method="post")},
                 }
             },
             "/handovers/{token}/close": {
                 "post": {
                     "summary": "Close and number the BAST (both parties must have signed); PDF at /bast/NUMBER.pdf",
-                    "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
-                    "responses": {"200": _json("Handover", "Closed"), **_errors(400, 401, 403, 404)},
+                    "parameters": [_path("token")],
+                    "responses": {"200": _json("Handover", "Closed"), **_errors(403, 404, 409, method="post")},
                 }
             },
             "/photos": {
@@ -353,98 +483,80 @@ def document() -> dict:
                         "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
                     },
                     "responses": {
-                        "201": {"description": "Kept", "content": {"application/json": {"schema": {"type": "object"}}}},
-                        "200": {
-                            "description": "Already kept",
-                            "content": {"application/json": {"schema": {"type": "object"}}},
-                        },
-                        **_errors(400, 401, 403),
+                        "201": _json("Photo", "Kept"),
+                        "200": _json("Photo", "Already kept"),
+                        **_errors(403, 415, method="post"),
                     },
                 }
             },
-            "/boxes/{sscc}": _get("A box: state, route, manifest, seals", "Box", "sscc"),
-            "/boxes/{sscc}/events": _get("A box's chain of custody events", "BoxEvents", "sscc"),
-            "/alerts": {
-                "get": {
-                    "summary": "Alerts in scope",
-                    "parameters": [
-                        {"name": "kind", "in": "query", "schema": {"type": "string"}},
-                        {
-                            "name": "state",
-                            "in": "query",
-                            "schema": {"enum": ["open", "acknowledged", "resolved", "unresolved"]},
-                        },
-                        {"name": "region", "in": "query", "schema": {"type": "string"}},
-                        {"name": "before", "in": "query", "schema": {"type": "integer"}},
-                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-                    ],
-                    "responses": {"200": _json("Alerts", "OK"), **_errors(400, 401)},
-                }
-            },
+            "/boxes/{sscc}": _get("A box: state, route, manifest, seals", "Box", 403, 404, params=(_path("sscc"),)),
+            "/boxes/{sscc}/events": _get(
+                "A box's chain of custody events", "BoxEvents", 403, 404, params=(_path("sscc"),)
+            ),
+            "/alerts": _get(
+                "Alerts in scope, newest first",
+                "Alerts",
+                403,
+                404,
+                params=(
+                    _query("kind", NO_NUL, "Only alerts of this kind (the first 32 characters count)"),
+                    _query("state", {"enum": ["open", "acknowledged", "resolved", "unresolved"]}),
+                    region,
+                    _query(
+                        "before",
+                        {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                        "An alert id: the page of alerts older than it",
+                    ),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
+                ),
+            ),
             **{
                 f"/alerts/{{alert_id}}/{step}": {
                     "post": {
                         "summary": f"{step.capitalize()} an alert in scope (supervisors); body {{note}}, needed to resolve",
-                        "parameters": [
-                            {"name": "alert_id", "in": "path", "required": True, "schema": {"type": "string"}}
-                        ],
-                        "requestBody": {
-                            "required": True,
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "properties": {"note": {"type": "string", "maxLength": 1000}},
-                                    }
-                                }
-                            },
-                        },
-                        "responses": {"200": _json("Alerts", "The alert"), **_errors(400, 401, 403, 404)},
+                        "parameters": [_path("alert_id")],
+                        "requestBody": _body("AlertNote"),
+                        "responses": {"200": _json("Alert", "The alert"), **_errors(403, 404, 409, 415, method="post")},
                     }
                 }
                 for step in ("acknowledge", "resolve")
             },
-            "/readiness": {
-                "get": {
-                    "summary": "The readiness dashboard's figures for a region and its parts, with milestones",
-                    "parameters": [{"name": "region", "in": "query", "schema": {"type": "string"}}],
-                    "responses": {
-                        "200": {
-                            "description": "Readiness",
-                            "content": {"application/json": {"schema": {"type": "object"}}},
-                        },
-                        **_errors(401, 403, 404),
-                    },
-                }
-            },
+            "/readiness": _get(
+                "The readiness dashboard's figures for a region and its parts, with milestones",
+                "Readiness",
+                403,
+                404,
+                params=(region,),
+            ),
             "/export/epcis": {
                 "get": {
-                    "summary": "The region's events as an EPCIS 2.0 JSON-LD document, streamed",
+                    "summary": "The region's events (default: the whole country) as an EPCIS 2.0 JSON-LD document, "
+                    "streamed",
                     "parameters": [
-                        {"name": "region", "in": "query", "required": True, "schema": {"type": "string"}},
-                        {"name": "from", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-                        {"name": "to", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                        region,
+                        _query("from", moment, "From this time (default: 2020-01-01T00:00:00Z); before `to`"),
+                        _query("to", moment, "Up to this time (default: now)"),
                     ],
                     "responses": {
                         "200": {
                             "description": "EPCISDocument",
                             "content": {"application/ld+json": {"schema": {"type": "object"}}},
                         },
-                        **_errors(400, 401, 403, 404),
+                        **_errors(403, 404),
                     },
                 }
             },
             "/export/ledger": {
                 "get": {
                     "summary": "Events and signed checkpoints as JSON Lines for `flask ledger verify --from-export`: "
-                    "the region's boxes in full, other events by hash only; streamed",
-                    "parameters": [{"name": "region", "in": "query", "schema": {"type": "string"}}],
+                    "the region's boxes in full (default: the caller's area), other events by hash only; streamed",
+                    "parameters": [region],
                     "responses": {
                         "200": {
                             "description": "JSON Lines: header, events (or hashes), checkpoints",
                             "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
                         },
-                        **_errors(401, 403, 404),
+                        **_errors(403, 404, 429),
                     },
                 }
             },
@@ -452,13 +564,20 @@ def document() -> dict:
             "/openapi.json": _get("This document", "OpenAPI", public=True),
             "/_bench/floor": {
                 "post": {
-                    "summary": "Benchmark floor (disabled unless configured; 404)",
-                    "responses": {"404": _json("Error", "Disabled")},
+                    "summary": "Benchmark floor (disabled unless configured: 404)",
+                    "responses": {
+                        "201": {
+                            "description": "Written (benchmarks only)",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        **_errors(403, 404, method="post"),
+                    },
                 }
             },
         },
         "components": {
             "schemas": components,
+            "responses": _responses(),
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "flask users token USERNAME"},
                 "session": {

@@ -1,4 +1,8 @@
-"""Request schemas of API v1. The endpoints validate with these and the OpenAPI document is built from them."""
+"""Request schemas of API v1. The endpoints validate with these and the OpenAPI document is built from them,
+so every rule a model enforces is stated in its JSON Schema: a pattern, a bound, or a rule in `json_schema_extra`.
+
+Values are checked as sent, not trimmed first, so the lengths the document states are the lengths the server
+counts; the services trim what they look up (codes, site codes, receivers) themselves."""
 
 from __future__ import annotations
 
@@ -6,22 +10,64 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from webapp.custody.models import EventKind
 
 EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)
 MAX_BATCH = 1000
+# PostgreSQL text cannot hold NUL: text that is stored is refused with it, as bad input, and says so.
+NO_NUL = r"^[^\u0000]*$"
+# A name printed on a BAST: not only whitespace.
+NAME = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+
+
+def _integral(value: object) -> object:
+    """JSON has one kind of number: 1915.0 is the integer 1915, as "type": "integer" says; 1915.5 is not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
 
 Seal = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9\-/\.]*$")]
 Action = Literal[tuple(kind.value for kind in EventKind)]  # type: ignore[valid-type]
+# Integers, strict otherwise ("7" and true are not integers); the bounds come before the validator, or
+# pydantic writes them into the JSON Schema as "ge" and "le", which JSON Schema does not know.
+DeviceSeq = Annotated[int, Field(ge=0, le=2**53), BeforeValidator(_integral)]
+Accuracy = Annotated[int, Field(ge=0, le=100_000), BeforeValidator(_integral)]
+SCANNED_AT_RULE = {
+    "x-earliest": EARLIEST.isoformat().replace("+00:00", "Z"),
+    "x-latest": "the server's clock plus one day",
+}
+# The rules between fields that ScanIn._consistent enforces, in JSON Schema.
+SCAN_RULES = {
+    "allOf": [
+        {
+            "if": {"required": ["action"], "properties": {"action": {"enum": ["seal", "reseal"]}}},
+            "then": {"required": ["seals"], "properties": {"seals": {"type": "array", "minItems": 1}}},
+        },
+        {
+            "if": {"required": ["action"], "properties": {"action": {"const": "dispatch"}}},
+            "then": {"required": ["to"], "properties": {"to": {"type": "string"}}},
+            "else": {"properties": {"to": {"type": "null"}}},
+        },
+        {
+            "if": {"required": ["lat"], "properties": {"lat": {"type": "number"}}},
+            "then": {"required": ["lon"], "properties": {"lon": {"type": "number"}}},
+        },
+        {
+            "if": {"required": ["lon"], "properties": {"lon": {"type": "number"}}},
+            "then": {"required": ["lat"], "properties": {"lat": {"type": "number"}}},
+        },
+    ]
+}
 
 
 class ScanIn(BaseModel):
     """One scan of a box label at a site."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=SCAN_RULES)
     max_body: ClassVar[int] = 32 * 1024  # bytes; every field at its longest, escaped, is under 20 kB
 
     id: UUID = Field(description="Client-generated UUID; a replay with the same id returns the first answer.")
@@ -34,36 +80,46 @@ class ScanIn(BaseModel):
         description="commission, pack, seal, dispatch, receive, inspect, open, reseal, damage, loss or void."
     )
     site: str = Field(
-        min_length=3, max_length=24, description="Site code where the scan happens, in the actor's scope."
+        min_length=3,
+        max_length=24,
+        pattern=NO_NUL,
+        description="Site code where the scan happens, in the actor's scope.",
     )
     to: str | None = Field(
         default=None,
         min_length=3,
         max_length=80,
-        description="Dispatch only: the next holder, a site code or courier:USERNAME.",
+        pattern=NO_NUL,
+        description="Dispatch only (and needed there): the next holder, a site code or courier:USERNAME.",
     )
     seals: list[Seal] | None = Field(
-        default=None, max_length=20, description="Seal numbers seen (or put on, for seal and reseal)."
+        default=None,
+        max_length=20,
+        description="Seal numbers seen (or put on, for seal and reseal, which need at least one).",
     )
     condition: Literal["good", "damaged", "wet", "tampered"] | None = None
-    note: str | None = Field(default=None, max_length=1000)
+    note: str | None = Field(default=None, max_length=1000, pattern=NO_NUL)
     witness: str | None = Field(
-        default=None, min_length=2, max_length=120, description="Required when seals differ from the recorded ones."
+        default=None,
+        min_length=2,
+        max_length=120,
+        pattern=NO_NUL,
+        description="Required when seals differ from the recorded ones.",
     )
-    scanned_at: AwareDatetime = Field(description="Device time of the scan, RFC 3339 with offset.")
-    device_id: str = Field(min_length=1, max_length=64)
-    device_seq: int = Field(ge=0, le=2**53, description="Per-device sequence number; scans are applied in this order.")
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
-    accuracy: int | None = Field(default=None, ge=0, le=100_000, description="GPS accuracy in metres.")
+    scanned_at: AwareDatetime = Field(
+        description="Device time of the scan, RFC 3339 with offset, from 2020-01-01T00:00:00Z up to one day "
+        "past the server's clock (x-earliest, x-latest).",
+        json_schema_extra=SCANNED_AT_RULE,
+    )
+    device_id: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
+    device_seq: DeviceSeq = Field(description="Per-device sequence number; scans are applied in this order.")
+    lat: float | None = Field(default=None, ge=-90, le=90, description="Comes with lon.")
+    lon: float | None = Field(default=None, ge=-180, le=180, description="Comes with lat.")
+    accuracy: Accuracy | None = Field(default=None, description="GPS accuracy in metres.")
     handover: UUID | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> ScanIn:
-        for name in ("site", "to", "note", "witness", "device_id", "condition"):
-            value = getattr(self, name)
-            if isinstance(value, str) and "\x00" in value:
-                raise ValueError(f"{name} contains a NUL character")
         now = datetime.now(UTC)
         if not EARLIEST <= self.scanned_at <= now + FUTURE_TOLERANCE:
             raise ValueError("scanned_at is not a plausible time for a scan")
@@ -81,7 +137,7 @@ class ScanIn(BaseModel):
 class PackIn(BaseModel):
     """One packet scanned into one box at a packing station."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", strict=True)
     max_body: ClassVar[int] = 16 * 1024
 
     box: str = Field(min_length=1, max_length=512, description="The box label as scanned (any accepted form).")
@@ -92,9 +148,11 @@ class PackIn(BaseModel):
         max_length=512,
         description="The printer's carton the packet was counted from (opened here by an `open` scan).",
     )
-    site: str = Field(min_length=3, max_length=24, description="The warehouse where the packing happens.")
-    device_id: str = Field(min_length=1, max_length=64)
-    device_seq: int = Field(ge=0, le=2**53)
+    site: str = Field(
+        min_length=3, max_length=24, pattern=NO_NUL, description="The warehouse where the packing happens."
+    )
+    device_id: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
+    device_seq: DeviceSeq
 
 
 class BatchIn(BaseModel):
@@ -110,39 +168,35 @@ class BatchIn(BaseModel):
 class HandoverIn(BaseModel):
     """A sender opens a handover (the token is made on the phone, so scans can carry it offline)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", strict=True)
     max_body: ClassVar[int] = 4 * 1024
 
     token: UUID = Field(description="The handover's token: dispatch and receive scans carry it as `handover`.")
-    site: str = Field(min_length=3, max_length=24, description="The sender's site.")
-    to: str = Field(min_length=3, max_length=80, description="The receiver: a site code or courier:USERNAME.")
-
-    @model_validator(mode="after")
-    def _no_nul(self) -> HandoverIn:
-        _refuse_nul(self, ("site", "to"))
-        return self
+    site: str = Field(min_length=3, max_length=24, pattern=NO_NUL, description="The sender's site.")
+    to: str = Field(
+        min_length=3, max_length=80, pattern=NO_NUL, description="The receiver: a site code or courier:USERNAME."
+    )
 
 
 class SignatureIn(BaseModel):
     """A signature drawn on the phone's screen."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", strict=True)
     max_body: ClassVar[int] = 440 * 1024  # the image's 420,000 characters and the names
 
     role: Literal["sender", "receiver", "witness"]
-    name: str = Field(min_length=2, max_length=120, description="The signer's name, printed under the signature.")
-    organisation: str | None = Field(default=None, max_length=120, description="A witness's body (Panwas, Polri...).")
+    name: str = Field(
+        min_length=2, max_length=120, pattern=NAME, description="The signer's name, printed under the signature."
+    )
+    organisation: str | None = Field(
+        default=None, max_length=120, pattern=NO_NUL, description="A witness's body (Panwas, Polri...)."
+    )
     image: str = Field(
         min_length=30,
         max_length=420_000,
         pattern=r"^data:image/png;base64,[A-Za-z0-9+/=]+$",
         description="PNG data URL.",
     )
-
-    @model_validator(mode="after")
-    def _no_nul(self) -> SignatureIn:
-        _refuse_nul(self, ("name", "organisation"))
-        return self
 
 
 class CloseIn(BaseModel):
@@ -158,12 +212,7 @@ class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     max_body: ClassVar[int] = 16 * 1024
 
-    note: str = Field(default="", max_length=1000)
-
-    @model_validator(mode="after")
-    def _no_nul(self) -> NoteIn:
-        _refuse_nul(self, ("note",))
-        return self
+    note: str = Field(default="", max_length=1000, pattern=NO_NUL)
 
 
 class BenchFloorIn(BaseModel):
@@ -174,11 +223,3 @@ class BenchFloorIn(BaseModel):
 
     box_id: int = 0
     seq: int = 0
-
-
-def _refuse_nul(model: BaseModel, names: tuple[str, ...]) -> None:
-    """PostgreSQL text cannot hold NUL: refuse it as bad input rather than fail on the write."""
-    for name in names:
-        value = getattr(model, name)
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError(f"{name} contains a NUL character")

@@ -27,6 +27,18 @@ bp = Blueprint("api", __name__)
 csrf.exempt(bp)  # writes check CSRF themselves unless a bearer token authenticated them (api/custody.py)
 
 
+@bp.before_request
+def _refuse_nul_in_url():
+    """A NUL in the path or the query is bad input (PostgreSQL text cannot hold one): 400, as the document
+    states with its no-NUL pattern on every parameter. An anonymous caller gets its 401 from the view first."""
+    query = (name + value for name, value in request.args.items(multi=True))
+    if "\x00" not in request.path and not any("\x00" in text for text in query):
+        return None
+    if not current_user.is_authenticated:
+        return None
+    return error_response(400, "invalid_request", "NUL characters are not accepted in the URL")
+
+
 def site_json(site: Site) -> dict:
     """A site as the API shows it."""
     return {

@@ -21,6 +21,7 @@ ERROR_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    409: "conflict",
     413: "too_large",
     415: "unsupported_media_type",
     422: "unprocessable",
@@ -29,8 +30,8 @@ ERROR_CODES = {
 }
 
 
-def error_response(status: int, code: str | None = None, message: str = "", details=None):
-    """Build `{"error": {"code", "message", "details"}}` with the given status."""
+def error_response(status: int, code: str | None = None, message: str = "", details=None, headers=None):
+    """Build `{"error": {"code", "message", "details"}}` with the given status (and headers, e.g. Allow)."""
     body = {
         "error": {
             "code": code or ERROR_CODES.get(status, "error"),
@@ -38,7 +39,7 @@ def error_response(status: int, code: str | None = None, message: str = "", deta
             "details": details or {},
         }
     }
-    return jsonify(body), status
+    return jsonify(body), status, headers or {}
 
 
 def _messages() -> dict[int, str]:
@@ -48,18 +49,26 @@ def _messages() -> dict[int, str]:
         403: _("You do not have access to this page or data."),
         404: _("We could not find that page or item."),
         405: _("That action is not allowed here."),
+        409: _("That conflicts with the current state; reload and try again."),
         413: _("The request is too large."),
+        415: _("That kind of content is not accepted here."),
+        422: _("The request was understood but cannot be carried out."),
         429: _("Too many attempts. Wait a minute and try again."),
         500: _("Something went wrong on our side. Your data is safe; please try again."),
     }
+
+
+def _headers(exc: HTTPException) -> list[tuple[str, str]]:
+    """The exception's own headers (Allow on a 405, Retry-After on a 429), less the content type we replace."""
+    return [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
 
 
 def _handle_http(exc: HTTPException):
     status = exc.code or 500
     message = _messages().get(status, exc.description or "")
     if is_api_request():
-        return error_response(status, message=message)
-    return render_template("errors/generic.html", status=status, message=message), status
+        return error_response(status, message=message, headers=_headers(exc))
+    return render_template("errors/generic.html", status=status, message=message), status, _headers(exc)
 
 
 def _handle_csrf(exc: CSRFError):

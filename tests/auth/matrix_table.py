@@ -344,9 +344,12 @@ def scan_expect(actor: Actor, action: str, variant: str) -> str:
 def scan_variants(actor: Actor, action: str, *, batch: bool) -> list[str]:
     if batch:  # the same rules as one scan: every action out of scope, and one action every way
         return ["out"] if action != "inspect" else ["in", "out", "site_out"]
+    if actor.role not in WRITE_ROLES:
+        return ["in", "out"]  # the route refuses the role before anything is read
     variants = ["in", "out", "out+seals", "site_out"]
-    if action in ("seal", "reseal"):
-        variants = [v for v in variants if v != "out+seals"]  # their seals are the new ones: nothing to compare
+    if action in ("seal", "reseal") or actor.role not in ACTION_ROLES[action]:
+        # Seals are compared only for a role that may act (seal and reseal put new ones on).
+        variants = [v for v in variants if v != "out+seals"]
     if action == "dispatch" and not batch:
         variants += ["to_site_out", "to_courier_out"]
     if (actor.key, action) in NO_INSIDE_BOX:

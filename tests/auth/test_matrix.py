@@ -287,7 +287,7 @@ def judge(case: Case, req: Req, response, changes: Diff | None, world: World) ->
             )
             if not (route_refused or scan_refused):
                 problems.append(
-                    f"role may not {req.json and req.box and 'scan'}: expected forbidden, got {status} {snippet(response)}"
+                    f"the role may not: expected forbidden, got {status} {result.get('reason')} {snippet(response)}"
                 )
             if changes:
                 problems += only_kept_refusal(changes, world, req)

@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# gunicorn processes, each with the threads gunicorn.conf.py gives it
 WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 # The demo's voting day, unless ELECTION_DAY is set: four days from today, so its milestones are near.
 ELECTION_DAY ?= $(shell date -d '+4 days' +%F 2>/dev/null)
@@ -35,7 +36,7 @@ run: db
 	$(FLASK) seed demo --if-empty
 	ELECTION_DAY=$(ELECTION_DAY) $(FLASK) alerts scan
 	@echo "Jejak is at http://$(HOST):$(PORT)/  (demo logins above, or: $(FLASK) users list)"
-	ELECTION_DAY=$(ELECTION_DAY) $(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	ELECTION_DAY=$(ELECTION_DAY) $(BIN)/gunicorn --config gunicorn.conf.py --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 # Tests run in parallel, one process per core (pytest-xdist), each on a database of its own.
 TEST_WORKERS ?= auto

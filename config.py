@@ -6,6 +6,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
@@ -120,8 +121,37 @@ class TestConfig(Config):
         """Nothing to fill in for tests."""
 
 
+# Every label printed in production carries these: its QR code opens PUBLIC_BASE_URL/00/<SSCC>, and its
+# SSCC is numbered under GS1_COMPANY_PREFIX. A default for either would print unusable labels by the box.
+PRODUCTION_REQUIRED = ("SECRET_KEY", "DATABASE_URL", "LEDGER_SIGNING_KEY", "PUBLIC_BASE_URL", "GS1_COMPANY_PREFIX")
+# 0614141 is the company prefix of GS1's documentation; prefixes 952... are GS1's range for examples.
+GS1_EXAMPLE_PREFIXES = ("0614141", "952")
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+
+
+def _public_base_url_problem(url: str) -> str | None:
+    """Why `url` cannot be printed on labels (None when it can): https, a public host, nothing after the path."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        return "must be the https:// address people reach Jejak at, e.g. https://jejak.example.go.id"
+    if parts.hostname in LOOPBACK_HOSTS or parts.hostname.startswith("127."):
+        return "is this machine's own address: a phone scanning a label cannot reach it"
+    if parts.query or parts.fragment:
+        return "must not have a query or a fragment"
+    return None
+
+
+def _gs1_prefix_problem(prefix: str) -> str | None:
+    """Why `prefix` is not a usable GS1 company prefix (None when it is)."""
+    if not (prefix.isascii() and prefix.isdigit() and 6 <= len(prefix) <= 12):
+        return "must be 6-12 digits (KPU's GS1 company prefix)"
+    if prefix.startswith(GS1_EXAMPLE_PREFIXES):
+        return "is a GS1 example prefix, not KPU's: set the company prefix GS1 Indonesia assigned"
+    return None
+
+
 class ProductionConfig(Config):
-    """Production: refuses to start without secrets; cookies only over HTTPS."""
+    """Production: refuses to start without secrets and label settings; cookies only over HTTPS."""
 
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
@@ -131,13 +161,21 @@ class ProductionConfig(Config):
 
     @staticmethod
     def prepare(config: dict) -> None:
-        """Refuse to start without SECRET_KEY and DATABASE_URL: no made-up fallback."""
-        missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "LEDGER_SIGNING_KEY") if not os.environ.get(name)]
-        if missing:
-            raise RuntimeError("Production configuration needs these environment variables: " + ", ".join(missing))
-        config["SECRET_KEY"] = os.environ["SECRET_KEY"]
-        config["SQLALCHEMY_DATABASE_URI"] = _database_url(os.environ["DATABASE_URL"])
-        config["LEDGER_SIGNING_KEY"] = os.environ["LEDGER_SIGNING_KEY"]
+        """Refuse to start without secrets, a public https address and KPU's GS1 prefix: no made-up fallback."""
+        env = {name: os.environ.get(name, "") for name in PRODUCTION_REQUIRED}
+        missing = [name for name, value in env.items() if not value]
+        problems = ["needs these environment variables: " + ", ".join(missing)] if missing else []
+        if env["PUBLIC_BASE_URL"] and (reason := _public_base_url_problem(env["PUBLIC_BASE_URL"])):
+            problems.append(f"PUBLIC_BASE_URL {env['PUBLIC_BASE_URL']!r} {reason}")
+        if env["GS1_COMPANY_PREFIX"] and (reason := _gs1_prefix_problem(env["GS1_COMPANY_PREFIX"])):
+            problems.append(f"GS1_COMPANY_PREFIX {env['GS1_COMPANY_PREFIX']!r} {reason}")
+        if problems:
+            raise RuntimeError("Production configuration " + "; ".join(problems))
+        config["SECRET_KEY"] = env["SECRET_KEY"]
+        config["SQLALCHEMY_DATABASE_URI"] = _database_url(env["DATABASE_URL"])
+        config["LEDGER_SIGNING_KEY"] = env["LEDGER_SIGNING_KEY"]
+        config["PUBLIC_BASE_URL"] = env["PUBLIC_BASE_URL"].rstrip("/")
+        config["GS1_COMPANY_PREFIX"] = env["GS1_COMPANY_PREFIX"]
 
 
 CONFIGS = {"development": Config, "testing": TestConfig, "production": ProductionConfig}

@@ -8,8 +8,9 @@ In one run, on a fresh database with Jakarta Timur seeded and 5,000 boxes labell
   (b) POST /api/v1/scans: one real scan (an inspection: every rule, the lock, the hash chain, receipt);
   (c) POST /api/v1/scans/batch with 500 scans.
 Then, with LEDGER_EVENTS (default 1,000,000) valid chained events loaded: GET /api/v1/boxes/{sscc}/events
-latency, and `flask ledger verify` throughput. Gunicorn runs with workers = cores; the load comes from
-CLIENTS threads in this process over keep-alive connections, each phase for PHASE_SECONDS.
+latency, and `flask ledger verify` throughput. Gunicorn runs with gunicorn.conf.py and workers = cores
+(GUNICORN_ARGS adds options, e.g. "--worker-class sync --threads 1" for sync workers); the load comes
+from CLIENTS threads in this process over keep-alive connections, each phase for PHASE_SECONDS.
 A PostgreSQL URL's database is dropped and recreated: never point it at a database you want to keep.
 """
 
@@ -20,6 +21,7 @@ import itertools
 import json
 import os
 import random
+import shlex
 import statistics
 import subprocess
 import sys
@@ -52,7 +54,7 @@ from webapp.geo.models import Site  # noqa: E402
 from webapp.geo.seed import seed_region  # noqa: E402
 from webapp.geo.services import import_regions  # noqa: E402
 
-PORT = 8765
+PORT = int(os.environ.get("BENCH_PORT", "8765"))
 CLIENTS = int(os.environ.get("CLIENTS", "8"))
 PHASE_SECONDS = float(os.environ.get("PHASE_SECONDS", "15"))
 LABELLED = 5000
@@ -122,9 +124,9 @@ def setup(uri: str) -> tuple[str, list[tuple[int, str]]]:
 
 
 class Server:
-    """gunicorn serving the app on the bench database."""
+    """gunicorn serving the app on the bench database, with gunicorn.conf.py plus `options`."""
 
-    def __init__(self, uri: str):
+    def __init__(self, uri: str, port: int = PORT, options: str | None = None):
         env = {
             **os.environ,
             "DATABASE_URL": uri,
@@ -132,21 +134,25 @@ class Server:
             "SECRET_KEY": "bench",
             "LEDGER_CHECKPOINT_EVERY": "10000",
         }
+        options = os.environ.get("GUNICORN_ARGS", "") if options is None else options
         self.process = subprocess.Popen(
             [
                 str(ROOT / ".venv/bin/gunicorn"),
+                "--config",
+                str(ROOT / "gunicorn.conf.py"),
                 "--workers",
                 str(WORKERS),
                 "--bind",
-                f"127.0.0.1:{PORT}",
+                f"127.0.0.1:{port}",
                 "--log-level",
                 "warning",
+                *shlex.split(options),
                 "wsgi:app",
             ],
             cwd=ROOT,
             env=env,
         )
-        wait_for_server(PORT)
+        wait_for_server(port)
 
     def stop(self) -> None:
         self.process.terminate()
@@ -184,6 +190,7 @@ def run_phase(
     clients: int = CLIENTS,
     seconds: float = PHASE_SECONDS,
     headers: dict | None = None,
+    port: int = PORT,
 ) -> dict:
     """`clients` threads send requests for `seconds`; returns requests/s, latency percentiles, CPU used.
     `headers` replace the bearer token's (a browser's session cookie, say)."""
@@ -194,7 +201,7 @@ def run_phase(
     stop_at = time.perf_counter() + seconds
 
     def worker(n: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         mine, seen = [], {}
         i = 0
         while time.perf_counter() < stop_at:

@@ -2,32 +2,103 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from config import Config, ProductionConfig, _database_url
 from webapp import create_app
+from webapp.labels.services import digital_link
+
+# Every production app built here would leave the HTTPS redirect on for the apps of later tests.
+pytestmark = pytest.mark.usefixtures("restore_extensions")
 
 KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+PRODUCTION_ENV = {
+    "SECRET_KEY": "s3cret-from-the-environment",
+    "DATABASE_URL": "postgres://jejak@db.internal/jejak",
+    "LEDGER_SIGNING_KEY": KEY,
+    "PUBLIC_BASE_URL": "https://jejak.kpu.example.id/",
+    "GS1_COMPANY_PREFIX": "8995678",
+}
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "LEDGER_SIGNING_KEY"])
-def test_production_refuses_to_start_without_a_secret(monkeypatch, missing):
-    monkeypatch.setenv("SECRET_KEY", "s3cret-from-the-environment")
-    monkeypatch.setenv("DATABASE_URL", "postgresql://jejak@db/jejak")
-    monkeypatch.setenv("LEDGER_SIGNING_KEY", KEY)
-    monkeypatch.delenv(missing)
-    with pytest.raises(RuntimeError, match=missing):
+@pytest.fixture
+def production_env(monkeypatch):
+    """Every variable production needs, each with a usable value; a test then spoils one."""
+    for name, value in PRODUCTION_ENV.items():
+        monkeypatch.setenv(name, value)
+    return monkeypatch
+
+
+@pytest.mark.parametrize("missing", list(PRODUCTION_ENV))
+def test_production_refuses_to_start_without_a_setting(production_env, missing):
+    production_env.delenv(missing)
+    with pytest.raises(RuntimeError, match=f"needs these environment variables: {missing}$"):
         create_app(ProductionConfig)
 
 
-def test_production_takes_secrets_from_the_environment(monkeypatch):
-    monkeypatch.setenv("SECRET_KEY", "s3cret-from-the-environment")
-    monkeypatch.setenv("DATABASE_URL", "postgres://jejak@db.internal/jejak")
-    monkeypatch.setenv("LEDGER_SIGNING_KEY", KEY)
+def test_production_takes_secrets_and_label_settings_from_the_environment(production_env):
     app = create_app(ProductionConfig)
     assert app.config["SECRET_KEY"] == "s3cret-from-the-environment"
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://jejak@db.internal/jejak"
     assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["GS1_COMPANY_PREFIX"] == "8995678"
+    # what a label's QR code will open
+    assert digital_link(app.config["PUBLIC_BASE_URL"], "089956780000000017") == (
+        "https://jejak.kpu.example.id/00/089956780000000017"
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://jejak.kpu.example.id",  # a QR code must not send a phone to plain HTTP
+        "http://127.0.0.1:8000",  # the development default
+        "https://localhost:8000",
+        "https://127.0.0.1",
+        "https://",
+        "jejak.kpu.example.id",
+        "https://jejak.kpu.example.id/?x=1",
+    ],
+)
+def test_production_refuses_a_public_address_labels_cannot_use(production_env, url):
+    production_env.setenv("PUBLIC_BASE_URL", url)
+    with pytest.raises(RuntimeError, match=f"^Production configuration PUBLIC_BASE_URL '{re.escape(url)}'"):
+        create_app(ProductionConfig)
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "0614141",  # GS1's documentation prefix, the development default
+        "9521234",  # GS1's range for examples
+        "12345",
+        "1234567890123",
+        "899-5678",
+        "８９９５６７８",  # fullwidth digits pass str.isdigit()
+    ],
+)
+def test_production_refuses_a_gs1_prefix_that_is_not_a_company_prefix(production_env, prefix):
+    production_env.setenv("GS1_COMPANY_PREFIX", prefix)
+    with pytest.raises(RuntimeError, match=f"^Production configuration GS1_COMPANY_PREFIX '{re.escape(prefix)}'"):
+        create_app(ProductionConfig)
+
+
+def test_production_names_every_problem_at_once(production_env):
+    production_env.delenv("SECRET_KEY")
+    production_env.delenv("LEDGER_SIGNING_KEY")
+    production_env.setenv("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+    production_env.setenv("GS1_COMPANY_PREFIX", "0614141")
+    with pytest.raises(RuntimeError) as refused:
+        create_app(ProductionConfig)
+    message = str(refused.value)
+    assert message.startswith(
+        "Production configuration needs these environment variables: SECRET_KEY, LEDGER_SIGNING_KEY;"
+    )
+    assert "; PUBLIC_BASE_URL 'http://127.0.0.1:8000' must be the https:// address" in message
+    assert "; GS1_COMPANY_PREFIX '0614141' is a GS1 example prefix" in message
+    assert "DATABASE_URL" not in message
 
 
 def test_development_makes_and_keeps_its_own_key(tmp_path, monkeypatch):

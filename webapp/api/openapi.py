@@ -211,6 +211,13 @@ FORBIDDEN_SCAN = {
         {"properties": {"verdict": {"const": "refused"}, "reason": {"const": "forbidden"}}},
     ]
 }
+# A refused packing answered 403: the box or the site is outside the caller's area.
+FORBIDDEN_PACK = {
+    "allOf": [
+        {"$ref": "#/components/schemas/PackResult"},
+        {"properties": {"verdict": {"const": "refused"}, "reason": {"const": "forbidden"}}},
+    ]
+}
 # gunicorn refuses a request line (method, URL, protocol) longer than this before the app sees it.
 REQUEST_LINE_LIMIT = 4094
 NO_NUL = {"type": "string", "pattern": r"^[^\u0000]*$"}
@@ -416,7 +423,16 @@ def document() -> dict:
                             duplicate="The packet was already in this box",
                             refused="Refused: wrong dapil, wrong TPS, already packed, not from this carton...",
                         ),
-                        **_errors(403, 415, method="post"),
+                        "403": {
+                            "description": "The box or the site is outside your area (a refused verdict, reason "
+                            "`forbidden`), or your role does not pack (the error envelope)",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"anyOf": [FORBIDDEN_PACK, {"$ref": "#/components/schemas/Error"}]}
+                                }
+                            },
+                        },
+                        **_errors(415, method="post"),
                     },
                 }
             },

@@ -10,7 +10,7 @@ from webapp.auth.access import box_clause, roles_required, site_clause, user_cla
 from webapp.auth.models import Role, User
 from webapp.boxes.models import Box
 from webapp.core.security import safe_local_url
-from webapp.extensions import csrf, db
+from webapp.extensions import csrf, db, talisman
 from webapp.geo.models import Site, SiteKind
 
 bp = Blueprint("main", __name__)
@@ -63,6 +63,9 @@ def set_language():
 
 @bp.route("/healthz")
 @csrf.exempt
+# Load balancers and proxies probe over plain HTTP on the private side; a redirect to HTTPS would read as
+# "down". The probe answers only {"status": "ok"}, so nothing is exposed by serving it without TLS.
+@talisman(force_https=False)
 def healthz():
     """Liveness and database reachability for the load balancer."""
     db.session.execute(text("SELECT 1"))

@@ -1,0 +1,147 @@
+"""The production recipe as an operator runs it: Redis-backed rate limits, gunicorn, health probes."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from config import BASE_DIR, ProductionConfig, TestConfig
+from webapp import create_app
+from webapp.extensions import db
+
+REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 1  # db 1: the tests' own, apart from a dev server's db 0
+
+
+def _redis_reachable() -> bool:
+    """A plain socket, so that a missing `redis` package fails the test instead of skipping it."""
+    try:
+        socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _redis_reachable(), reason=f"needs Redis on {REDIS_HOST}:{REDIS_PORT}")
+def test_login_rate_limit_is_counted_in_redis_across_workers(app, restore_extensions):
+    prefix = f"jejak-test-{uuid.uuid4().hex}"
+
+    class Redis(TestConfig):
+        RATELIMIT_ENABLED = True
+        RATELIMIT_STORAGE_URI = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
+        RATELIMIT_KEY_PREFIX = prefix
+        LOGIN_RATE_LIMIT = "3 per minute"
+
+    def worker():
+        """One gunicorn worker: an app of its own, sharing only the Redis counters."""
+        return create_app(Redis)
+
+    first = worker()
+    import redis  # after create_app: a missing package must fail the boot above, as it failed gunicorn's
+
+    store = redis.Redis.from_url(Redis.RATELIMIT_STORAGE_URI)
+    try:
+        client = first.test_client()
+        tries = [client.post("/login", data={"username": "nobody", "password": "wrong"}) for _ in range(3)]
+        assert [r.status_code for r in tries] == [200, 200, 200]
+        assert "Nama pengguna atau kata sandi salah" in tries[-1].text
+        assert store.keys(f"*{prefix}*"), "the attempts were not counted in Redis"
+        # Another worker (a fresh app and a fresh limiter) sees the same count: the fourth try is refused.
+        second = worker().test_client()
+        refused = second.post("/login", data={"username": "nobody", "password": "wrong"})
+        assert refused.status_code == 429 and "Terlalu banyak percobaan" in refused.text
+    finally:
+        for key in store.keys(f"*{prefix}*"):
+            store.delete(key)
+        store.close()
+        with first.app_context():
+            db.engine.dispose()
+
+
+def test_health_probe_answers_plain_http_while_pages_redirect_to_https(app, monkeypatch, restore_extensions):
+    """A load balancer probes /healthz over plain HTTP; production's HTTPS redirect must not answer it."""
+    monkeypatch.setenv("SECRET_KEY", "s3cret-from-the-environment")
+    monkeypatch.setenv("DATABASE_URL", TestConfig.SQLALCHEMY_DATABASE_URI)
+    monkeypatch.setenv("LEDGER_SIGNING_KEY", TestConfig.LEDGER_SIGNING_KEY)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://jejak.kpu.example.id")
+    monkeypatch.setenv("GS1_COMPANY_PREFIX", "8995678")
+
+    class Production(ProductionConfig):
+        FORCE_HTTPS = True
+
+    production = create_app(Production)
+    try:
+        client = production.test_client()
+        probe = client.get("http://jejak.kpu.example.id/healthz")
+        assert probe.status_code == 200 and probe.json == {"status": "ok"}
+        page = client.get("http://jejak.kpu.example.id/login")
+        assert page.status_code == 302 and page.location == "https://jejak.kpu.example.id/login"
+        assert client.get("https://jejak.kpu.example.id/login").status_code == 200
+    finally:
+        with production.app_context():
+            db.engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _health(port: int, timeout: float) -> int | None:
+    """GET /healthz on a new connection: the status, or None when nothing answered in `timeout` seconds."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", "/healthz")
+        return conn.getresponse().status
+    except OSError:
+        return None
+    finally:
+        conn.close()
+
+
+def test_gunicorn_config_keeps_answering_health_probes_while_clients_stall(tmp_path):
+    """Slow clients (a phone on a bad link, or someone doing it on purpose) must not take the server down."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "JEJAK_ENV": "development",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'health.db'}",  # /healthz needs only SELECT 1
+        "SECRET_KEY": "gunicorn-test",
+        "LEDGER_SIGNING_KEY": TestConfig.LEDGER_SIGNING_KEY,
+    }
+    command = [sys.executable, "-m", "gunicorn", "--config", str(BASE_DIR / "gunicorn.conf.py")]
+    command += ["--workers", "2", "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
+    command += ["--no-control-socket", "wsgi:app"]  # not gunicorn's one socket per user in $HOME
+    server = subprocess.Popen(command, cwd=BASE_DIR, env=env)
+    stalled: list[socket.socket] = []
+    try:
+        deadline = time.monotonic() + 60
+        while _health(port, timeout=2) != 200:
+            assert server.poll() is None, "gunicorn exited at start-up"
+            assert time.monotonic() < deadline, "gunicorn did not answer /healthz within 60 s"
+            time.sleep(0.2)
+        for _ in range(6):  # more than the two workers; a sync worker each would leave none to answer
+            slow = socket.create_connection(("127.0.0.1", port))
+            slow.sendall(b"POST /login HTTP/1.1\r\nHost: jejak\r\nContent-Type: text/plain\r\n")  # and stall
+            stalled.append(slow)
+        time.sleep(0.5)  # the workers have picked them up
+        for _ in range(5):
+            started = time.monotonic()
+            assert _health(port, timeout=3) == 200, "/healthz did not answer while slow clients stalled"
+            assert time.monotonic() - started < 3
+    finally:
+        for slow in stalled:
+            slow.close()
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

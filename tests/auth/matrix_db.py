@@ -53,23 +53,48 @@ def _rows(session: Session, sql: str, params: tuple = ()) -> list[tuple]:
         cursor.close()
 
 
-def snapshot(session: Session) -> dict[str, dict]:
-    """{table: {primary key: row tuple}}; KEYED tables {primary key: None}; COUNTED tables {"n": (count, max id)}."""
-    state = {}
+@functools.cache
+def _parts() -> list[tuple[str, str, str]]:
+    """The queries of a snapshot: (table, what the rows are, SQL)."""
+    parts = []
     for name, columns, n_pk in _tables():
+        table = _quote(name)
         if name in COUNTED:
-            state[name] = {"n": _rows(session, f"SELECT count(*), max(id) FROM {_quote(name)}")[0]}
+            parts.append((name, "n", f"SELECT count(*), max(id) FROM {table}"))
         elif name in KEYED:
-            sql = f"SELECT {', '.join(map(_quote, columns[:n_pk]))} FROM {_quote(name)}"
-            state[name] = dict.fromkeys(_rows(session, sql))
+            parts.append((name, "keys", f"SELECT {', '.join(map(_quote, columns[:n_pk]))} FROM {table}"))
         else:
-            sql = f"SELECT {', '.join(map(_quote, columns))} FROM {_quote(name)}"
+            sql = f"SELECT {', '.join(map(_quote, columns))} FROM {table}"
             if name in FILTERED:  # the rows that can change, and a count for the rest
-                state[name] = {("count",): _rows(session, f"SELECT count(*) FROM {_quote(name)}")[0]}
+                parts.append((name, "count", f"SELECT count(*) FROM {table}"))
                 sql += f" WHERE {FILTERED[name]}"
-            else:
-                state[name] = {}
-            state[name] |= {row[:n_pk]: row for row in _rows(session, sql)}
+            parts.append((name, "rows", sql))
+    return parts
+
+
+def _results(session: Session) -> list[list[tuple]]:
+    """Every part's rows. PostgreSQL gets them in one round trip (each part as JSON), SQLite part by part."""
+    parts = _parts()
+    if session.connection().dialect.name != "postgresql":
+        return [_rows(session, sql) for _name, _kind, sql in parts]
+    columns = ", ".join(f"(SELECT coalesce(json_agg(row_to_json(q)), '[]') FROM ({sql}) AS q)" for _, _, sql in parts)
+    (row,) = _rows(session, f"SELECT {columns}")
+    return [[tuple(item.values()) for item in part] for part in row]
+
+
+def snapshot(session: Session) -> dict[str, dict]:
+    """{table: {primary key: row}}; KEYED tables {primary key: None}; COUNTED tables {"n": (count, max id)}."""
+    state: dict[str, dict] = {name: {} for name, _columns, _n in _tables()}
+    n_pk = {name: n for name, _columns, n in _tables()}
+    for (name, kind, _sql), rows in zip(_parts(), _results(session), strict=True):
+        if kind == "n":
+            state[name]["n"] = rows[0]
+        elif kind == "count":
+            state[name][("count",)] = rows[0]
+        elif kind == "keys":
+            state[name] = dict.fromkeys(rows)
+        else:
+            state[name] |= {row[: n_pk[name]]: row for row in rows}
     session.rollback()  # end the read's savepoint: the request begins its own
     return state
 

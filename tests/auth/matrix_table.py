@@ -118,7 +118,8 @@ class Case:
     rule: str
     actor: str  # an ACTORS key; "anonymous"; or "national" (a national admin, the control for national objects)
     obj: str  # what it names, in words
-    expect: str  # ok, role, scope, scope_list, wrong_destination, off_route, refused_any, public, session
+    # ok, role, scope, scope_list, wrong_destination, misdelivered_packet, off_route, refused_any, public, session
+    expect: str
     make: Callable[[World], Req]
     style: str  # page, api, scan, batch
     ok_status: tuple[int, ...] = (200,)
@@ -459,11 +460,16 @@ def packing(*, page: bool) -> Callable[[str, str], list[Case]]:
 
                 if actor.role != "warehouse":
                     expect = "role"
+                elif actor.key != "printer" and box_in and packet_in is False and not away and carton is None:
+                    # Another area's packet on one's own packing table: the misdelivery packing exists to catch.
+                    expect = "misdelivered_packet"
                 elif actor.key == "printer" or away or box_in is False or packet_in is False or carton == "out":
                     expect = "scope"
                 else:
                     expect = "ok"
                 writes = ("custody_event",) if (box_in and packet_in) or (carton and box_in is None) else ()
+                if expect == "misdelivered_packet":
+                    writes = ("alert",)
                 found.append(
                     Case(
                         method, rule, actor.key, name, expect, make, "page" if page else "api",

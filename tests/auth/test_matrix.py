@@ -372,6 +372,30 @@ def judge(case: Case, req: Req, response, changes: Diff | None, world: World) ->
                 problems += [f"the alert keeps {leak}" for leak in found]
         return problems
 
+    if expect == "misdelivered_packet":
+        # A packet of another area on one's own table, for one's own box: refused as not this box's (wrong TPS
+        # or dapil) with what the packet's own label says, and kept as an alert on that box at one's own site.
+        payload = payload if isinstance(payload, dict) else {}
+        if case.style == "api" and (status != 422 or payload.get("reason") not in ("wrong_tps", "wrong_dapil")):
+            problems.append(f"expected 422 wrong_tps or wrong_dapil, got {status} {payload.get('reason')}")
+        elif case.style == "page" and status != 200:
+            problems.append(f"expected the page to show the refusal, got {status}")
+        if changes is not None:
+            if changes.changed or changes.removed or set(changes.added) - {"alert"}:
+                problems.append("wrote more than one alert: " + changes.describe())
+            alerts = changes.added.get("alert", [])
+            if len(alerts) != 1 or any(
+                a["site_id"] != world.sites[req.site.upper()] or a["box_id"] != req.box.id for a in alerts
+            ):
+                problems.append(f"expected one alert on the actor's own box at its own site, got {alerts}")
+        label = [
+            (m, what)
+            for m, what in refused_markers(world, case, req)
+            if not what.startswith(("site of", "kecamatan of"))
+        ]
+        problems += [f"shows {leak}" for leak in leaks(text, label, req, case.actor)]
+        return problems
+
     assert expect == "scope", expect
     # Outside the scope: refused as forbidden, nothing written, no alert, nothing told.
     if is_get:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 from webapp.api.body import json_body
 from webapp.api.schemas import BatchIn, BenchFloorIn, NoteIn, PackIn, ScanIn
 from webapp.api.views import box_brief, bp, checked_region
-from webapp.auth.access import require_box, require_site, roles_required
+from webapp.auth.access import authorize_write, require_box, require_site, roles_required
 from webapp.auth.models import Role, User
 from webapp.boxes.models import Box, BoxStatus
 from webapp.boxes.packing import pack_packet
@@ -302,6 +302,10 @@ def bench_floor():
     body = json_body(BenchFloorIn)
     begin_write(db.session)  # the same write transaction as a scan (BEGIN IMMEDIATE on SQLite)
     box_id = body.box_id
+    box = db.session.get(Box, box_id)
+    if box is None:
+        return error_response(404)
+    authorize_write(current_user, boxes=(box,))  # even the benchmark writes only boxes of the caller's area
     now = datetime.now(UTC)
     db.session.execute(
         CustodyEvent.__table__.insert().values(

@@ -162,7 +162,7 @@ def pack_packet(
         details.update(packet_tps=packet.tps.code, packet_tps_name=packet.tps.name)
     carton = None
     if reason is None and carton_code:
-        carton, refusal = _carton_for(session, carton_code, packet, site, details)
+        carton, refusal = _carton_for(session, actor, carton_code, packet, site, details)
         if refusal in QUIET_REFUSALS:  # the person scanned the wrong thing: nothing to alert about
             return PackResult(Verdict.REFUSED, refusal, details, _missing(session, box))
         reason = refusal
@@ -210,11 +210,11 @@ def packed_from(session: Session, carton: Box) -> int:
     return session.scalar(select(func.coalesce(func.sum(Packet.quantity), 0)).where(Packet.carton_id == carton.id))
 
 
-QUIET_REFUSALS = {"malformed_code", "unknown_code", "not_a_carton", "carton_not_open"}
+QUIET_REFUSALS = {"malformed_code", "unknown_code", "not_a_carton", "carton_not_open", "forbidden"}
 
 
 def _carton_for(
-    session: Session, carton_code: str, packet: Packet, site: Site, details: dict
+    session: Session, actor: User, carton_code: str, packet: Packet, site: Site, details: dict
 ) -> tuple[Box | None, str | None]:
     """The opened carton a packet is counted from, or the reason it cannot be (details gets the facts)."""
     try:
@@ -226,6 +226,9 @@ def _carton_for(
     if carton is None:
         details["sscc"] = sscc
         return None, "unknown_code"
+    if not box_writable(actor, carton):  # another area's carton: nothing about it is told
+        details.update(carton=carton.sscc, why="box")
+        return None, "forbidden"
     details["carton"] = carton.sscc
     if carton.kind != BoxKind.VENDOR_CARTON:
         return None, "not_a_carton"

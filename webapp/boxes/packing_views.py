@@ -11,7 +11,7 @@ from sqlalchemy import select
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from webapp.auth.access import roles_required
+from webapp.auth.access import box_writable, roles_required
 from webapp.auth.models import Role
 from webapp.boxes.cartons import carton_json, find_carton, open_carton
 from webapp.boxes.codes import CodeError, parse_code
@@ -70,6 +70,11 @@ def station():
                 box = None
             if box is None:
                 form.box.errors = [_("Not a Jejak box label.")]
+            elif not box_writable(actor, box):  # nothing of another area's box: not even what it lacks
+                form.box.errors = [
+                    _("This box is outside your area: you may not change it. Hand it to your supervisor.")
+                ]
+                box = None
         elif not form.carton.data:
             form.box.errors = [_("Scan a box label (or a printer's carton first).")]
         if box is not None and form.packet.data and (carton is not None or not form.carton.data):

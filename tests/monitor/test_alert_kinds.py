@@ -77,8 +77,8 @@ def cloned_label(world, app):
     box = world.box()
     world.scan(world.gudang, "commission", box, "KPU-3101", scanned_at=T0, **JAKARTA)
     world.scan(world.gudang, "dispatch", box, "KPU-3101", to="PPK-310101", scanned_at=T0, **JAKARTA)
-    # Twenty minutes later "the same box" is scanned 660 km away: a copy of its label.
-    copy = world.scan(world.other_kpps, "receive", box, OTHER_TPS, scanned_at=T0 + timedelta(minutes=20), **SURABAYA)
+    # Twenty minutes later "the same box" is scanned 660 km away by the kab/kota's courier: a copy of its label.
+    copy = world.scan(world.kurir, "receive", box, OTHER_TPS, scanned_at=T0 + timedelta(minutes=20), **SURABAYA)
     assert copy.verdict == "refused"
 
 
@@ -210,8 +210,15 @@ def test_a_clone_is_alerted_once_and_never_from_someone_else_s_site(world):
     forbidden = world.scan(world.kpps, "receive", box, OTHER_TPS, scanned_at=T0 + timedelta(minutes=5), **SURABAYA)
     assert forbidden.reason == "forbidden"
     assert world.session.scalar(select(Alert).where(Alert.kind == "cloned_label")) is None
+    # Nor from someone whose area does not cover the box (another kecamatan's KPPS): an outsider's fix would
+    # otherwise let anyone raise clone alerts on any box; their receipt is a wrong destination at their site.
+    outsider = world.scan(
+        world.other_kpps, "receive", box, OTHER_TPS, scanned_at=T0 + timedelta(minutes=10), **SURABAYA
+    )
+    assert outsider.reason == "wrong_destination"
+    assert world.session.scalar(select(Alert).where(Alert.kind == "cloned_label")) is None
     for minutes in (20, 25):  # the copy scanned twice: one alert is enough until it is resolved
-        world.scan(world.other_kpps, "receive", box, OTHER_TPS, scanned_at=T0 + timedelta(minutes=minutes), **SURABAYA)
+        world.scan(world.kurir, "receive", box, OTHER_TPS, scanned_at=T0 + timedelta(minutes=minutes), **SURABAYA)
     assert len(world.session.scalars(select(Alert).where(Alert.kind == "cloned_label")).all()) == 1
 
 

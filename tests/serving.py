@@ -38,20 +38,25 @@ def _dki_regions() -> io.StringIO:
     return io.StringIO("".join(lines))
 
 
+def fresh_database_url(suffix: str, tmp_dir: Path) -> str:
+    """An empty database of a test's own: `<test database>_<suffix>` on PostgreSQL (dropped and made again),
+    else a SQLite file in `tmp_dir`."""
+    if not IS_POSTGRES:
+        return f"sqlite:///{tmp_dir / f'{suffix}.db'}"
+    url = make_url(TestConfig.SQLALCHEMY_DATABASE_URI)
+    name = f"{url.database}_{suffix}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
 def served_database(suffix: str, tmp_dir: Path, people: dict[str, tuple[str, str]]) -> tuple[str, dict[str, str]]:
     """A fresh database (`<test database>_<suffix>` on PostgreSQL) with DKI Jakarta's regions, Kepulauan Seribu
     (31.01) seeded, and `people` ({username: (role, scope)}) with a bearer token each; returns (url, tokens)."""
-    if IS_POSTGRES:
-        url = make_url(TestConfig.SQLALCHEMY_DATABASE_URI)
-        name = f"{url.database}_{suffix}"
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        uri = url.set(database=name).render_as_string(hide_password=False)
-    else:
-        uri = f"sqlite:///{tmp_dir / f'{suffix}.db'}"
+    uri = fresh_database_url(suffix, tmp_dir)
 
     class Setup(TestConfig):
         SQLALCHEMY_DATABASE_URI = uri

@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from config import TestConfig
-from tests.conftest import IS_POSTGRES, requires_postgres
+from tests.conftest import requires_postgres
+from tests.serving import fresh_database_url
 from webapp import create_app
 from webapp.auth.models import User
 from webapp.auth.services import create_user, resolve_scope
@@ -40,17 +40,7 @@ KEY = SigningKey.from_text(TestConfig.LEDGER_SIGNING_KEY)
 @pytest.fixture(scope="module")
 def shared_app(tmp_path_factory):
     """An app on its own database with Kepulauan Seribu seeded and 200 boxes labelled at KPU-3101."""
-    if IS_POSTGRES:
-        url = make_url(TestConfig.SQLALCHEMY_DATABASE_URI)
-        name = (url.database or "test") + "_concurrency"
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        uri = url.set(database=name).render_as_string(hide_password=False)
-    else:
-        uri = f"sqlite:///{tmp_path_factory.mktemp('concurrency') / 'shared.db'}"
+    uri = fresh_database_url("concurrency", tmp_path_factory.mktemp("concurrency"))
 
     class Shared(TestConfig):
         SQLALCHEMY_DATABASE_URI = uri

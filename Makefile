@@ -41,7 +41,7 @@ run: db
 # Tests run in parallel, one process per core (pytest-xdist), each on a database of its own.
 TEST_WORKERS ?= auto
 test: setup
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

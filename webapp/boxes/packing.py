@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp.auth.access import Forbidden, authorize_write, box_in_scope, box_writable
@@ -23,6 +23,7 @@ from webapp.boxes.codes import CodeError, parse_code
 from webapp.boxes.models import Box, BoxKind, BoxStatus, ManifestLine, Packet
 from webapp.boxes.services import allocate_ssccs
 from webapp.core.batching import chunks
+from webapp.core.bulk import insert_rows
 from webapp.custody.models import Alert, Verdict
 from webapp.custody.services import ScanInput, record_scans
 from webapp.geo.models import Site, SiteKind
@@ -66,8 +67,7 @@ def plan_packets(session: Session, region_code: str, *, extension: int, company_
         }
         for line, sscc in zip(todo, ssccs, strict=True)
     ]
-    for chunk in chunks(rows):  # Core INSERTs of 5,000: a kab/kota has about 100,000 packets
-        session.execute(insert(Packet), chunk)
+    insert_rows(session, Packet.__table__, rows)  # a kab/kota has about 100,000 packets
     return len(rows)
 
 

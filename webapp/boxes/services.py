@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from webapp.boxes.models import Box, BoxKind, BoxStatus, ManifestLine, SsccCounter
 from webapp.core.batching import chunks
+from webapp.core.bulk import insert_rows
 from webapp.geo.models import PROVINCES_WITHOUT_DPRD_KAB, Contest, Site, SiteKind, TpsDapil
 from webapp.planning.models import ItemType
 from webapp.planning.services import box_contents, ensure_catalogue
@@ -158,16 +159,14 @@ def plan_tps_boxes(
     ssccs = allocate_ssccs(session, len(box_rows), extension=extension, company_prefix=company_prefix)
     for row, sscc in zip(box_rows, ssccs, strict=True):
         row["sscc"] = sscc
-    for chunk in chunks(box_rows):
-        session.execute(insert(Box.__table__), chunk)
+    insert_rows(session, Box.__table__, box_rows)
     ids = {}
     for chunk in chunks(ssccs):
         ids.update(session.execute(select(Box.sscc, Box.id).where(Box.sscc.in_(chunk))).all())
     for row in box_rows:
         _, dpt = sites[row["destination_id"]]
         lines += _manifest_rows(items, ids[row["sscc"]], row["contest"], dpt, row["set_size"], row["dapil_id"])
-    for chunk in chunks(lines):
-        session.execute(insert(ManifestLine.__table__), chunk)
+    insert_rows(session, ManifestLine.__table__, lines)
     session.flush()
     if refresh:  # bulk statements bypass the ORM: reload boxes already in the session
         for obj in list(session.identity_map.values()):

@@ -17,12 +17,13 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp.boxes.packing import plan_packets
 from webapp.boxes.services import contests_for, plan_tps_boxes
 from webapp.core.batching import chunks
+from webapp.core.bulk import insert_rows
 from webapp.geo.models import (
     PROVINCES_WITHOUT_DPRD_KAB,
     Contest,
@@ -220,8 +221,7 @@ def seed_kab(
                     "active": True,
                 }
             )
-    for chunk in chunks(rows):
-        session.execute(insert(Site.__table__), chunk)
+    insert_rows(session, Site.__table__, rows)
     session.flush()
     after = session.scalar(select(func.count()).select_from(Site))
     return after - before, len(rows)

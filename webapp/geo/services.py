@@ -16,10 +16,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from webapp.core.batching import chunks
+from webapp.core.bulk import insert_rows
 from webapp.core.exports import FORMULA_TRIGGERS
 from webapp.geo.models import (
     DAPIL_CONTESTS,
@@ -258,8 +259,7 @@ def import_regions(session: Session, source: ImportSource = REGIONS_CSV) -> Impo
     new = [r for code, r in rows.items() if code not in existing]
     changed = [r for code, r in rows.items() if code in existing and existing[code] != (r["name"], r["parent_code"])]
     new.sort(key=lambda r: r["level"])  # parents before children, for the foreign key
-    for chunk in chunks(new):
-        session.execute(insert(Region.__table__), chunk)
+    insert_rows(session, Region.__table__, new)
     for row in changed:
         session.execute(update(Region).where(Region.code == row["code"]).values(name=row["name"]))
     session.flush()
@@ -490,8 +490,7 @@ def import_dapil(session: Session, source: ImportSource) -> ImportResult:
         to_write.append((dapil, entry["regions"]))
     session.flush()
     rows = [{"dapil_id": d.id, "region_code": r, "contest": d.contest} for d, regions in to_write for r in regions]
-    for chunk in chunks(rows):
-        session.execute(insert(DapilRegion.__table__), chunk)
+    insert_rows(session, DapilRegion.__table__, rows)
     session.flush()
     for prefix in {entry["within"] for entry in dapils.values()}:
         result.tps_ids |= assign_tps_dapils(session, prefix)
@@ -558,8 +557,7 @@ def assign_tps_dapils(session: Session, prefix: str) -> set[int]:
                 gone.append((site_id, contest.value))
             elif current is not None and current[0] != dapil_id:
                 changed.append((site_id, contest.value, dapil_id))
-    for chunk in chunks(new):
-        session.execute(insert(TpsDapil.__table__), chunk)
+    insert_rows(session, TpsDapil.__table__, new)
     for site_id, contest, dapil_id in changed:
         session.execute(
             update(TpsDapil).where(TpsDapil.site_id == site_id, TpsDapil.contest == contest).values(dapil_id=dapil_id)

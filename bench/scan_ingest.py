@@ -46,9 +46,10 @@ from webapp.auth.models import User  # noqa: E402
 from webapp.auth.services import create_user, issue_token, resolve_scope  # noqa: E402
 from webapp.boxes.models import Box  # noqa: E402
 from webapp.core.database import begin_write  # noqa: E402
-from webapp.custody.ledger import GENESIS, canonical_event, chain_hash, event_fields  # noqa: E402
+from webapp.custody.event import hashed_view, stored_row  # noqa: E402
+from webapp.custody.ledger import GENESIS, canonical_event, chain_hash  # noqa: E402
 from webapp.custody.models import CustodyEvent  # noqa: E402
-from webapp.custody.services import ScanInput, record_scans  # noqa: E402
+from webapp.custody.pipeline import ScanInput, record_scans  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.geo.models import Site  # noqa: E402
 from webapp.geo.seed import seed_region  # noqa: E402
@@ -308,48 +309,14 @@ def load_ledger(uri: str, boxes: list[tuple[int, str]]) -> int:
             box_id = box_ids[n % len(box_ids)]
             length, head = heads[box_id]
             seq, client_id, moment = length + 1, str(uuid.uuid4()), now + timedelta(milliseconds=n)
-            fields = event_fields(
-                sscc=sscc_of[box_id],
-                seq=seq,
-                kind="inspect",
-                from_holder="site:KPU-3175",
-                to_holder="site:KPU-3175",
-                site_code="KPU-3175",
-                actor="gudang",
-                device_id="loader",
-                device_seq=n,
-                client_id=client_id,
-                scanned_at=moment,
-                recorded_at=moment,
-                lat=None,
-                lon=None,
-                accuracy=None,
-                seals=[],
-                condition=None,
-                note=None,
-                witness=None,
-                handover=None,
-            )
-            digest = chain_hash(head or GENESIS, canonical_event(fields))
-            rows.append(
-                {
-                    "client_id": client_id,
-                    "box_id": box_id,
-                    "box_seq": seq,
-                    "kind": "inspect",
-                    "from_holder": "site:KPU-3175",
-                    "to_holder": "site:KPU-3175",
-                    "site_id": site.id,
-                    "actor_id": user.id,
-                    "device_id": "loader",
-                    "device_seq": n,
-                    "scanned_at": moment,
-                    "recorded_at": moment,
-                    "seals": [],
-                    "prev_hash": head or GENESIS,
-                    "hash": digest,
-                }
-            )
+            values = {
+                "box": sscc_of[box_id], "seq": seq, "kind": "inspect", "from": "site:KPU-3175", "to": "site:KPU-3175",
+                "site": "KPU-3175", "actor": "gudang", "device": "loader", "device_seq": n, "client_id": client_id,
+                "scanned_at": moment, "recorded_at": moment, "lat": None, "lon": None, "accuracy": None, "seals": [],
+                "condition": None, "note": None, "witness": None, "handover": None, "prev_hash": head or GENESIS,
+            }  # fmt: skip
+            digest = values["hash"] = chain_hash(head or GENESIS, canonical_event(hashed_view(values)))
+            rows.append(stored_row(values, {"sscc": box_id, "site": site.id, "actor": user.id}))
             heads[box_id] = (seq, digest)
             if len(rows) == 20000:
                 session.execute(insert(CustodyEvent.__table__), rows)

@@ -31,7 +31,7 @@ from webapp import create_app  # noqa: E402
 from webapp.auth.services import create_user, resolve_scope  # noqa: E402
 from webapp.boxes.models import Box  # noqa: E402
 from webapp.core.database import begin_write  # noqa: E402
-from webapp.custody.services import ScanInput, record_scans  # noqa: E402
+from webapp.custody.pipeline import ScanInput, record_scans  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.geo.seed import seed_region  # noqa: E402
 from webapp.geo.services import import_regions  # noqa: E402

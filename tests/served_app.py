@@ -10,7 +10,7 @@ import os
 import time
 
 import webapp.api.custody
-import webapp.custody.integrity
+import webapp.custody.export
 import webapp.monitor.epcis
 from config import TestConfig
 from webapp import create_app
@@ -38,7 +38,7 @@ def _paused(function, seconds: float, *, after: bool = False):
 
 EXPORT_PAUSE = float(os.environ.get("JEJAK_SERVED_EXPORT_PAUSE", "0"))
 if EXPORT_PAUSE:
-    webapp.custody.integrity.event_fields = _paused(webapp.custody.integrity.event_fields, EXPORT_PAUSE)
+    webapp.custody.export.event_line = _paused(webapp.custody.export.event_line, EXPORT_PAUSE)
     webapp.monitor.epcis.epcis_event = _paused(webapp.monitor.epcis.epcis_event, EXPORT_PAUSE)
 SCAN_PAUSE = float(os.environ.get("JEJAK_SERVED_SCAN_PAUSE", "0"))
 if SCAN_PAUSE:

@@ -39,7 +39,7 @@ from webapp.boxes.services import plan_tps_boxes
 from webapp.custody.handovers import add_signature, close_handover, start_handover
 from webapp.custody.models import Alert
 from webapp.custody.photos import store_photo
-from webapp.custody.services import ScanInput, record_scans
+from webapp.custody.pipeline import ScanInput, record_scans
 from webapp.geo.models import Region, Site, SiteKind
 from webapp.geo.seed import seed_region
 from webapp.geo.services import RouteSites, assign_tps_dapils, site_code

@@ -15,9 +15,10 @@ from sqlalchemy import delete, select
 from tests.factories import UserFactory
 from webapp.auth.models import User
 from webapp.boxes.models import Box, Packet
-from webapp.custody.integrity import make_checkpoint
+from webapp.custody.checkpoints import make_checkpoint
 from webapp.custody.ledger import SigningKey
-from webapp.custody.services import ScanInput, ScanResult, record_scan
+from webapp.custody.outcome import Outcome
+from webapp.custody.pipeline import ScanInput, record_scans
 from webapp.geo.models import Site
 
 TPS = "TPS-3101011001001"
@@ -43,7 +44,7 @@ class World:
         site = self.session.scalar(select(Site).where(Site.code == tps))
         return self.session.scalar(select(Box).where(Box.destination_id == site.id, Box.contest == contest))
 
-    def scan(self, actor: User, action: str, box: Box | str, site: str, **extra) -> ScanResult:
+    def scan(self, actor: User, action: str, box: Box | str, site: str, **extra) -> Outcome:
         """Record one scan through the service and commit, as a request would."""
         code = box if isinstance(box, str) else box.sscc
         result = record_scan(self.session, actor=actor, scan=make_scan(code, action, site, **extra))
@@ -67,6 +68,11 @@ class World:
         for actor, action, site, extra in steps:
             result = self.scan(actor, action, box, site, **extra)
             assert result.verdict == "accepted", (action, site, result)
+
+
+def record_scan(session, *, actor: User, scan: ScanInput, now=None) -> Outcome:
+    """Record one scan (a batch of one)."""
+    return record_scans(session, actor=actor, scans=[scan], now=now)[0]
 
 
 def make_scan(code: str, action: str, site: str, **extra) -> ScanInput:

@@ -24,10 +24,10 @@ from webapp.auth.services import create_user, resolve_scope
 from webapp.boxes.models import Box
 from webapp.boxes.services import allocate_ssccs, is_valid_sscc
 from webapp.core.database import begin_write
-from webapp.custody.integrity import verify_database
 from webapp.custody.ledger import SigningKey
 from webapp.custody.models import CustodyEvent
-from webapp.custody.services import ScanInput, record_scans
+from webapp.custody.pipeline import ScanInput, record_scans
+from webapp.custody.verification import verify_database
 from webapp.extensions import db
 from webapp.geo.seed import seed_region
 from webapp.geo.services import import_regions

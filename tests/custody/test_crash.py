@@ -28,8 +28,8 @@ from tests.custody.conftest import KEY
 from tests.serving import Gunicorn, app_for, served_database
 from webapp.auth.models import User
 from webapp.boxes.models import Box
-from webapp.custody.integrity import verify_database
 from webapp.custody.models import CustodyEvent, ScanReceipt
+from webapp.custody.verification import verify_database
 from webapp.extensions import db
 
 pytestmark = requires_postgres

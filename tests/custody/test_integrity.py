@@ -12,7 +12,6 @@ from sqlalchemy import func, select, text
 
 from tests.conftest import IS_POSTGRES
 from tests.custody.conftest import KEY, TPS, resealed
-from webapp.custody.integrity import _event_rows, verify_database
 from webapp.custody.ledger import (
     HASHED_FIELDS,
     MerkleAccumulator,
@@ -22,6 +21,7 @@ from webapp.custody.ledger import (
     verify_stream,
 )
 from webapp.custody.models import CustodyEvent, LedgerCheckpoint
+from webapp.custody.verification import _event_rows, verify_database
 
 
 def drop_triggers(session) -> None:

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from tests.custody.conftest import OTHER_TPS, TPS, make_scan
+from tests.custody.conftest import OTHER_TPS, TPS, make_scan, record_scan
 from tests.factories import SiteFactory, UserFactory
-from webapp.custody.integrity import verify_database
 from webapp.custody.ledger import SigningKey
 from webapp.custody.models import Alert, CustodyEvent, ScanReceipt
-from webapp.custody.services import record_scan, record_scans
+from webapp.custody.pipeline import record_scans
+from webapp.custody.verification import verify_database
 from webapp.geo.models import Dapil
 
 PUBLIC = SigningKey.from_text("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").public_text

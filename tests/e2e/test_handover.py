@@ -16,7 +16,7 @@ from webapp.auth.models import User
 from webapp.boxes.models import Box
 from webapp.core.database import begin_write
 from webapp.custody.models import CustodyEvent, Handover
-from webapp.custody.services import ScanInput, record_scans
+from webapp.custody.pipeline import ScanInput, record_scans
 from webapp.extensions import db
 from webapp.geo.models import Site
 

@@ -15,7 +15,7 @@ from webapp.auth.models import User
 from webapp.boxes.models import Box
 from webapp.core.database import begin_write
 from webapp.custody.models import CustodyEvent, ScanReceipt
-from webapp.custody.services import ScanInput, record_scans
+from webapp.custody.pipeline import ScanInput, record_scans
 from webapp.extensions import db
 from webapp.geo.models import Dapil, Site
 

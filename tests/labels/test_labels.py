@@ -13,9 +13,9 @@ from sqlalchemy import select, text
 from config import TestConfig
 from tests.factories import UserFactory
 from webapp.boxes.models import Box, Packet
-from webapp.custody.integrity import verify_database
 from webapp.custody.ledger import SigningKey
 from webapp.custody.models import CustodyEvent
+from webapp.custody.verification import verify_database
 from webapp.geo.models import Site
 from webapp.labels.render import render_pdf
 from webapp.labels.services import label_specs

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-import webapp.custody.integrity
+import webapp.custody.export
 import webapp.monitor.epcis
 from tests.conftest import login
 from tests.custody.conftest import KEY
@@ -26,8 +26,9 @@ from webapp.auth.models import User
 from webapp.boxes.models import Box
 from webapp.core import streaming
 from webapp.core.database import begin_write
-from webapp.custody.integrity import make_checkpoint, verify_export
-from webapp.custody.services import ScanInput, record_scans
+from webapp.custody.checkpoints import make_checkpoint
+from webapp.custody.pipeline import ScanInput, record_scans
+from webapp.custody.verification import verify_export
 from webapp.extensions import db
 
 EXPORTS = {"ledger": "/api/v1/export/ledger?region=31.01", "epcis": "/api/v1/export/epcis?region=31.01"}
@@ -76,7 +77,7 @@ def test_a_database_error_part_way_leaves_a_visibly_incomplete_download(
     """The client's transfer fails, what it received is no complete file (the ledger's does not verify, the
     EPCIS document does not parse), the failure is logged, and the export's slot is free again."""
     module, name = (
-        (webapp.custody.integrity, "event_fields") if export == "ledger" else (webapp.monitor.epcis, "epcis_event")
+        (webapp.custody.export, "event_line") if export == "ledger" else (webapp.monitor.epcis, "epcis_event")
     )
     original, calls = getattr(module, name), itertools.count()
 

@@ -11,8 +11,8 @@ from openpyxl import load_workbook
 
 from tests.conftest import login
 from tests.custody.conftest import KEY, OTHER_TPS, resealed
+from webapp.custody.checkpoints import make_checkpoint
 from webapp.custody.handovers import start_handover
-from webapp.custody.integrity import make_checkpoint
 
 
 def test_an_observer_downloads_the_ledger_and_verifies_it_offline(client, runner, ledger, tmp_path):

@@ -22,11 +22,12 @@ from webapp.boxes.models import Box, BoxStatus
 from webapp.boxes.packing import pack_packet
 from webapp.core.database import begin_write
 from webapp.core.errors import error_response
-from webapp.custody.integrity import checkpoint_due, checkpoint_json, make_checkpoint, signing_key
-from webapp.custody.ledger import utc_text
-from webapp.custody.messages import pack_message, scan_message, warning_label
+from webapp.custody.checkpoints import checkpoint_due, checkpoint_json, make_checkpoint, signing_key
+from webapp.custody.event import utc_text
+from webapp.custody.messages import message, warning_label
 from webapp.custody.models import Alert, CustodyEvent, LedgerCheckpoint
-from webapp.custody.services import ScanInput, ScanResult, record_scans
+from webapp.custody.outcome import Outcome
+from webapp.custody.pipeline import ScanInput, record_scans
 from webapp.extensions import csrf, db
 from webapp.geo.models import Site
 from webapp.monitor.alerts import ACTORS as ALERT_ACTORS
@@ -84,13 +85,13 @@ def _to_input(scan: ScanIn) -> ScanInput:
     )
 
 
-def result_json(result: ScanResult) -> dict:
+def result_json(result: Outcome) -> dict:
     """The answer to one scan as the phone reads it."""
     return {
         "id": result.client_id,
         "verdict": result.verdict,
         "reason": result.reason,
-        "message": scan_message(result),
+        "message": message(result),
         "warnings": [{"code": w, "message": warning_label(w)} for w in result.warnings],
         "details": result.details,
         "event": result.event,
@@ -98,7 +99,7 @@ def result_json(result: ScanResult) -> dict:
     }
 
 
-def _record(scans: list[ScanInput]) -> list[ScanResult]:
+def _record(scans: list[ScanInput]) -> list[Outcome]:
     """Run the scans in one write transaction, retrying when a concurrent writer got in the way."""
     actor = current_user._get_current_object()
     for attempt in range(1, ATTEMPTS + 1):
@@ -349,7 +350,7 @@ def pack():
     answer = {
         "verdict": result.verdict,
         "reason": result.reason,
-        "message": pack_message(result),
+        "message": message(result, "pack"),
         "details": result.details,
         "missing": result.missing,
         "event_id": result.event_id,

@@ -15,7 +15,8 @@ from webapp.auth.access import home_region_code, roles_required
 from webapp.auth.models import Role
 from webapp.core.errors import error_response
 from webapp.core.streaming import guarded, in_chunks, take_slot
-from webapp.custody.integrity import export_lines, signing_key
+from webapp.custody.checkpoints import signing_key
+from webapp.custody.export import export_lines
 from webapp.extensions import db, limiter
 from webapp.monitor.epcis import stream_document
 from webapp.monitor.readiness import local_today, readiness_report

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from webapp.custody.models import EventKind
+from webapp.custody.actions import ACTIONS, EventKind
 
 EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)
@@ -32,6 +32,9 @@ def _integral(value: object) -> object:
 
 Seal = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9\-/\.]*$")]
 Action = Literal[tuple(kind.value for kind in EventKind)]  # type: ignore[valid-type]
+# The actions that put seals on (and must name them) and those that name a receiver (custody/actions.py).
+SEALING = [kind.value for kind, action in ACTIONS.items() if action.seals]
+TO_RECEIVER = [kind.value for kind, action in ACTIONS.items() if action.receiver]
 # Integers, strict otherwise ("7" and true are not integers); the bounds come before the validator, or
 # pydantic writes them into the JSON Schema as "ge" and "le", which JSON Schema does not know.
 DeviceSeq = Annotated[int, Field(ge=0, le=2**53), BeforeValidator(_integral)]
@@ -44,11 +47,11 @@ SCANNED_AT_RULE = {
 SCAN_RULES = {
     "allOf": [
         {
-            "if": {"required": ["action"], "properties": {"action": {"enum": ["seal", "reseal"]}}},
+            "if": {"required": ["action"], "properties": {"action": {"enum": SEALING}}},
             "then": {"required": ["seals"], "properties": {"seals": {"type": "array", "minItems": 1}}},
         },
         {
-            "if": {"required": ["action"], "properties": {"action": {"const": "dispatch"}}},
+            "if": {"required": ["action"], "properties": {"action": {"enum": TO_RECEIVER}}},
             "then": {"required": ["to"], "properties": {"to": {"type": "string"}}},
             "else": {"properties": {"to": {"type": "null"}}},
         },
@@ -123,11 +126,11 @@ class ScanIn(BaseModel):
         now = datetime.now(UTC)
         if not EARLIEST <= self.scanned_at <= now + FUTURE_TOLERANCE:
             raise ValueError("scanned_at is not a plausible time for a scan")
-        if self.action in ("seal", "reseal") and not self.seals:
+        if self.action in SEALING and not self.seals:
             raise ValueError(f"{self.action} needs the seal numbers put on the box")
-        if self.action == "dispatch" and not self.to:
-            raise ValueError("dispatch needs `to`: the next holder")
-        if self.action != "dispatch" and self.to is not None:
+        if self.action in TO_RECEIVER and not self.to:
+            raise ValueError(f"{self.action} needs `to`: the next holder")
+        if self.action not in TO_RECEIVER and self.to is not None:
             raise ValueError("`to` is only for dispatch")
         if (self.lat is None) != (self.lon is None):
             raise ValueError("lat and lon come together")

@@ -19,6 +19,7 @@ from webapp.auth.access import (
 from webapp.boxes.models import Box
 from webapp.core.errors import error_response
 from webapp.core.labels import role_label
+from webapp.custody.holders import site_holder, user_holder
 from webapp.extensions import csrf, db
 from webapp.geo.models import Region, Site, dotted_code
 
@@ -62,7 +63,9 @@ def route_codes(box: Box) -> list[str]:
 def box_brief(box: Box) -> dict:
     """What a phone needs to judge a scan of this box offline."""
     holder = (
-        f"courier:{box.holder_user_id}" if box.holder_user_id else (box.holder_site.code if box.holder_site else None)
+        user_holder(box.holder_user.username)
+        if box.holder_user_id
+        else (site_holder(box.holder_site.code) if box.holder_site else None)
     )
     return {
         "sscc": box.sscc,

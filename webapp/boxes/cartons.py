@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import exists, select
@@ -28,7 +28,8 @@ from webapp.boxes.models import Box, BoxKind, BoxStatus, ManifestLine
 from webapp.boxes.packing import packed_from
 from webapp.boxes.services import allocate_ssccs
 from webapp.custody.models import Verdict
-from webapp.custody.services import ScanInput, record_scans
+from webapp.custody.outcome import Outcome
+from webapp.custody.pipeline import ScanInput, record_scans
 from webapp.geo.models import WAREHOUSES, Dapil, Site, SiteKind, TpsDapil
 from webapp.planning.models import ItemType
 
@@ -154,16 +155,6 @@ def carton_json(session: Session, carton: Box) -> dict:
     }
 
 
-@dataclass
-class CartonResult:
-    """The answer to a carton scanned at the packing table: opened now, already open here, or refused."""
-
-    verdict: str
-    reason: str | None = None
-    details: dict = field(default_factory=dict)
-    event_id: int | None = None
-
-
 def find_carton(session: Session, code: str) -> Box | None:
     """The vendor carton a scanned code names, or None (not a code, unknown, or another kind of box)."""
     try:
@@ -182,22 +173,22 @@ def open_carton(
     device_id: str,
     device_seq: int,
     now: datetime | None = None,
-) -> CartonResult:
+) -> Outcome:
     """Open a carton received at this warehouse (an `open` event), or find it already open here.
 
     The caller opened the write transaction (begin_write) and commits."""
     try:
         sscc = parse_code(carton_code)
     except CodeError as exc:
-        return CartonResult(Verdict.REFUSED, "malformed_code", {"why": str(exc), "kind": exc.kind})
+        return Outcome(Verdict.REFUSED, "malformed_code", {"why": str(exc), "kind": exc.kind})
     carton = session.scalar(select(Box).where(Box.sscc == sscc))
     if carton is None:
-        return CartonResult(Verdict.REFUSED, "unknown_code", {"sscc": sscc})
+        return Outcome(Verdict.REFUSED, "unknown_code", {"sscc": sscc})
     if carton.kind != BoxKind.VENDOR_CARTON:
-        return CartonResult(Verdict.REFUSED, "not_a_carton", {"sscc": sscc})
+        return Outcome(Verdict.REFUSED, "not_a_carton", {"sscc": sscc})
     site = session.scalar(select(Site).where(Site.code == site_code.strip().upper()))
     if carton.status == BoxStatus.OPENED and site is not None and carton.holder_site_id == site.id:
-        return CartonResult(Verdict.DUPLICATE, None, carton_json(session, carton))
+        return Outcome(Verdict.DUPLICATE, None, carton_json(session, carton))
     scan = ScanInput(
         client_id=str(uuid.uuid4()),
         code=carton.sscc,
@@ -210,8 +201,8 @@ def open_carton(
     )
     result = record_scans(session, actor=actor, scans=[scan], now=now)[0]
     if result.verdict != Verdict.ACCEPTED:
-        return CartonResult(Verdict.REFUSED, result.reason, {**carton_json(session, carton), **result.details})
-    return CartonResult(Verdict.ACCEPTED, None, carton_json(session, carton), result.event["id"])
+        return Outcome(Verdict.REFUSED, result.reason, {**carton_json(session, carton), **result.details})
+    return Outcome(Verdict.ACCEPTED, None, carton_json(session, carton), event=result.event)
 
 
 # --- the demo: a delivery half-way through ------------------------------------------------------

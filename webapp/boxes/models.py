@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     JSON,
@@ -22,6 +23,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from webapp.extensions import db
 from webapp.geo.models import Dapil, Site
 from webapp.planning.models import ItemType
+
+if TYPE_CHECKING:
+    from webapp.auth.models import User
 
 
 class BoxKind(enum.StrEnum):
@@ -101,6 +105,7 @@ class Box(db.Model):
     holder_site: Mapped[Site | None] = relationship(foreign_keys=[holder_site_id])
     current_site: Mapped[Site | None] = relationship(foreign_keys=[current_site_id])
     transit_site: Mapped[Site | None] = relationship(foreign_keys=[transit_site_id])
+    holder_user: Mapped[User | None] = relationship("User", foreign_keys=[holder_user_id])
     dapil: Mapped[Dapil | None] = relationship()
     lines: Mapped[list[ManifestLine]] = relationship(
         back_populates="box", cascade="all, delete-orphan", order_by="ManifestLine.id"

@@ -11,7 +11,6 @@ ledger naming the packet. Sealing then needs every planned packet in the box, or
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -24,20 +23,11 @@ from webapp.boxes.models import Box, BoxKind, BoxStatus, ManifestLine, Packet
 from webapp.boxes.services import allocate_ssccs
 from webapp.core.batching import chunks
 from webapp.core.bulk import insert_rows
-from webapp.custody.models import Alert, Verdict
-from webapp.custody.services import ScanInput, record_scans
+from webapp.custody.models import Verdict
+from webapp.custody.outcome import Outcome
+from webapp.custody.pipeline import ScanInput, record_scans
+from webapp.custody.writer import alert_row, write_alerts
 from webapp.geo.models import Site, SiteKind
-
-
-@dataclass
-class PackResult:
-    """The answer to one packet scanned into a box."""
-
-    verdict: str
-    reason: str | None = None
-    details: dict = field(default_factory=dict)
-    missing: list[dict] = field(default_factory=list)
-    event_id: int | None = None
 
 
 def plan_packets(session: Session, region_code: str, *, extension: int, company_prefix: str) -> int:
@@ -111,7 +101,7 @@ def pack_packet(
     device_seq: int,
     carton_code: str | None = None,
     now: datetime | None = None,
-) -> PackResult:
+) -> Outcome:
     """Put one packet into one box at a site, or refuse it (and keep the refusal as an alert).
 
     With `carton_code`, the packet was counted from that vendor carton (opened here): it must hold the
@@ -122,18 +112,18 @@ def pack_packet(
     try:  # packing is done by warehouse staff at their own site
         authorize_write(actor, roles=(Role.WAREHOUSE,), sites=(site,))
     except Forbidden as refused:
-        return PackResult(Verdict.REFUSED, "forbidden", {"why": refused.why})
+        return Outcome(Verdict.REFUSED, "forbidden", {"why": refused.why})
     try:
         box_sscc, packet_sscc = parse_code(box_code), parse_code(packet_code)
     except CodeError as exc:
-        return PackResult(Verdict.REFUSED, "malformed_code", {"why": str(exc), "kind": exc.kind})
+        return Outcome(Verdict.REFUSED, "malformed_code", {"why": str(exc), "kind": exc.kind})
     box, packet = _locked(session, Box, box_sscc), _locked(session, Packet, packet_sscc)
     if box is None or packet is None:
-        return PackResult(Verdict.REFUSED, "unknown_code", {"sscc": box_sscc if box is None else packet_sscc})
+        return Outcome(Verdict.REFUSED, "unknown_code", {"sscc": box_sscc if box is None else packet_sscc})
     if not box_writable(actor, box):  # nothing of another area's box is told, or alerted on
-        return PackResult(Verdict.REFUSED, "forbidden", {"box": box.sscc, "why": "box"})
+        return Outcome(Verdict.REFUSED, "forbidden", {"box": box.sscc, "why": "box"})
     if box.kind == BoxKind.VENDOR_CARTON:
-        return PackResult(Verdict.REFUSED, "is_carton", {"box": box.sscc})
+        return Outcome(Verdict.REFUSED, "is_carton", {"box": box.sscc})
     details = {
         "box": box.sscc,
         "packet": packet.sscc,
@@ -143,7 +133,7 @@ def pack_packet(
         "destination_name": box.destination.name,
     }
     if packet.box_id == box.id:
-        return PackResult(Verdict.DUPLICATE, None, details, _missing(session, box))
+        return Outcome(Verdict.DUPLICATE, None, details, missing=_missing(session, box))
     reason = None
     if packet.box_id is not None:
         reason = "already_packed"
@@ -164,24 +154,16 @@ def pack_packet(
     if reason is None and carton_code:
         carton, refusal = _carton_for(session, actor, carton_code, packet, site, details)
         if refusal in QUIET_REFUSALS:  # the person scanned the wrong thing: nothing to alert about
-            return PackResult(Verdict.REFUSED, refusal, details, _missing(session, box))
+            return Outcome(Verdict.REFUSED, refusal, details, missing=_missing(session, box))
         reason = refusal
     if reason:
-        session.add(
-            Alert(
-                kind=reason,
-                state="open",
-                box_id=box.id,
-                site_id=site.id,
-                actor_id=actor.id,
-                client_id=str(uuid.uuid4()),
-                code=packet_code[:200].replace("\x00", "\ufffd"),
-                details={"action": "pack", "verdict": Verdict.REFUSED, **details},
-                created_at=now,
-            )
-        )
-        session.flush()
-        return PackResult(Verdict.REFUSED, reason, details, _missing(session, box))
+        details_kept = {"action": "pack", "verdict": Verdict.REFUSED, **details}
+        write_alerts(
+            session,
+            [alert_row(reason, now=now, details=details_kept, box_id=box.id, site_id=site.id, actor_id=actor.id,
+                       client_id=str(uuid.uuid4()), code=packet_code)],
+        )  # fmt: skip
+        return Outcome(Verdict.REFUSED, reason, details, missing=_missing(session, box))
     # The ledger has the last word: it checks the box is held here, not sealed or sent on, and appends
     # the `pack` event naming the packet (hashed with the rest of the event).
     scan = ScanInput(
@@ -197,12 +179,12 @@ def pack_packet(
     )
     result = record_scans(session, actor=actor, scans=[scan], now=now)[0]
     if result.verdict != Verdict.ACCEPTED:
-        return PackResult(Verdict.REFUSED, result.reason, {**details, **result.details})
+        return Outcome(Verdict.REFUSED, result.reason, {**details, **result.details})
     packet = _locked(session, Packet, packet_sscc)
     packet.box_id, packet.packed_event_id = box.id, result.event["id"]
     packet.carton_id = carton.id if carton is not None else None
     session.flush()
-    return PackResult(Verdict.ACCEPTED, None, details, _missing(session, box), result.event["id"])
+    return Outcome(Verdict.ACCEPTED, None, details, missing=_missing(session, box), event=result.event)
 
 
 def packed_from(session: Session, carton: Box) -> int:

@@ -18,7 +18,7 @@ from webapp.boxes.codes import CodeError, parse_code
 from webapp.boxes.models import Box
 from webapp.boxes.packing import missing_packets, pack_packet, packet_json
 from webapp.core.database import begin_write
-from webapp.custody.messages import carton_message, pack_message
+from webapp.custody import messages
 from webapp.extensions import db
 
 bp = Blueprint("packing", __name__)
@@ -90,7 +90,7 @@ def station():
                 device_seq=_next_seq(),
             )
             db.session.commit()
-            message = pack_message(result)
+            message = messages.message(result, "pack")
             box = db.session.get(Box, box.id)
         form.packet.data = ""  # ready for the next packet
     missing = [packet_json(p) for p in missing_packets(db.session, box)] if box is not None else []
@@ -103,6 +103,6 @@ def station():
         missing=missing,
         carton=carton_json(db.session, carton) if carton is not None else None,
         carton_result=carton_result,
-        carton_message=carton_message(carton_result) if carton_result else None,
+        carton_message=messages.message(carton_result, "carton") if carton_result else None,
         posted=request.method == "POST",
     )

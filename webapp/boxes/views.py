@@ -9,8 +9,8 @@ from sqlalchemy.orm import selectinload
 
 from webapp.auth.access import require_box, roles_required, site_clause
 from webapp.boxes.models import Box, BoxKind, ManifestLine, Packet
-from webapp.custody.integrity import verify_box
 from webapp.custody.models import Alert, CustodyEvent
+from webapp.custody.verification import verify_box
 from webapp.extensions import db
 from webapp.geo.models import Site
 

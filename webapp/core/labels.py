@@ -58,20 +58,11 @@ def contest_label(contest: str | None) -> str:
 
 
 def event_kind_label(kind: str) -> str:
-    """A custody event's name."""
-    return {
-        "commission": _("Label printed"),
-        "pack": _("Packed"),
-        "seal": _("Sealed"),
-        "dispatch": _("Handed over"),
-        "receive": _("Received"),
-        "inspect": _("Inspected"),
-        "open": _("Opened"),
-        "reseal": _("Resealed"),
-        "damage": _("Reported damaged"),
-        "loss": _("Reported lost"),
-        "void": _("Label voided"),
-    }.get(kind, kind)
+    """A custody event's name (each action declares its own: custody/actions.py)."""
+    from webapp.custody.actions import ACTIONS
+
+    action = ACTIONS.get(kind)
+    return str(action.label) if action else kind
 
 
 def basis_label(basis: str) -> str:

@@ -12,14 +12,9 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from webapp.core.database import begin_write
-from webapp.custody.integrity import (
-    ExportUnreadable,
-    export_ledger,
-    make_checkpoint,
-    signing_key,
-    verify_database,
-    verify_export,
-)
+from webapp.custody.checkpoints import make_checkpoint, signing_key
+from webapp.custody.export import export_ledger
+from webapp.custody.verification import ExportUnreadable, verify_database, verify_export
 from webapp.extensions import db
 
 ledger_cli = click.Group("ledger", help="The custody ledger: verify it, checkpoint it, export it.")

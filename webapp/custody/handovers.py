@@ -22,9 +22,10 @@ from webapp.auth.access import Forbidden, authorize_write, may_hold, site_in_sco
 from webapp.auth.models import Role, User
 from webapp.boxes.models import Box
 from webapp.core.images import ImageRefused, checked_image
-from webapp.custody.ledger import utc_text
-from webapp.custody.models import CustodyEvent, EventKind, Handover, HandoverSignature, SignerRole
-from webapp.custody.services import COURIER_PREFIX
+from webapp.custody.actions import EventKind
+from webapp.custody.event import utc_text
+from webapp.custody.holders import receiver_username
+from webapp.custody.models import CustodyEvent, Handover, HandoverSignature, SignerRole
 from webapp.geo.models import Dapil, Site
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -71,10 +72,11 @@ def start_handover(session: Session, *, actor: User, token: str, site_code: str,
         raise HandoverError("forbidden", "a handover starts at your own site")
     handover = Handover(token=token, status="open", sender_site=site, sender=actor, created_at=datetime.now(UTC))
     receiver = (to or "").strip()
-    if receiver.lower().startswith(COURIER_PREFIX):
-        courier = session.scalar(select(User).where(User.username == receiver[len(COURIER_PREFIX) :].lower()))
+    username = receiver_username(receiver)
+    if username is not None:
+        courier = session.scalar(select(User).where(User.username == username))
         if courier is None or courier.role != Role.COURIER or not courier.active:
-            raise HandoverError("invalid_request", f"no active courier {receiver[len(COURIER_PREFIX) :]}")
+            raise HandoverError("invalid_request", f"no active courier {receiver.partition(':')[2]}")
         if not may_hold(courier, site):  # a courier takes over only where their area reaches
             raise HandoverError("forbidden", "that courier does not serve your site")
         handover.receiver_user = courier

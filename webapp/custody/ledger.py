@@ -1,4 +1,5 @@
-"""Integrity of the ledger: canonical encoding, per-box hash chains, Merkle checkpoints, signatures.
+"""The ledger's mathematics: canonical encoding, per-box hash chains, the Merkle tree, signatures and the
+checks a verifier makes over a stream of events. Pure: no database, no Flask.
 
 docs/ledger.md describes every byte of this so that an outsider can write a verifier from it.
 """
@@ -10,8 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import datetime
 from json.encoder import encode_basestring as _encode_string  # what json.dumps uses with ensure_ascii=False
 from pathlib import Path
 
@@ -19,46 +19,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from webapp.custody.event import ENCODING_VERSION, HASHED_FIELDS, utc_text
+
 GENESIS = "0" * 64
-ENCODING_VERSION = 1
-# The fields of an event that its hash covers, in the order docs/ledger.md lists them.
-HASHED_FIELDS = (
-    "v",
-    "box",
-    "seq",
-    "kind",
-    "from",
-    "to",
-    "site",
-    "actor",
-    "device",
-    "device_seq",
-    "client_id",
-    "scanned_at",
-    "recorded_at",
-    "lat",
-    "lon",
-    "accuracy",
-    "seals",
-    "condition",
-    "note",
-    "witness",
-    "handover",
-)
-
-
-def utc_text(moment: datetime) -> str:
-    """RFC 3339 in UTC with exactly three decimals: 2026-04-01T07:30:00.123Z."""
-    if moment.tzinfo is None:  # SQLite hands back naive UTC
-        moment = moment.replace(tzinfo=UTC)
-    if moment.utcoffset():
-        moment = moment.astimezone(UTC)
-    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
-
-
-def coordinate_text(value: Decimal | float | None) -> str | None:
-    """Coordinates as text with six decimals, so no float formatting differs between verifiers."""
-    return None if value is None else f"{Decimal(value):.6f}"
 
 
 def _canonical_json(value) -> str:
@@ -93,55 +56,6 @@ def canonical_event(fields: dict) -> bytes:
 def chain_hash(prev_hash: str, canonical: bytes) -> str:
     """hash = SHA-256(prev_hash as 64 ASCII hex characters || canonical bytes), as lowercase hex."""
     return hashlib.sha256(prev_hash.encode("ascii") + canonical).hexdigest()
-
-
-def event_fields(
-    *,
-    sscc: str,
-    seq: int,
-    kind: str,
-    from_holder,
-    to_holder,
-    site_code,
-    actor,
-    device_id: str,
-    device_seq: int,
-    client_id: str,
-    scanned_at: datetime,
-    recorded_at: datetime,
-    lat,
-    lon,
-    accuracy,
-    seals,
-    condition,
-    note,
-    witness,
-    handover,
-) -> dict:
-    """The hashed view of one event, from its stored values (see docs/ledger.md)."""
-    return {
-        "v": ENCODING_VERSION,
-        "box": sscc,
-        "seq": seq,
-        "kind": kind,
-        "from": from_holder,
-        "to": to_holder,
-        "site": site_code,
-        "actor": actor,
-        "device": device_id,
-        "device_seq": device_seq,
-        "client_id": client_id,
-        "scanned_at": utc_text(scanned_at),
-        "recorded_at": utc_text(recorded_at),
-        "lat": coordinate_text(lat),
-        "lon": coordinate_text(lon),
-        "accuracy": accuracy,
-        "seals": list(seals or []),
-        "condition": condition,
-        "note": note,
-        "witness": witness,
-        "handover": handover,
-    }
 
 
 # --- Merkle tree (RFC 6962 / RFC 9162 shape) ----------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from webapp.custody.services import ScanResult
+from webapp.custody.outcome import Outcome
 
 
 def _where(details: dict) -> str:
@@ -18,7 +18,13 @@ def _where(details: dict) -> str:
     return ", ".join(p for p in parts if p)
 
 
-def scan_message(result: ScanResult) -> str:
+def message(outcome: Outcome, station: str = "scan") -> str:
+    """What a person reads after a write, in plain words: after a scan (full-screen on the phone), at the
+    packing table after a packet (`pack`) or a carton (`carton`)."""
+    return {"scan": _scan, "pack": _pack, "carton": _carton}[station](outcome)
+
+
+def _scan(result: Outcome) -> str:
     """The sentence shown full-screen on the phone."""
     details = result.details
     verdict = result.original_verdict or result.verdict
@@ -75,7 +81,7 @@ def _forbidden(why: str | None) -> str:
     }.get(why or "", _("Your role may not do this."))
 
 
-def pack_message(result) -> str:
+def _pack(result: Outcome) -> str:
     """What the packing station shows, big, after a packet is scanned into a box."""
     details = result.details
     if result.verdict == "accepted":
@@ -121,10 +127,10 @@ def pack_message(result) -> str:
         return _("This packet is already in box %(box)s.", box=details.get("in_box"))
     if result.reason in ("not_a_carton", "is_carton", "carton_not_open"):
         return _carton_refusal(result.reason, details)
-    return scan_message(ScanResult(client_id="", verdict=result.verdict, reason=result.reason, details=details))
+    return _scan(Outcome(client_id="", verdict=result.verdict, reason=result.reason, details=details))
 
 
-def carton_message(result) -> str:
+def _carton(result: Outcome) -> str:
     """What the packing station shows after a vendor carton is scanned at the table."""
     details = result.details
     if result.verdict in ("accepted", "duplicate"):
@@ -135,8 +141,8 @@ def carton_message(result) -> str:
             n=details.get("remaining"),
             unit=details.get("unit"),
         )
-    return _carton_refusal(result.reason, details) or scan_message(
-        ScanResult(client_id="", verdict=result.verdict, reason=result.reason, details=details)
+    return _carton_refusal(result.reason, details) or _scan(
+        Outcome(client_id="", verdict=result.verdict, reason=result.reason, details=details)
     )
 
 

@@ -24,43 +24,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.auth.models import User
 from webapp.boxes.models import Box
+from webapp.custody.actions import EventKind
 from webapp.extensions import db
 from webapp.geo.models import Site
 
 # SQLite only auto-numbers a column declared exactly INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class EventKind(enum.StrEnum):
-    """What happened to a box; each maps to an EPCIS 2.0 CBV bizStep and disposition (EPCIS_MAP)."""
-
-    COMMISSION = "commission"
-    PACK = "pack"
-    SEAL = "seal"
-    DISPATCH = "dispatch"
-    RECEIVE = "receive"
-    INSPECT = "inspect"
-    OPEN = "open"
-    RESEAL = "reseal"
-    DAMAGE = "damage"
-    LOSS = "loss"
-    VOID = "void"
-
-
-# The one table mapping our event kinds to GS1 CBV 2.0 vocabulary, for the EPCIS export.
-EPCIS_MAP: dict[EventKind, tuple[str, str]] = {
-    EventKind.COMMISSION: ("commissioning", "active"),
-    EventKind.PACK: ("packing", "container_closed"),
-    EventKind.SEAL: ("packing", "sealed"),
-    EventKind.DISPATCH: ("shipping", "in_transit"),
-    EventKind.RECEIVE: ("receiving", "in_progress"),
-    EventKind.INSPECT: ("inspecting", "in_progress"),
-    EventKind.OPEN: ("unpacking", "container_open"),
-    EventKind.RESEAL: ("packing", "sealed"),
-    EventKind.DAMAGE: ("inspecting", "damaged"),
-    EventKind.LOSS: ("inspecting", "unknown"),
-    EventKind.VOID: ("decommissioning", "inactive"),
-}
 
 
 def _values(enum_cls: type[enum.StrEnum]) -> str:

@@ -15,10 +15,11 @@ from sqlalchemy.orm import selectinload
 from webapp.auth.access import box_in_scope, roles_required, site_clause
 from webapp.boxes.models import Box
 from webapp.core.exports import csv_response, xlsx_response
+from webapp.custody.event import utc_text
 from webapp.custody.handovers import handover_json, may_see
-from webapp.custody.integrity import verify_box
-from webapp.custody.ledger import utc_text
+from webapp.custody.holders import user_holder
 from webapp.custody.models import CustodyEvent, Handover, IncidentPhoto
+from webapp.custody.verification import verify_box
 from webapp.extensions import db
 from webapp.geo.models import Site
 
@@ -84,7 +85,7 @@ def _handover_table() -> tuple[list[str], list[list]]:
     body = []
     for h in _handovers(50_000):
         counts = _counts(h)
-        receiver = h.receiver_site.code if h.receiver_site else f"courier:{h.receiver_user.username}"
+        receiver = h.receiver_site.code if h.receiver_site else user_holder(h.receiver_user.username)
         body.append(
             [
                 h.number or "",

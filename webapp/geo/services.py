@@ -285,6 +285,15 @@ def region_counts(session: Session) -> dict[int, int]:
 # --- sites along the route ---------------------------------------------------------------------
 
 
+ROUTE_KINDS = (SiteKind.WAREHOUSE_PROV, SiteKind.WAREHOUSE_KAB, SiteKind.PPK, SiteKind.PPS)
+
+
+def route_codes_for(region_code: str | None) -> set[str]:
+    """Codes of the warehouse > PPK > PPS sites above a desa (DESIGN.md section 3), from its region code."""
+    parts = region_code.split(".") if region_code else []
+    return {site_code(kind, ".".join(parts[: n + 1])) for n, kind in enumerate(ROUTE_KINDS[: len(parts)])}
+
+
 def site_code(kind: SiteKind, region_code: str, number: int | None = None) -> str:
     """Human-readable site codes of DESIGN.md section 3 (KPU-3175, PPK-317504, TPS-3175041001001)."""
     k = kpu_code(region_code)

@@ -18,7 +18,7 @@ from webapp.boxes.models import Box, BoxStatus, Packet
 from webapp.core.batching import chunks
 from webapp.core.database import begin_write
 from webapp.custody.models import CustodyEvent, EventKind, Verdict
-from webapp.custody.services import ScanInput, record_scans
+from webapp.custody.pipeline import ScanInput, record_scans
 from webapp.geo.models import CONTEST_COLOURS, Dapil, Region, Site, SiteKind
 from webapp.labels.models import JobState, LabelJob
 from webapp.labels.render import LabelSpec, render_pdf

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from webapp.auth.models import User
 from webapp.boxes.models import Box, BoxKind, BoxStatus
 from webapp.custody.models import Verdict
-from webapp.custody.services import ScanInput, record_scans, route_codes_for
+from webapp.custody.pipeline import ScanInput, record_scans
 from webapp.geo.models import Site, SiteKind
+from webapp.geo.services import route_codes_for
 
 # Of the kecamatan's boxes, in order (every n-th box stops at a stage): how far each one gets.
 SHARE = ("tps", "tps", "pps", "pps", "ppk", "ppk", "ppk", "road", "warehouse", "warehouse")

@@ -5,7 +5,7 @@
 - **overdue**: a TPS whose boxes have not reached a level by its milestone (the PPK by H-3, the TPS by
   H-1; back at the PPK and the warehouse after voting). One alert per TPS and milestone.
 
-A cloned label is caught as it is scanned (custody/services.py: `clone_check`). The sweep only adds
+A cloned label is caught as it is scanned (custody/clones.py). The sweep only adds
 alerts and is safe to run again at any time; run it from one scheduler (cron, a systemd timer), since two
 sweeps at the same moment could each raise the same alert.
 """
@@ -20,8 +20,10 @@ from sqlalchemy.orm import Session, aliased
 
 from webapp.auth.models import User
 from webapp.boxes.models import Box, BoxStatus
-from webapp.custody.ledger import utc_text
-from webapp.custody.models import Alert, AlertState
+from webapp.custody.event import utc_text
+from webapp.custody.holders import user_holder
+from webapp.custody.models import Alert
+from webapp.custody.writer import alert_row, write_alerts
 from webapp.geo.models import Site
 from webapp.monitor.models import ReadinessCount
 from webapp.monitor.readiness import ALL_STAGES, BACK_STAGES, REACHED, RETURNED, election_day, local_today, tps_boxes
@@ -37,12 +39,6 @@ class Sweep:
     overdue: int = 0
     tps_behind: int = 0
     notes: list[str] = field(default_factory=list)
-
-
-def _alert(kind: str, *, box_id=None, site_id=None, code=None, details: dict, now: datetime) -> Alert:
-    return Alert(
-        kind=kind, state=AlertState.OPEN, box_id=box_id, site_id=site_id, code=code, details=details, created_at=now
-    )
 
 
 def stalled(session: Session, now: datetime, hours: int) -> int:
@@ -63,24 +59,19 @@ def stalled(session: Session, now: datetime, hours: int) -> int:
         )
         .order_by(Box.id)
     ).all()
+    alerts = []
     for box, to_site, username in rows:
         last = box.last_event_at if box.last_event_at.tzinfo else box.last_event_at.replace(tzinfo=UTC)
         waited = now - last
-        session.add(
-            _alert(
-                STALLED,
-                box_id=box.id,
-                site_id=box.current_site_id,
-                details={
-                    "since": utc_text(last),
-                    "hours": int(waited.total_seconds() // 3600),
-                    "limit_hours": hours,
-                    "to": to_site or (f"courier:{username}" if username else None),
-                    "with_courier": box.holder_user_id is not None,
-                },
-                now=now,
-            )
-        )
+        details = {
+            "since": utc_text(last),
+            "hours": int(waited.total_seconds() // 3600),
+            "limit_hours": hours,
+            "to": to_site or (user_holder(username) if username else None),
+            "with_courier": box.holder_user_id is not None,
+        }
+        alerts.append(alert_row(STALLED, now=now, box_id=box.id, site_id=box.current_site_id, details=details))
+    write_alerts(session, alerts)
     return len(rows)
 
 
@@ -138,23 +129,15 @@ def overdue(session: Session, config, now: datetime, today: date) -> tuple[int, 
                 .order_by(dest.id)
             ).all()
             behind_tps |= {tps_id for tps_id, _boxes in late}
-            for tps_id, boxes in late:
-                session.add(
-                    _alert(
-                        OVERDUE,
-                        site_id=tps_id,
-                        code=code,
-                        details={
-                            "direction": direction,
-                            "level": level,
-                            "deadline": deadline.isoformat(),
-                            "boxes": boxes,
-                        },
-                        now=now,
-                    )
-                )
-                raised += 1
-            session.flush()
+            details = {"direction": direction, "level": level, "deadline": deadline.isoformat()}
+            write_alerts(
+                session,
+                [
+                    alert_row(OVERDUE, now=now, site_id=tps_id, code=code, details={**details, "boxes": boxes})
+                    for tps_id, boxes in late
+                ],
+            )
+            raised += len(late)
     return raised, len(behind_tps)
 
 

@@ -3,7 +3,7 @@ constant memory.
 
 Each custody event becomes an ObjectEvent (commission = ADD, void = DELETE, the rest OBSERVE) with the
 box's GS1 Digital Link URI in `epcList`; a `pack` event becomes an AggregationEvent whose parent is the
-box and whose child is the packet. bizStep and disposition come from CBV (`EPCIS_MAP`); a handover's
+box and whose child is the packet. bizStep and disposition come from CBV (each action's `epcis` in custody/actions.py); a handover's
 sender and receiver are `possessing_party` source and destination. Sites and couriers are named by
 URIs under the app's public address. No notes, GPS or witnesses leave in this export. The document ends
 with `"jejak:complete": {"events": N}` (the `jejak` prefix is declared in its @context), written after
@@ -20,14 +20,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from webapp.boxes.models import Box, Packet
-from webapp.custody.ledger import utc_text
-from webapp.custody.models import EPCIS_MAP, CustodyEvent, EventKind
+from webapp.custody.actions import ACTIONS, EventKind
+from webapp.custody.event import utc_text
+from webapp.custody.models import CustodyEvent
 from webapp.geo.models import Site
 
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"  # a name, never fetched by us
 # The document's last member: written only once every event is, so a client can tell a whole document.
 COMPLETE = "jejak:complete"
-ACTION = {EventKind.COMMISSION: "ADD", EventKind.PACK: "ADD", EventKind.VOID: "DELETE"}
 
 
 def _party(base: str, holder: str | None) -> str | None:
@@ -40,14 +40,15 @@ def _party(base: str, holder: str | None) -> str | None:
 def epcis_event(row, base: str) -> dict:
     """One ledger event as EPCIS 2.0 JSON-LD."""
     kind = EventKind(row.kind)
-    step, disposition = EPCIS_MAP[kind]
+    action = ACTIONS[kind]
+    step, disposition = action.epcis
     event = {
         "type": "ObjectEvent",
         "eventID": f"ni:///sha-256;{row.hash}?ver=CBV2.0",
         "eventTime": utc_text(row.scanned_at),
         "recordTime": utc_text(row.recorded_at),
         "eventTimeZoneOffset": "+00:00",
-        "action": ACTION.get(kind, "OBSERVE"),
+        "action": action.epcis_action,
         "bizStep": step,
         "disposition": disposition,
     }

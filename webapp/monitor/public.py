@@ -16,8 +16,8 @@ from sqlalchemy import select
 from webapp.auth.access import box_in_scope
 from webapp.boxes.codes import CodeError, parse_code
 from webapp.boxes.models import Box
-from webapp.custody.integrity import verify_box
 from webapp.custody.models import CustodyEvent
+from webapp.custody.verification import verify_box
 from webapp.extensions import db, limiter
 from webapp.geo.models import Site
 

@@ -17,8 +17,8 @@ from webapp.auth.access import home_region_code, region_page_code, roles_require
 from webapp.core.database import begin_write
 from webapp.core.exports import csv_response, xlsx_response
 from webapp.core.labels import alert_kind_label, alert_state_label, readiness_level_label, readiness_stage_label
-from webapp.custody.integrity import signing_key
-from webapp.custody.ledger import utc_text
+from webapp.custody.checkpoints import signing_key
+from webapp.custody.event import utc_text
 from webapp.custody.models import Alert, AlertAction
 from webapp.extensions import db
 from webapp.geo.models import Region

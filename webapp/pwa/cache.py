@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
 
 from webapp.boxes.models import Box, BoxStatus
-from webapp.custody.ledger import utc_text
+from webapp.custody.event import utc_text
 from webapp.geo.models import Dapil, Region, Site, SiteKind, TpsDapil
 
 MAX_BOXES = 100_000

@@ -20,6 +20,13 @@ class BaseFactory(SQLAlchemyModelFactory):
         sqlalchemy_session_factory = lambda: db.session  # noqa: E731
         sqlalchemy_session_persistence = "commit"  # requests begin their own write transactions
 
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        """What post-generation hooks set (a user's password) is committed too: a request's write
+        transaction starts afresh and would not see it otherwise."""
+        if create and results:
+            db.session.commit()
+
 
 class UserFactory(BaseFactory):
     """A user; national scope unless given a region or a site."""

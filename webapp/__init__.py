@@ -31,6 +31,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     labels.init_app(app)
     security.init_app(app)
 
+    from webapp import bench
     from webapp.api import custody as _api_custody  # noqa: F401  (its routes join the API blueprint)
     from webapp.api import exports as _api_exports  # noqa: F401
     from webapp.api import handovers as _api_handovers  # noqa: F401
@@ -64,6 +65,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(planning_bp)
     app.register_blueprint(pwa_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    bench.init_app(app)
 
     from webapp.auth.cli import users_cli
     from webapp.boxes.cli import cartons_cli

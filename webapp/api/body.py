@@ -21,8 +21,7 @@ from flask_babel import gettext as _
 from pydantic import BaseModel, ValidationError
 
 from webapp.api.schemas import MAX_BATCH
-from webapp.api.views import bp
-from webapp.core.errors import error_response
+from webapp.core.exceptions import JejakError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -39,17 +38,11 @@ _STRING = re.compile(rb'"[^"]*(?:"|\Z)')
 _NOT_SHAPE = bytes(range(256)).translate(None, b'"[]{},NI')
 
 
-class BodyError(Exception):
+class BodyError(JejakError):
     """A request body refused before the view used it; answered with the error envelope."""
 
     def __init__(self, status: int, code: str, message: str, details: dict | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.details = status, code, message, details or {}
-
-
-@bp.errorhandler(BodyError)
-def _refused(exc: BodyError):
-    return error_response(exc.status, exc.code, exc.message, exc.details)
+        super().__init__(message, code=code, details=details, status=status)
 
 
 def _invalid(problem: str) -> BodyError:

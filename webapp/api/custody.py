@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from decimal import Decimal
-from uuid import uuid4
 
 from flask import current_app, g, jsonify, request
 from flask_login import current_user
 from sqlalchemy import bindparam, or_, select
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import joinedload
 
 from webapp.api.body import json_body
-from webapp.api.schemas import BatchIn, BenchFloorIn, NoteIn, PackIn, ScanIn
+from webapp.api.schemas import BatchIn, NoteIn, PackIn, ScanIn
 from webapp.api.views import box_brief, bp, checked_region
-from webapp.auth.access import authorize_write, require_box, require_site, roles_required
+from webapp.auth.access import require_box, require_site, roles_required
 from webapp.auth.models import Role, User
 from webapp.boxes.models import Box, BoxStatus
 from webapp.boxes.packing import pack_packet
-from webapp.core.database import begin_write
+from webapp.core.database import in_transaction, writes
 from webapp.core.errors import error_response
 from webapp.custody.checkpoints import checkpoint_due, checkpoint_json, make_checkpoint, signing_key
 from webapp.custody.event import utc_text
@@ -31,12 +29,11 @@ from webapp.custody.pipeline import ScanInput, record_scans
 from webapp.extensions import csrf, db
 from webapp.geo.models import Site
 from webapp.monitor.alerts import ACTORS as ALERT_ACTORS
-from webapp.monitor.alerts import STATE_FILTERS, AlertError, act, alert_query, alerts_in_scope, parse_before
+from webapp.monitor.alerts import STATE_FILTERS, act, alert_query, alerts_in_scope, parse_before
 from webapp.pwa.cache import offline_cache
 
 log = logging.getLogger(__name__)
 WRITE_ROLES = (Role.WAREHOUSE, Role.COURIER, Role.OFFICER, Role.SUPERVISOR, Role.ADMIN)
-ATTEMPTS = 3
 STATUS_BY_VERDICT = {"accepted": 201, "duplicate": 200, "refused": 422}
 
 
@@ -102,17 +99,7 @@ def result_json(result: Outcome) -> dict:
 def _record(scans: list[ScanInput]) -> list[Outcome]:
     """Run the scans in one write transaction, retrying when a concurrent writer got in the way."""
     actor = current_user._get_current_object()
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            begin_write(db.session)
-            results = record_scans(db.session, actor=actor, scans=scans)
-            db.session.commit()
-            break
-        except (IntegrityError, OperationalError) as exc:  # duplicate id raced in, deadlock, lock timeout
-            db.session.rollback()
-            if attempt == ATTEMPTS:
-                raise
-            log.warning("scan batch retry %d after %s", attempt, type(exc.orig).__name__)
+    results = in_transaction(lambda: record_scans(db.session, actor=actor, scans=scans))
     ids = [r.event["id"] for r in results if r.verdict == "accepted" and r.event]
     every = current_app.config["LEDGER_CHECKPOINT_EVERY"]
     if ids and max(ids) // every > (min(ids) - 1) // every:  # these events crossed a multiple of N
@@ -124,9 +111,7 @@ def _maybe_checkpoint() -> None:
     """Every N events the ledger gets a signed checkpoint; a failure here never fails the scan."""
     try:
         if checkpoint_due(db.session, current_app.config["LEDGER_CHECKPOINT_EVERY"]):
-            begin_write(db.session)
-            make_checkpoint(db.session, signing_key(current_app.config))
-            db.session.commit()
+            in_transaction(lambda: make_checkpoint(db.session, signing_key(current_app.config)), attempts=1)
     except DBAPIError:
         db.session.rollback()
         log.exception("automatic checkpoint failed; `flask ledger checkpoint` will catch up")
@@ -290,52 +275,12 @@ def checkpoints():
     }
 
 
-@bp.route("/_bench/floor", methods=["POST"])
-@roles_required(*WRITE_ROLES)
-def bench_floor():
-    """Benchmark only (BENCH_FLOOR_ENDPOINT): the raw INSERT of one event + box UPDATE + COMMIT, no rules.
-
-    bench/scan_ingest.py compares POST /scans against this floor in the same app, same auth, same database.
-    It writes events without a valid chain, so it answers 404 unless the configuration enables it.
-    """
-    if not current_app.config.get("BENCH_FLOOR_ENDPOINT"):
-        return error_response(404)
-    body = json_body(BenchFloorIn)
-    begin_write(db.session)  # the same write transaction as a scan (BEGIN IMMEDIATE on SQLite)
-    box_id = body.box_id
-    box = db.session.get(Box, box_id)
-    if box is None:
-        return error_response(404)
-    authorize_write(current_user, boxes=(box,))  # even the benchmark writes only boxes of the caller's area
-    now = datetime.now(UTC)
-    db.session.execute(
-        CustodyEvent.__table__.insert().values(
-            client_id=str(uuid4()),
-            box_id=box_id,
-            box_seq=body.seq,
-            kind="inspect",
-            site_id=None,
-            actor_id=current_user.id,
-            device_id="bench",
-            device_seq=0,
-            scanned_at=now,
-            recorded_at=now,
-            seals=[],
-            prev_hash="0" * 64,
-            hash="0" * 64,
-        )
-    )
-    db.session.execute(Box.__table__.update().where(Box.id == box_id).values(last_event_at=now))
-    db.session.commit()
-    return jsonify({"ok": True}), 201
-
-
 @bp.route("/packing", methods=["POST"])
 @roles_required(Role.WAREHOUSE)
+@writes
 def pack():
     """Put one packet into one box: 201 packed, 200 already in this box, 422 refused (and kept as an alert)."""
     body = json_body(PackIn)
-    begin_write(db.session)
     result = pack_packet(
         db.session,
         actor=current_user._get_current_object(),
@@ -346,7 +291,6 @@ def pack():
         device_id=body.device_id,
         device_seq=body.device_seq,
     )
-    db.session.commit()
     answer = {
         "verdict": result.verdict,
         "reason": result.reason,
@@ -369,6 +313,7 @@ def offline(code: str):
 @bp.route("/alerts/<alert_id>/acknowledge", methods=["POST"], defaults={"action": "acknowledge"})
 @bp.route("/alerts/<alert_id>/resolve", methods=["POST"], defaults={"action": "resolve"})
 @roles_required(*ALERT_ACTORS)
+@writes
 def act_on_alert(alert_id: str, action: str):
     """Acknowledge or resolve an alert in scope (`{"note": "..."}`; a resolution needs one)."""
     if not alert_id.isdigit() or len(alert_id) > 18:
@@ -377,11 +322,5 @@ def act_on_alert(alert_id: str, action: str):
     alert = db.session.scalar(select(Alert).where(Alert.id == int(alert_id), alerts_in_scope(current_user)))
     if alert is None:
         return error_response(404, "not_found", "no alert with that id in your area")
-    begin_write(db.session)
-    try:
-        act(db.session, alert, actor=current_user._get_current_object(), action=action, note=note)
-    except AlertError as exc:
-        db.session.rollback()
-        return error_response({"invalid_request": 400, "conflict": 409, "forbidden": 403}[exc.code], exc.code, str(exc))
-    db.session.commit()
+    act(db.session, alert, actor=current_user._get_current_object(), action=action, note=note)
     return alert_json(alert)

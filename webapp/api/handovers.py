@@ -15,11 +15,10 @@ from webapp.api.schemas import CloseIn, HandoverIn, SignatureIn
 from webapp.api.views import bp
 from webapp.auth.access import roles_required
 from webapp.auth.models import Role
-from webapp.core.database import begin_write
+from webapp.core.database import writes
 from webapp.core.errors import error_response
 from webapp.custody.handovers import (
     HANDOVER_ROLES,
-    HandoverError,
     add_signature,
     close_handover,
     handover_json,
@@ -28,20 +27,12 @@ from webapp.custody.handovers import (
     start_handover,
 )
 from webapp.custody.models import Handover
-from webapp.custody.photos import PhotoError, store_photo
+from webapp.custody.photos import store_photo
 from webapp.extensions import db
 
 
 def _no_handover():
     return error_response(404, "not_found", "no handover with that token in your area")
-
-
-STATUS = {"invalid_request": 400, "forbidden": 403, "not_found": 404, "conflict": 409}
-
-
-def _refused(exc: HandoverError):
-    db.session.rollback()
-    return error_response(STATUS[exc.code], exc.code, str(exc))
 
 
 def _handover(token: str, *, act: bool = False) -> Handover | None:
@@ -56,18 +47,14 @@ def _handover(token: str, *, act: bool = False) -> Handover | None:
 
 @bp.route("/handovers", methods=["POST"])
 @roles_required(*HANDOVER_ROLES)
+@writes
 def open_handover():
     """Open a handover from the sender's site: 201 (or 200 for the same token again)."""
     body = json_body(HandoverIn)
-    begin_write(db.session)
     existed = db.session.scalar(select(Handover.id).where(Handover.token == str(body.token))) is not None
-    try:
-        handover = start_handover(
-            db.session, actor=current_user._get_current_object(), token=str(body.token), site_code=body.site, to=body.to
-        )
-    except HandoverError as exc:
-        return _refused(exc)
-    db.session.commit()
+    handover = start_handover(
+        db.session, actor=current_user._get_current_object(), token=str(body.token), site_code=body.site, to=body.to
+    )
     return jsonify(handover_json(db.session, handover)), 200 if existed else 201
 
 
@@ -83,6 +70,7 @@ def get_handover(token: str):
 
 @bp.route("/handovers/<token>/signatures", methods=["POST"])
 @roles_required(*HANDOVER_ROLES)
+@writes
 def sign_handover(token: str):
     """Add a signature drawn on the screen (a party signing again replaces its own)."""
     handover = _handover(token, act=True)
@@ -93,57 +81,40 @@ def sign_handover(token: str):
         image = base64.b64decode(body.image.split(",", 1)[1], validate=True)
     except (binascii.Error, ValueError):
         return error_response(400, "invalid_request", "the signature is not valid base64")
-    begin_write(db.session)
-    try:
-        add_signature(
-            db.session,
-            handover,
-            actor=current_user._get_current_object(),
-            role=body.role,
-            name=body.name,
-            organisation=body.organisation,
-            image=image,
-        )
-    except HandoverError as exc:
-        return _refused(exc)
-    db.session.commit()
+    add_signature(
+        db.session,
+        handover,
+        actor=current_user._get_current_object(),
+        role=body.role,
+        name=body.name,
+        organisation=body.organisation,
+        image=image,
+    )
     return jsonify(handover_json(db.session, handover)), 201
 
 
 @bp.route("/handovers/<token>/close", methods=["POST"])
 @roles_required(*HANDOVER_ROLES)
+@writes
 def close(token: str):
     """Close and number the BAST; its PDF is at /bast/NUMBER.pdf."""
     handover = _handover(token, act=True)
     if handover is None:
         return _no_handover()
     json_body(CloseIn)  # nothing to read, but a body sent must still be a JSON object
-    begin_write(db.session)
-    try:
-        close_handover(
-            db.session,
-            handover,
-            actor=current_user._get_current_object(),
-            base_url=current_app.config["PUBLIC_BASE_URL"],
-        )
-    except HandoverError as exc:
-        return _refused(exc)
-    db.session.commit()
+    close_handover(
+        db.session, handover, actor=current_user._get_current_object(), base_url=current_app.config["PUBLIC_BASE_URL"]
+    )
     return handover_json(db.session, handover)
 
 
 @bp.route("/photos", methods=["POST"])
 @roles_required(*HANDOVER_ROLES, Role.SUPERVISOR)
+@writes
 def upload_photo():
     """An incident photo (the request body is the JPEG): 201 kept, 200 already kept; name it in the
     damage or loss scan's note as `foto sha256:HEX`."""
     if request.mimetype != "image/jpeg":
         return error_response(415, "unsupported_media_type", "send the photo as image/jpeg")
-    begin_write(db.session)
-    try:
-        photo, created = store_photo(db.session, request.get_data(), actor=current_user._get_current_object())
-    except PhotoError as exc:
-        db.session.rollback()
-        return error_response(400, "invalid_request", str(exc))
-    db.session.commit()
+    photo, created = store_photo(db.session, request.get_data(), actor=current_user._get_current_object())
     return jsonify({"sha256": photo.sha256}), 201 if created else 200

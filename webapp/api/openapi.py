@@ -586,18 +586,6 @@ def document() -> dict:
             },
             "/ledger/checkpoints": _get("Signed Merkle checkpoints and the public key", "Checkpoints", public=True),
             "/openapi.json": _get("This document", "OpenAPI", public=True),
-            "/_bench/floor": {
-                "post": {
-                    "summary": "Benchmark floor (disabled unless configured: 404)",
-                    "responses": {
-                        "201": {
-                            "description": "Written (benchmarks only)",
-                            "content": {"application/json": {"schema": {"type": "object"}}},
-                        },
-                        **_errors(403, 404, method="post"),
-                    },
-                }
-            },
         },
         "components": {
             "schemas": components,
@@ -615,7 +603,24 @@ def document() -> dict:
     }
 
 
+BENCH_FLOOR = {
+    "post": {
+        "summary": "Benchmark floor (disabled unless configured: 404)",
+        "responses": {
+            "201": {
+                "description": "Written (benchmarks only)",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+            **_errors(403, 404, method="post"),
+        },
+    }
+}
+
+
 @bp.route("/openapi.json")
 def openapi():
-    """Public: the OpenAPI 3.1 document."""
-    return document()
+    """Public: the OpenAPI 3.1 document (with the benchmark floor only where it is registered)."""
+    doc = document()
+    if "bench.floor" in current_app.view_functions:
+        doc["paths"]["/_bench/floor"] = BENCH_FLOOR
+    return doc

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 
 from webapp.auth.models import Role, User
 from webapp.boxes.models import Box
+from webapp.core.exceptions import JejakError
 from webapp.extensions import db
 from webapp.geo.models import SITE_RANK, Region, Site
 
@@ -105,12 +106,14 @@ def box_in_scope(user: User, box: Box) -> bool:
 # and says nothing the actor could not already see.
 
 
-class Forbidden(Exception):
+class Forbidden(JejakError):
     """A write the actor may not make. `why` says which check failed: role, site, box, receiver or alert
     (a word about what the actor sent, never about what lies outside their area)."""
 
+    status, code = 403, "forbidden"
+
     def __init__(self, why: str):
-        super().__init__(f"forbidden: {why}")
+        super().__init__()  # the page's own words: nothing about what lies outside the actor's area
         self.why = why
 
 

@@ -15,6 +15,7 @@ from webapp.auth.forms import SiteForm, UserForm, role_choices, site_kind_choice
 from webapp.auth.models import Role, User
 from webapp.auth.services import AccountError, create_user, resolve_scope
 from webapp.boxes.services import plan_tps_boxes
+from webapp.core.database import in_transaction, writes
 from webapp.extensions import db
 from webapp.geo.models import Region, RegionLevel, Site, SiteKind, dotted_code
 from webapp.geo.services import RouteSites, site_code
@@ -39,11 +40,12 @@ def users():
     form = UserForm()
     form.role.choices = role_choices()
     if form.validate_on_submit():
-        try:
+
+        def add_user() -> User:
             scope = resolve_scope(db.session, form.scope.data)
             if not scope_within(current_user, region_code=scope.region_code, site=scope.site):
                 raise AccountError(_("That scope is outside your own."))
-            user = create_user(
+            return create_user(
                 db.session,
                 username=form.username.data,
                 role=form.role.data,
@@ -51,11 +53,12 @@ def users():
                 password=form.password.data,
                 full_name=form.full_name.data or "",
             )
+
+        try:
+            user = in_transaction(add_user)
         except AccountError as exc:
-            db.session.rollback()
             form.scope.errors.append(str(exc))
         else:
-            db.session.commit()
             log.info("%s added user %s", current_user.username, user.username)
             flash(_("User %(name)s added.", name=user.username), "success")
             return redirect(url_for("admin.users"))
@@ -69,6 +72,7 @@ def users():
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
 @roles_required(Role.ADMIN)
+@writes
 def set_user_active(user_id: int):
     """Disable or re-enable a user (never delete: their actions stay attributable)."""
     user = db.session.get(User, user_id)
@@ -80,7 +84,6 @@ def set_user_active(user_id: int):
         flash(_("You cannot disable your own account."), "error")
         return redirect(url_for("admin.users"))
     user.set_active(request.form.get("active") == "1")  # disabling ends the user's sessions
-    db.session.commit()
     log.info("%s set user %s active=%s", current_user.username, user.username, user.active)
     flash(
         _("User %(name)s enabled.", name=user.username)
@@ -157,7 +160,8 @@ def sites():
     form = SiteForm()
     form.kind.choices = site_kind_choices()
     if form.validate_on_submit():
-        try:
+
+        def add_site() -> Site:
             site, created = _new_site(form)
             db.session.add(site)
             if not all(site_in_scope(current_user, obj) for obj in created):
@@ -171,11 +175,13 @@ def sites():
                     company_prefix=current_app.config["GS1_COMPANY_PREFIX"],
                     election=current_app.config["ELECTION_TYPE"],
                 )
+            return site
+
+        try:
+            site = in_transaction(add_site)
         except ValueError as exc:
-            db.session.rollback()
             form.region.errors.append(str(exc))
         else:
-            db.session.commit()
             log.info("%s added site %s", current_user.username, site.code)
             flash(_("Site %(code)s added.", code=site.code), "success")
             return redirect(url_for("admin.sites", q=site.code))
@@ -190,6 +196,7 @@ def sites():
 
 @bp.route("/sites/<code>/active", methods=["POST"])
 @roles_required(Role.ADMIN)
+@writes
 def set_site_active(code: str):
     """Disable or re-enable a site."""
     site = db.session.scalar(select(Site).where(Site.code == code))
@@ -198,7 +205,6 @@ def set_site_active(code: str):
     if not site_in_scope(current_user, site):
         abort(403)
     site.active = request.form.get("active") == "1"
-    db.session.commit()
     log.info("%s set site %s active=%s", current_user.username, site.code, site.active)
     flash(
         _("Site %(code)s enabled.", code=site.code) if site.active else _("Site %(code)s disabled.", code=site.code),

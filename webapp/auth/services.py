@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp.auth.models import ApiToken, Role, User, hash_token
+from webapp.core.exceptions import JejakError
 from webapp.geo.models import Region, RegionLevel, Site, dotted_code
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -16,7 +17,7 @@ MIN_PASSWORD = 8
 NATIONAL = ("", "ID", "NATIONAL", "*")
 
 
-class AccountError(ValueError):
+class AccountError(JejakError):
     """A request about an account that cannot be carried out; the message says why."""
 
 

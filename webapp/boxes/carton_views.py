@@ -27,6 +27,7 @@ from webapp.boxes.cartons import (
 )
 from webapp.boxes.models import Box, BoxKind, ManifestLine
 from webapp.boxes.packing import packed_from
+from webapp.core.database import in_transaction
 from webapp.extensions import db
 from webapp.geo.models import Site, SiteKind
 from webapp.labels.forms import paper_field
@@ -121,19 +122,20 @@ def index():
                 count=form.count.data,
                 order_ref=form.order_ref.data,
             )
+            actor, config = current_user._get_current_object(), current_app.config
             try:
-                cartons = order_cartons(
-                    db.session,
-                    order,
-                    actor=current_user._get_current_object(),
-                    extension=current_app.config["GS1_EXTENSION_DIGIT"],
-                    company_prefix=current_app.config["GS1_COMPANY_PREFIX"],
+                cartons = in_transaction(
+                    lambda: order_cartons(
+                        db.session,
+                        order,
+                        actor=actor,
+                        extension=config["GS1_EXTENSION_DIGIT"],
+                        company_prefix=config["GS1_COMPANY_PREFIX"],
+                    )
                 )
             except OrderProblem as problem:
-                db.session.rollback()
                 getattr(form, problem.field).errors = [str(PROBLEMS[problem.code])]
             else:
-                db.session.commit()
                 log.info("%s ordered %s cartons under %s", current_user.username, len(cartons), order.order_ref)
                 return redirect(url_for("cartons.order", ref=cartons[0].order_ref))
     orders = db.session.execute(

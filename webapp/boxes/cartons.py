@@ -27,6 +27,7 @@ from webapp.boxes.codes import CodeError, parse_code
 from webapp.boxes.models import Box, BoxKind, BoxStatus, ManifestLine
 from webapp.boxes.packing import packed_from
 from webapp.boxes.services import allocate_ssccs
+from webapp.core.exceptions import JejakError
 from webapp.custody.models import Verdict
 from webapp.custody.outcome import Outcome
 from webapp.custody.pipeline import ScanInput, record_scans
@@ -38,11 +39,11 @@ MAX_CARTONS_PER_ORDER = 1000  # one label run drawn while the person waits (abou
 MAX_PER_CARTON = 100_000
 
 
-class OrderProblem(ValueError):
+class OrderProblem(JejakError):
     """An order that cannot be commissioned: `field` is the form field, `code` says why."""
 
     def __init__(self, field_name: str, code: str):
-        super().__init__(f"{field_name}: {code}")
+        super().__init__(f"{field_name}: {code}", details={"field": field_name, "problem": code})
         self.field = field_name
         self.code = code
 
@@ -176,7 +177,7 @@ def open_carton(
 ) -> Outcome:
     """Open a carton received at this warehouse (an `open` event), or find it already open here.
 
-    The caller opened the write transaction (begin_write) and commits."""
+    It runs in the caller's write transaction (core/database.py: in_transaction), which commits."""
     try:
         sscc = parse_code(carton_code)
     except CodeError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from webapp.boxes.services import is_valid_sscc
+from webapp.core.exceptions import JejakError
 
 GS = "\x1d"
 _DIGITAL_LINK = re.compile(r"^https?://[^/\s]+(?:/[^\s?#]*)?/00/(\d{18})(?:[/?#][^\s]*)?$", re.IGNORECASE | re.ASCII)
@@ -20,11 +21,11 @@ MAX_CODE_LENGTH = 512
 ASCII_SPACE = " \t\n\r\x0b\x0c"  # re.ASCII's \s: the same set static/js/codes.js uses
 
 
-class CodeError(ValueError):
+class CodeError(JejakError):
     """Not a Jejak label, or a misread one; `kind` says which."""
 
     def __init__(self, kind: str, message: str):
-        super().__init__(message)
+        super().__init__(message, code="malformed_code", status=422)
         self.kind = kind  # "not_a_label" or "check_digit"
 
 

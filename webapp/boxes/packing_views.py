@@ -17,7 +17,7 @@ from webapp.boxes.cartons import carton_json, find_carton, open_carton
 from webapp.boxes.codes import CodeError, parse_code
 from webapp.boxes.models import Box
 from webapp.boxes.packing import missing_packets, pack_packet, packet_json
-from webapp.core.database import begin_write
+from webapp.core.database import writes
 from webapp.custody import messages
 from webapp.extensions import db
 
@@ -38,6 +38,7 @@ def _next_seq() -> int:
 
 @bp.route("/packing", methods=["GET", "POST"])
 @roles_required(Role.WAREHOUSE)
+@writes
 def station():
     """Open a printer's carton, scan a box label, then the packets counted from the carton into the box
     (a phone camera later, a wedge scanner or typing now). Carton and box stay for the next packet."""
@@ -50,7 +51,6 @@ def station():
     device = f"web-{current_user.username}"[:64]
     if form.validate_on_submit():
         if form.carton.data:
-            begin_write(db.session)
             carton_result = open_carton(
                 db.session,
                 actor=actor,
@@ -59,7 +59,6 @@ def station():
                 device_id=device,
                 device_seq=_next_seq(),
             )
-            db.session.commit()
             carton = find_carton(db.session, form.carton.data) if carton_result.verdict != "refused" else None
             if carton is None:
                 form.packet.data = ""
@@ -78,7 +77,6 @@ def station():
         elif not form.carton.data:
             form.box.errors = [_("Scan a box label (or a printer's carton first).")]
         if box is not None and form.packet.data and (carton is not None or not form.carton.data):
-            begin_write(db.session)
             result = pack_packet(
                 db.session,
                 actor=actor,
@@ -89,7 +87,6 @@ def station():
                 device_id=device,
                 device_seq=_next_seq(),
             )
-            db.session.commit()
             message = messages.message(result, "pack")
             box = db.session.get(Box, box.id)
         form.packet.data = ""  # ready for the next packet

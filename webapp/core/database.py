@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from contextvars import ContextVar
+from functools import wraps
 from pathlib import Path
+from typing import TypeVar
 
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from config import BASE_DIR
 from webapp.extensions import db, migrate
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Set by begin_write() just before a session opens its transaction; per thread and task.
 _immediate: ContextVar[bool] = ContextVar("sqlite_begin_immediate", default=False)
@@ -53,6 +61,61 @@ def begin_write(session: Session) -> None:
             session.connection()
         finally:
             _immediate.set(False)
+
+
+RETRY_ATTEMPTS = 3
+
+
+def _worth_retrying(exc: DBAPIError) -> bool:
+    """A conflict with a concurrent writer that running the work again resolves: PostgreSQL's
+    serialization failure or deadlock (SQLSTATE 40001, 40P01) or lock timeout (55P03), a unique key
+    another transaction took first (23505: the second run sees its row), a lost or shut-down connection
+    (08xxx, 57P01), SQLite's busy database."""
+    if exc.connection_invalidated:  # the connection died (a restarted server): a fresh one may succeed
+        return True
+    state = getattr(exc.orig, "sqlstate", None)
+    if state is not None:
+        return state in ("40001", "40P01", "55P03", "23505", "57P01") or state.startswith("08")
+    return "locked" in str(exc.orig) or "busy" in str(exc.orig) or "UNIQUE constraint" in str(exc.orig)
+
+
+def in_transaction(work: Callable[[], T], *, session: Session | None = None, attempts: int = RETRY_ATTEMPTS) -> T:
+    """Run `work` in one write transaction and commit it once: the rule for every write.
+
+    It begins with begin_write (BEGIN IMMEDIATE on SQLite), runs `work`, commits. A conflict with a
+    concurrent writer (see _worth_retrying) rolls back and runs `work` again, up to `attempts` times; any
+    other exception, a refusal (JejakError) included, rolls back and propagates, so nothing of it is kept.
+    Services flush and never commit; views use `writes`, jobs call this once per chunk.
+    """
+    session = session or db.session
+    for attempt in range(1, attempts + 1):
+        begin_write(session)
+        try:
+            result = work()
+            session.commit()
+            return result
+        except DBAPIError as exc:
+            session.rollback()
+            if attempt == attempts or not _worth_retrying(exc):
+                raise
+            log.warning("write retried (%d) after %s", attempt, type(exc.orig).__name__)
+        except BaseException:
+            session.rollback()
+            raise
+    raise AssertionError("unreachable")
+
+
+def writes(view: Callable[..., T]) -> Callable[..., T]:
+    """A view that writes: on POST (and PUT, PATCH, DELETE) its whole body runs in one write transaction
+    (in_transaction), committed once after it returns; a GET of the same view only reads."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return view(*args, **kwargs)
+        return in_transaction(lambda: view(*args, **kwargs))
+
+    return wrapped
 
 
 def init_app(app: Flask) -> None:

@@ -7,8 +7,9 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError
 
+from webapp.core.exceptions import JejakError
 from webapp.core.security import is_api_request
 from webapp.extensions import db
 
@@ -84,17 +85,18 @@ def _handle_unexpected(exc: Exception):
     return _handle_http(InternalServerError())
 
 
-def _handle_forbidden_write(exc: Exception):
-    """A write auth/access.py refused and no view caught: 403, nothing written."""
+def _handle_refusal(exc: JejakError):
+    """A refusal raised on purpose (core/exceptions.py), answered in one shape; nothing it began is kept."""
     db.session.rollback()
-    return _handle_http(Forbidden())
+    message = exc.message or _messages().get(exc.status, "")
+    if is_api_request():
+        return error_response(exc.status, exc.code, message, exc.details)
+    return render_template("errors/generic.html", status=exc.status, message=message), exc.status
 
 
 def init_app(app: Flask) -> None:
     """Register the handlers app-wide."""
-    from webapp.auth.access import Forbidden as ForbiddenWrite
-
-    app.register_error_handler(ForbiddenWrite, _handle_forbidden_write)
+    app.register_error_handler(JejakError, _handle_refusal)
     app.register_error_handler(CSRFError, _handle_csrf)
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(Exception, _handle_unexpected)

@@ -14,6 +14,8 @@ import warnings
 from flask import Flask
 from PIL import Image, PngImagePlugin
 
+from webapp.core.exceptions import JejakError
+
 MAX_PIXELS = 4000 * 4000  # the largest picture taken: a photo of 4000 px a side
 MAX_PNG_TEXT = 64 * 1024  # a signature has no text chunks; Pillow would inflate up to 64 MB of them
 # A JPEG in several scans (progressive, or its colours one after another) keeps every coefficient of
@@ -22,7 +24,7 @@ MAX_PNG_TEXT = 64 * 1024  # a signature has no text chunks; Pillow would inflate
 MAX_MULTISCAN_SIDE = 1280
 
 
-class ImageRefused(ValueError):
+class ImageRefused(JejakError):
     """A picture refused; `reason` is unreadable (or of another format), too_large, too_small or multiscan."""
 
     def __init__(self, reason: str):

@@ -78,6 +78,7 @@ def _load_user_from_bearer(req: Request):
     if scheme.lower() != "bearer" or not token.strip():
         return None
     from webapp.auth.models import ApiToken, User, hash_token
+    from webapp.core.database import in_transaction
 
     row = db.session.scalar(
         select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip()), ApiToken.revoked_at.is_(None))
@@ -90,13 +91,11 @@ def _load_user_from_bearer(req: Request):
     if last is not None and last.tzinfo is None:  # SQLite returns naive UTC
         last = last.replace(tzinfo=UTC)
     if last is None or now - last > TOKEN_TOUCH_INTERVAL:  # not a write per request
-        user_id = row.user_id
-        try:
-            row.last_used_at = now
-            db.session.commit()
+        user_id, token_id = row.user_id, row.id
+        try:  # its own small transaction, before the request's own; tried once
+            in_transaction(lambda: setattr(row, "last_used_at", now), attempts=1)
         except OperationalError:  # a concurrent first use holds the write lock (SQLite): the touch can wait
-            db.session.rollback()
-            log.info("token %s: last use not recorded (database busy)", row.id)
+            log.info("token %s: last use not recorded (database busy)", token_id)
             return db.session.get(User, user_id)
     return row.user
 

@@ -11,7 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
-from webapp.core.database import begin_write
+from webapp.core.database import in_transaction
 from webapp.custody.checkpoints import make_checkpoint, signing_key
 from webapp.custody.export import export_ledger
 from webapp.custody.verification import ExportUnreadable, verify_database, verify_export
@@ -70,9 +70,7 @@ def verify_command(export: str | None, public_key: str | None) -> None:
 @with_appcontext
 def checkpoint_command() -> None:
     """Sign a Merkle root over every event so far."""
-    begin_write(db.session)
-    checkpoint = make_checkpoint(db.session, signing_key(current_app.config))
-    db.session.commit()
+    checkpoint = in_transaction(lambda: make_checkpoint(db.session, signing_key(current_app.config)))
     if checkpoint is None:
         click.echo("No new events since the last checkpoint.")
     else:

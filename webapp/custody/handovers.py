@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, aliased
 from webapp.auth.access import Forbidden, authorize_write, may_hold, site_in_scope
 from webapp.auth.models import Role, User
 from webapp.boxes.models import Box
+from webapp.core.exceptions import CodedError
 from webapp.core.images import ImageRefused, checked_image
 from webapp.custody.actions import EventKind
 from webapp.custody.event import utc_text
@@ -36,12 +37,8 @@ MAX_SIGNATURE_SIZE = (2000, 1000)
 HANDOVER_ROLES = (Role.WAREHOUSE, Role.COURIER, Role.OFFICER)
 
 
-class HandoverError(ValueError):
+class HandoverError(CodedError):
     """A handover request that cannot be done; `code` says why (the API's error code)."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
 
 
 def _site(session: Session, code: str) -> Site | None:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.auth.models import User
+from webapp.core.exceptions import JejakError
 from webapp.core.images import MAX_MULTISCAN_SIDE, ImageRefused, checked_image
 from webapp.custody.models import IncidentPhoto
 
@@ -20,8 +21,8 @@ MAX_PHOTO_SIDE = 4000
 PHOTO_REF = re.compile(r"foto sha256:([0-9a-f]{64})")
 
 
-class PhotoError(ValueError):
-    pass
+class PhotoError(JejakError):
+    """A photo refused (invalid_request)."""
 
 
 def store_photo(session: Session, data: bytes, *, actor: User) -> tuple[IncidentPhoto, bool]:

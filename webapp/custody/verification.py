@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from webapp.auth.models import User
 from webapp.boxes.models import Box
+from webapp.core.exceptions import JejakError
 from webapp.custody import event
 from webapp.custody.checkpoints import checkpoint_rows
 from webapp.custody.ledger import (
@@ -202,7 +203,7 @@ def _verify_postgres_parallel(session: Session, public_key: str, parts: int, hea
     return report
 
 
-class ExportUnreadable(ValueError):
+class ExportUnreadable(JejakError):
     """An export file that cannot be trusted as a whole: cut off, changed after export, or not a ledger export."""
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from webapp.core.batching import chunks
 from webapp.core.bulk import insert_rows
+from webapp.core.exceptions import JejakError
 from webapp.core.exports import FORMULA_TRIGGERS
 from webapp.geo.models import (
     DAPIL_CONTESTS,
@@ -58,12 +59,12 @@ class ImportProblem:
         return f"line {self.line}: {self.message}"
 
 
-class ImportRejected(Exception):
+class ImportRejected(JejakError):
     """The file had problems; nothing of it was written."""
 
     def __init__(self, problems: list[ImportProblem]):
-        self.problems = problems
         super().__init__(f"{len(problems)} problem(s); nothing was imported")
+        self.problems = problems
 
 
 @dataclass

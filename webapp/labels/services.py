@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, aliased
 from webapp.auth.models import User
 from webapp.boxes.models import Box, BoxStatus, Packet
 from webapp.core.batching import chunks
-from webapp.core.database import begin_write
+from webapp.core.database import in_transaction
 from webapp.custody.models import CustodyEvent, EventKind, Verdict
 from webapp.custody.pipeline import ScanInput, record_scans
 from webapp.geo.models import CONTEST_COLOURS, Dapil, Region, Site, SiteKind
@@ -182,9 +182,7 @@ def commission_print(session: Session, specs: list[LabelSpec], *, actor: User, s
             )
             for n, spec in enumerate(batch)
         ]
-        begin_write(session)
-        results = record_scans(session, actor=actor, scans=scans)
-        session.commit()
+        results = in_transaction(lambda scans=scans: record_scans(session, actor=actor, scans=scans), session=session)
         for spec, result in zip(batch, results, strict=True):
             if result.verdict == Verdict.ACCEPTED:
                 run.printed.append(replace(spec, reprint=printed_before.get(spec.sscc, 0)))
@@ -206,34 +204,33 @@ def run_job(session: Session, job_id: int, *, base_url: str, jobs_dir: str | Pat
     job = session.get(LabelJob, job_id)
     if job is None or job.state != JobState.QUEUED:
         raise ValueError(f"label job {job_id} is not waiting to run")
-    job.state = JobState.RUNNING
-    session.commit()
+
+    def save(**values) -> None:  # each step of the job commits on its own, as the rule says
+        in_transaction(lambda: [setattr(job, name, value) for name, value in values.items()], session=session)
+
+    save(state=JobState.RUNNING)
     try:
         specs = label_specs(session, job.region, base_url)
-        job.total = len(specs)
-        session.commit()
+        save(total=len(specs))
         run = commission_print(session, specs, actor=job.requested_by, site=job.site_code)
-        job.refused = len(run.refused)
-        session.commit()
+        save(refused=len(run.refused))
         path = job_pdf_path(jobs_dir, job.id)
         path.parent.mkdir(parents=True, exist_ok=True)
 
         def progress(done: int, _total: int) -> None:
             if done - job.done >= PROGRESS_EVERY or done == len(run.printed):
-                job.done = done
-                session.commit()
+                save(done=done)
 
         if run.printed:
             render_pdf(run.printed, path, job.format, progress=progress)
-        job.state = JobState.DONE if run.printed else JobState.FAILED
-        job.error = None if run.printed else "no box could be commissioned at this site"
+        outcome = {"state": JobState.DONE, "error": None}
+        if not run.printed:
+            outcome = {"state": JobState.FAILED, "error": "no box could be commissioned at this site"}
     except Exception as exc:
         log.exception("label job %s failed", job_id)
         session.rollback()
-        job = session.get(LabelJob, job_id)
-        job.state, job.error = JobState.FAILED, f"{type(exc).__name__}: {exc}"[:500]
-    job.finished_at = datetime.now(UTC)
-    session.commit()
+        outcome = {"state": JobState.FAILED, "error": f"{type(exc).__name__}: {exc}"[:500]}
+    save(**outcome, finished_at=datetime.now(UTC))
     return job
 
 
@@ -257,6 +254,5 @@ def launch_job(job: LabelJob, *, inline: bool, base_url: str, jobs_dir: str | Pa
             )
     except OSError as exc:  # no disk, no process: the job fails visibly instead of waiting forever
         log.exception("label job %s could not start", job.id)
-        job.state, job.error = JobState.FAILED, f"could not start: {exc}"[:500]
-        job.finished_at = datetime.now(UTC)
-        session.commit()
+        failed = {"state": JobState.FAILED, "error": f"could not start: {exc}"[:500], "finished_at": datetime.now(UTC)}
+        in_transaction(lambda: [setattr(job, name, value) for name, value in failed.items()], session=session)

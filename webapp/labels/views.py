@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from webapp.auth.access import region_in_scope, roles_required, site_in_scope
 from webapp.auth.models import Role
+from webapp.core.database import in_transaction
 from webapp.extensions import db
 from webapp.geo.models import Site, SiteKind
 from webapp.labels.forms import LabelJobForm
@@ -62,8 +63,7 @@ def index():
         job = LabelJob(
             region=form.region.data, format=form.format.data, site_code=form.site.data, requested_by=current_user
         )
-        db.session.add(job)
-        db.session.commit()
+        in_transaction(lambda: db.session.add(job))
         log.info("%s started label job %s for %s", current_user.username, job.id, job.region)
         launch_job(
             job,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from webapp.auth.access import Forbidden, authorize_write, box_clause, site_clause
 from webapp.auth.models import Role, User
 from webapp.boxes.models import Box
+from webapp.core.exceptions import CodedError
 from webapp.custody.models import Alert, AlertAction, AlertState
 from webapp.geo.models import Site
 
@@ -24,10 +25,8 @@ NEXT = {
 }
 
 
-class AlertError(ValueError):
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
+class AlertError(CodedError):
+    """An alert action that cannot be done; `code` says why."""
 
 
 def alerts_in_scope(user: User):

@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import delete, text
 from sqlalchemy.engine import Engine
 
-from webapp.core.database import begin_write
+from webapp.core.database import in_transaction
 from webapp.extensions import db
 from webapp.monitor.detect import sweep
 from webapp.monitor.models import ReadinessCount, ReadinessRollup
@@ -24,9 +24,7 @@ readiness_cli = click.Group("readiness", help="Readiness counters.")
 @with_appcontext
 def scan_command() -> None:
     """Raise stalled and overdue alerts (run every few minutes from cron or a systemd timer)."""
-    begin_write(db.session)
-    result = sweep(db.session, current_app.config)
-    db.session.commit()
+    result = in_transaction(lambda: sweep(db.session, current_app.config))
     click.echo(f"stalled: {result.stalled} new, overdue: {result.overdue} new ({result.tps_behind} TPS newly behind)")
     for note in result.notes:
         click.echo(note)
@@ -54,11 +52,14 @@ def check_command() -> None:
 @with_appcontext
 def rebuild_command() -> None:
     """Set every counter from a recount of the boxes (after a site's kind or region was corrected)."""
-    begin_write(db.session)
-    if db.session.get_bind().dialect.name == "postgresql":  # no box may move while the counters are reset
-        db.session.execute(text("LOCK TABLE box IN SHARE MODE"))
-    db.session.execute(delete(ReadinessCount))  # the rollup follows by its triggers
-    db.session.execute(delete(ReadinessRollup))
-    db.session.add_all(ReadinessCount(region_code=r, stage=s, boxes=n) for (r, s), n in recount(db.session).items())
-    db.session.commit()
+
+    def rebuild() -> None:
+        if db.session.get_bind().dialect.name == "postgresql":  # no box may move while the counters are reset
+            db.session.execute(text("LOCK TABLE box IN SHARE MODE"))
+        db.session.execute(delete(ReadinessCount))  # the rollup follows by its triggers
+        db.session.execute(delete(ReadinessRollup))
+        counts = recount(db.session).items()
+        db.session.add_all(ReadinessCount(region_code=r, stage=s, boxes=n) for (r, s), n in counts)
+
+    in_transaction(rebuild)
     click.echo("Readiness counters rebuilt from the boxes.")

@@ -14,7 +14,7 @@ from wtforms import HiddenField, TextAreaField
 from wtforms.validators import AnyOf, Length
 
 from webapp.auth.access import home_region_code, region_page_code, roles_required
-from webapp.core.database import begin_write
+from webapp.core.database import in_transaction
 from webapp.core.exports import csv_response, xlsx_response
 from webapp.core.labels import alert_kind_label, alert_state_label, readiness_level_label, readiness_stage_label
 from webapp.custody.checkpoints import signing_key
@@ -95,11 +95,10 @@ def act_on(alert_id: int):
         abort(404)
     if not form.validate_on_submit():
         abort(400)
-    begin_write(db.session)
+    actor = current_user._get_current_object()
     try:
-        act(db.session, alert, actor=current_user._get_current_object(), action=form.action.data, note=form.note.data)
+        in_transaction(lambda: act(db.session, alert, actor=actor, action=form.action.data, note=form.note.data))
     except AlertError as exc:
-        db.session.rollback()
         flash(
             _("Write what was done before resolving the alert.")
             if exc.code == "invalid_request"
@@ -107,7 +106,6 @@ def act_on(alert_id: int):
             "error",
         )
     else:
-        db.session.commit()
         flash(_("Alert updated."), "ok")
     # Back to the same filtered page, at the alert just handled.
     filters = {name: value or None for name, value in _filters().items()}

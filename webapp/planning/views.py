@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from webapp.auth.access import home_region_code, region_page_code, require_site, roles_required, site_clause
 from webapp.auth.models import Role
+from webapp.core.database import in_transaction
 from webapp.core.exports import csv_response, xlsx_response
 from webapp.extensions import db
 from webapp.geo.models import WAREHOUSES, Region, Site, SiteKind
@@ -176,15 +177,16 @@ def edit_norm(code: str):
         abort(403)  # norms are national: only a national admin changes them
     form = NormForm(obj=item)
     if form.validate_on_submit():
-        changes = change_norm(
-            db.session,
-            item,
-            actor=current_user,
-            reason=form.reason.data,
-            quantity=form.quantity.data,
-            reserve_pct=form.reserve_pct.data,
+        changes = in_transaction(
+            lambda: change_norm(
+                db.session,
+                item,
+                actor=current_user,
+                reason=form.reason.data,
+                quantity=form.quantity.data,
+                reserve_pct=form.reserve_pct.data,
+            )
         )
-        db.session.commit()
         if changes:
             flash(_("Norm of %(item)s changed.", item=item.name), "success")
         else:

@@ -52,7 +52,7 @@ from webapp.extensions import db  # noqa: E402
 from webapp.geo.models import Region, Site  # noqa: E402
 from webapp.geo.seed import seed_region  # noqa: E402
 from webapp.geo.services import import_regions, route_codes_for  # noqa: E402
-from webapp.monitor.readiness import counters, readiness, recount  # noqa: E402
+from webapp.readiness.report import counters, readiness, recount  # noqa: E402
 
 KAB = "31.75"
 VOTERS_PER_TPS = int(os.environ.get("VOTERS_PER_TPS", "220"))

@@ -39,8 +39,8 @@ from webapp.auth.services import create_user, resolve_scope  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.geo.models import Region, RegionLevel  # noqa: E402
 from webapp.geo.services import import_regions  # noqa: E402
-from webapp.monitor.models import ReadinessCount, ReadinessRollup  # noqa: E402
-from webapp.monitor.readiness import ALL_STAGES, readiness_report  # noqa: E402
+from webapp.readiness.models import ReadinessCount, ReadinessRollup  # noqa: E402
+from webapp.readiness.report import ALL_STAGES, readiness_report  # noqa: E402
 
 PROVINCE = "33"  # Jawa Tengah: one of the provinces with the most desas
 CLIENTS = int(os.environ.get("CLIENTS", "4"))

@@ -11,7 +11,7 @@ import time
 
 import webapp.api.custody
 import webapp.custody.export
-import webapp.monitor.epcis
+import webapp.exports.epcis
 from config import TestConfig
 from webapp import create_app
 
@@ -39,7 +39,7 @@ def _paused(function, seconds: float, *, after: bool = False):
 EXPORT_PAUSE = float(os.environ.get("JEJAK_SERVED_EXPORT_PAUSE", "0"))
 if EXPORT_PAUSE:
     webapp.custody.export.event_line = _paused(webapp.custody.export.event_line, EXPORT_PAUSE)
-    webapp.monitor.epcis.epcis_event = _paused(webapp.monitor.epcis.epcis_event, EXPORT_PAUSE)
+    webapp.exports.epcis.epcis_event = _paused(webapp.exports.epcis.epcis_event, EXPORT_PAUSE)
 SCAN_PAUSE = float(os.environ.get("JEJAK_SERVED_SCAN_PAUSE", "0"))
 if SCAN_PAUSE:
     webapp.api.custody.record_scans = _paused(webapp.api.custody.record_scans, SCAN_PAUSE, after=True)

@@ -23,15 +23,16 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    from webapp.core import database, i18n, images, labels, security
+    from webapp.core import database, i18n, images, names, security
 
     database.init_app(app)
     i18n.init_app(app)
     images.init_app(app)
-    labels.init_app(app)
+    names.init_app(app)
     security.init_app(app)
 
     from webapp import bench
+    from webapp.alerts.views import bp as alerts_bp
     from webapp.api import custody as _api_custody  # noqa: F401  (its routes join the API blueprint)
     from webapp.api import exports as _api_exports  # noqa: F401
     from webapp.api import handovers as _api_handovers  # noqa: F401
@@ -46,10 +47,10 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from webapp.geo.views import bp as geo_bp
     from webapp.labels.views import bp as labels_bp
     from webapp.main.views import bp as main_bp
-    from webapp.monitor.public import bp as public_bp
-    from webapp.monitor.views import bp as monitor_bp
     from webapp.planning.views import bp as planning_bp
+    from webapp.public.views import bp as public_bp
     from webapp.pwa.views import bp as pwa_bp
+    from webapp.readiness.views import bp as readiness_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -60,19 +61,21 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(cartons_bp)
     app.register_blueprint(bast_bp)
     app.register_blueprint(public_bp)
-    app.register_blueprint(monitor_bp)
+    app.register_blueprint(alerts_bp)
+    app.register_blueprint(readiness_bp)
     app.register_blueprint(labels_bp)
     app.register_blueprint(planning_bp)
     app.register_blueprint(pwa_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     bench.init_app(app)
 
+    from webapp.alerts.cli import alerts_cli
     from webapp.auth.cli import users_cli
     from webapp.boxes.cli import cartons_cli
     from webapp.custody.cli import ledger_cli
     from webapp.geo.cli import geo_cli, seed_cli
     from webapp.labels.cli import labels_cli
-    from webapp.monitor.cli import alerts_cli, readiness_cli
+    from webapp.readiness.cli import readiness_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(geo_cli)

@@ -254,7 +254,7 @@ def test_ssccs_allocated_from_8_threads_at_once_are_all_distinct(shared_app):
 def test_the_readiness_counters_stay_exact_under_concurrent_moves(shared_app):
     """8 clients move their own boxes at once (labelled, sent to a courier, received by the courier,
     some reported damaged): every change lands on the same desa counters, and none is lost."""
-    from webapp.monitor.readiness import counter_differences, counters, recount
+    from webapp.readiness.report import counter_differences, counters, recount
 
     app, labelled = shared_app
     movers = 8

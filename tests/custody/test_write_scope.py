@@ -13,11 +13,11 @@ from tests.conftest import login
 from tests.custody.conftest import OTHER_TPS, TPS
 from tests.custody.test_api import ledger_size, payload
 from tests.factories import SiteFactory, UserFactory
+from webapp.alerts.services import AlertError, act
 from webapp.auth.access import Forbidden
 from webapp.boxes.models import Packet
 from webapp.boxes.packing import plan_packets
 from webapp.custody.models import Alert, AlertAction, Handover
-from webapp.monitor.alerts import AlertError, act
 from webapp.planning.models import ItemType, NormChange
 from webapp.planning.services import change_norm
 

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from tests.conftest import login
 from tests.custody.conftest import OTHER_TPS, TPS
+from webapp.alerts.sweep import sweep
 from webapp.custody.models import Alert
 from webapp.geo.models import Dapil
-from webapp.monitor.detect import sweep
 
 JAKARTA = {"lat": Decimal("-6.1754"), "lon": Decimal("106.8272")}
 SURABAYA = {"lat": Decimal("-7.2575"), "lon": Decimal("112.7521")}
@@ -179,7 +179,7 @@ def test_the_sweep_runs_from_the_command_line(runner, world):
 
 
 def test_readiness_check_finds_a_wrong_counter_and_rebuild_mends_it(runner, world):
-    from webapp.monitor.models import ReadinessCount, ReadinessRollup
+    from webapp.readiness.models import ReadinessCount, ReadinessRollup
 
     row = world.session.scalars(select(ReadinessCount).where(ReadinessCount.boxes > 0)).first()
     row.boxes += 5

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 import webapp.custody.export
-import webapp.monitor.epcis
+import webapp.exports.epcis
 from tests.conftest import login
 from tests.custody.conftest import KEY
 from tests.serving import Gunicorn, app_for, served_database
@@ -77,7 +77,7 @@ def test_a_database_error_part_way_leaves_a_visibly_incomplete_download(
     """The client's transfer fails, what it received is no complete file (the ledger's does not verify, the
     EPCIS document does not parse), the failure is logged, and the export's slot is free again."""
     module, name = (
-        (webapp.custody.export, "event_line") if export == "ledger" else (webapp.monitor.epcis, "epcis_event")
+        (webapp.custody.export, "event_line") if export == "ledger" else (webapp.exports.epcis, "epcis_event")
     )
     original, calls = getattr(module, name), itertools.count()
 

@@ -15,7 +15,7 @@ from tests.factories import UserFactory
 from webapp.boxes.models import Box
 from webapp.custody.models import CustodyEvent
 from webapp.geo.models import Site
-from webapp.monitor.readiness import counter_differences, counters, readiness_report, recount
+from webapp.readiness.report import counter_differences, counters, readiness_report, recount
 
 PPK = "PPK-310101"
 

@@ -12,7 +12,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, 
 
 from webapp.boxes.models import BoxPhase, BoxStatus
 from webapp.geo.models import SiteKind
-from webapp.monitor.readiness import ALL_STAGES, stage_expression
+from webapp.readiness.report import ALL_STAGES, stage_expression
 
 MIGRATION = Path(__file__).resolve().parents[2] / "migrations/versions/0011_readiness_counts.py"
 

@@ -7,10 +7,12 @@ from decimal import Decimal
 
 from flask import current_app, g, jsonify, request
 from flask_login import current_user
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import String, bindparam, or_, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import joinedload
 
+from webapp.alerts.services import ACTORS as ALERT_ACTORS
+from webapp.alerts.services import STATE_FILTERS, act, alert_query, alerts_in_scope, parse_before
 from webapp.api.body import json_body
 from webapp.api.schemas import BatchIn, NoteIn, PackIn, ScanIn
 from webapp.api.views import box_brief, bp, checked_region
@@ -20,6 +22,7 @@ from webapp.boxes.models import Box, BoxStatus
 from webapp.boxes.packing import pack_packet
 from webapp.core.database import in_transaction, writes
 from webapp.core.errors import error_response
+from webapp.custody import event
 from webapp.custody.checkpoints import checkpoint_due, checkpoint_json, make_checkpoint, signing_key
 from webapp.custody.event import utc_text
 from webapp.custody.messages import message, warning_label
@@ -28,8 +31,6 @@ from webapp.custody.outcome import Outcome
 from webapp.custody.pipeline import ScanInput, record_scans
 from webapp.extensions import csrf, db
 from webapp.geo.models import Site
-from webapp.monitor.alerts import ACTORS as ALERT_ACTORS
-from webapp.monitor.alerts import STATE_FILTERS, act, alert_query, alerts_in_scope, parse_before
 from webapp.pwa.cache import offline_cache
 
 log = logging.getLogger(__name__)
@@ -148,18 +149,15 @@ def _box(sscc: str) -> Box:
 
 
 _EVENT = CustodyEvent.__table__.c
-EVENT_COLUMNS = (
-    "id", "box_seq", "kind", "from_holder", "to_holder", "device_id", "device_seq", "client_id", "scanned_at",
-    "recorded_at", "lat", "lon", "accuracy", "seals", "condition", "note", "witness", "handover", "prev_hash", "hash",
-)  # fmt: skip
-# A box's chain as plain rows: site codes and usernames come from index look-ups per event, a plan
-# that stays fast whatever the planner believes about the tables' sizes.
+# A box's chain as plain rows, in event.READ_COLUMNS order with names for ids: site codes and usernames come
+# from index look-ups per event, a plan that stays fast whatever the planner believes about the tables' sizes.
+_NAMED = {
+    "box_id": bindparam("sscc", type_=String),
+    "site_id": select(Site.code).where(Site.id == _EVENT.site_id).scalar_subquery(),
+    "actor_id": select(User.username).where(User.id == _EVENT.actor_id).scalar_subquery(),
+}
 _CHAIN = (
-    select(
-        *(_EVENT[name] for name in EVENT_COLUMNS),
-        select(Site.code).where(Site.id == _EVENT.site_id).scalar_subquery().label("site"),
-        select(User.username).where(User.id == _EVENT.actor_id).scalar_subquery().label("actor"),
-    )
+    select(*(_NAMED.get(name, _EVENT[name]) for name in event.READ_COLUMNS))
     .where(_EVENT.box_id == bindparam("box_id"))
     .order_by(_EVENT.box_seq)
 )
@@ -170,37 +168,8 @@ _CHAIN = (
 def box_events(sscc: str):
     """The box's whole chain of custody events, oldest first, with their hashes."""
     box = _box(sscc)
-    rows = db.session.execute(_CHAIN, {"box_id": box.id}).mappings()
-    return {"box": box.sscc, "events": [event_json(row, box.sscc) for row in rows]}
-
-
-def event_json(event, sscc: str) -> dict:
-    """One event (a row with EVENT_COLUMNS, `site` and `actor`) as published."""
-    return {
-        "id": event["id"],
-        "box": sscc,
-        "seq": event["box_seq"],
-        "kind": event["kind"],
-        "from": event["from_holder"],
-        "to": event["to_holder"],
-        "site": event["site"],
-        "actor": event["actor"],
-        "device_id": event["device_id"],
-        "device_seq": event["device_seq"],
-        "client_id": event["client_id"],
-        "scanned_at": utc_text(event["scanned_at"]),
-        "recorded_at": utc_text(event["recorded_at"]),
-        "lat": None if event["lat"] is None else f"{event['lat']:.6f}",
-        "lon": None if event["lon"] is None else f"{event['lon']:.6f}",
-        "accuracy": event["accuracy"],
-        "seals": event["seals"],
-        "condition": event["condition"],
-        "note": event["note"],
-        "witness": event["witness"],
-        "handover": event["handover"],
-        "prev_hash": event["prev_hash"],
-        "hash": event["hash"],
-    }
+    rows = db.session.execute(_CHAIN, {"box_id": box.id, "sscc": box.sscc}).tuples()
+    return {"box": box.sscc, "events": [event.api_event(event.from_named_row(row)) for row in rows]}
 
 
 @bp.route("/sites/<code>/expected")

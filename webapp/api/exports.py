@@ -17,9 +17,9 @@ from webapp.core.errors import error_response
 from webapp.core.streaming import guarded, in_chunks, take_slot
 from webapp.custody.checkpoints import signing_key
 from webapp.custody.export import export_lines
+from webapp.exports.epcis import stream_document
 from webapp.extensions import db, limiter
-from webapp.monitor.epcis import stream_document
-from webapp.monitor.readiness import local_today, readiness_report
+from webapp.readiness.report import local_today, readiness_report
 
 log = logging.getLogger(__name__)
 EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)

@@ -18,7 +18,7 @@ from webapp.auth.access import (
 )
 from webapp.boxes.models import Box
 from webapp.core.errors import error_response
-from webapp.core.labels import role_label
+from webapp.core.names import role_label
 from webapp.custody.holders import site_holder, user_holder
 from webapp.extensions import csrf, db
 from webapp.geo.models import Region, Site, dotted_code

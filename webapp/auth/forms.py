@@ -21,7 +21,7 @@ class LoginForm(FlaskForm):
 
 def role_choices() -> list[tuple[str, str]]:
     """Roles with their names in the person's language."""
-    from webapp.core.labels import role_label
+    from webapp.core.names import role_label
 
     return [(r.value, role_label(r.value)) for r in Role]
 
@@ -43,7 +43,7 @@ class UserForm(FlaskForm):
 
 def site_kind_choices() -> list[tuple[str, str]]:
     """Site kinds with their names in the person's language."""
-    from webapp.core.labels import site_kind_label
+    from webapp.core.names import site_kind_label
 
     return [(k.value, site_kind_label(k.value)) for k in SiteKind]
 

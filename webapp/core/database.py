@@ -135,3 +135,4 @@ def init_app(app: Flask) -> None:
     from webapp.geo import models as _geo  # noqa: F401
     from webapp.labels import models as _labels  # noqa: F401
     from webapp.planning import models as _planning  # noqa: F401
+    from webapp.readiness import models as _readiness  # noqa: F401

@@ -82,10 +82,10 @@ def import_tps_command(path: str) -> None:
 def _seed(code: str, demo: bool) -> None:
     from webapp.auth.services import ensure_demo_users, first_kecamatan
     from webapp.boxes.cartons import seed_demo_deliveries
+    from webapp.geo.demo_day import seed_demo_day
     from webapp.geo.models import SiteKind
     from webapp.geo.seed import seed_region
     from webapp.geo.services import site_code
-    from webapp.monitor.demo import seed_demo_day
 
     started = time.perf_counter()
     if demo and not current_app.config["DEMO_ACCOUNTS_ALLOWED"]:

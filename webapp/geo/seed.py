@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp.boxes.packing import plan_packets
-from webapp.boxes.services import contests_for, plan_tps_boxes
+from webapp.boxes.services import plan_tps_boxes
 from webapp.core.batching import chunks
 from webapp.core.bulk import insert_rows
 from webapp.geo.models import (
@@ -275,8 +275,3 @@ def seed_region(session: Session, code: str, config: dict) -> SeedReport:
         )
     log.info("seeded %s: %s", code, report)
     return report
-
-
-def boxes_per_tps(region_code: str) -> int:
-    """Ballot boxes each TPS of a region receives."""
-    return len(contests_for(region_code))

@@ -25,8 +25,8 @@ from webapp.custody.holders import user_holder
 from webapp.custody.models import Alert
 from webapp.custody.writer import alert_row, write_alerts
 from webapp.geo.models import Site
-from webapp.monitor.models import ReadinessCount
-from webapp.monitor.readiness import ALL_STAGES, BACK_STAGES, REACHED, RETURNED, election_day, local_today, tps_boxes
+from webapp.readiness.models import ReadinessCount
+from webapp.readiness.report import ALL_STAGES, BACK_STAGES, REACHED, RETURNED, election_day, local_today, tps_boxes
 
 STALLED, OVERDUE = "stalled", "overdue"
 

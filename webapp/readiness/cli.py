@@ -1,33 +1,20 @@
-"""`flask alerts scan` (the periodic sweep) and `flask readiness check` (the counters against a recount)."""
+"""`flask readiness check` (the counters against a recount) and `flask readiness rebuild`."""
 
 from __future__ import annotations
 
 import sys
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import delete, text
 from sqlalchemy.engine import Engine
 
 from webapp.core.database import in_transaction
 from webapp.extensions import db
-from webapp.monitor.detect import sweep
-from webapp.monitor.models import ReadinessCount, ReadinessRollup
-from webapp.monitor.readiness import counter_differences, counters, recount
+from webapp.readiness.models import ReadinessCount, ReadinessRollup
+from webapp.readiness.report import counter_differences, counters, recount
 
-alerts_cli = click.Group("alerts", help="Alerts: the periodic sweep for stalled and overdue boxes.")
 readiness_cli = click.Group("readiness", help="Readiness counters.")
-
-
-@alerts_cli.command("scan")
-@with_appcontext
-def scan_command() -> None:
-    """Raise stalled and overdue alerts (run every few minutes from cron or a systemd timer)."""
-    result = in_transaction(lambda: sweep(db.session, current_app.config))
-    click.echo(f"stalled: {result.stalled} new, overdue: {result.overdue} new ({result.tps_behind} TPS newly behind)")
-    for note in result.notes:
-        click.echo(note)
 
 
 @readiness_cli.command("check")

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, aliased
 
 from webapp.boxes.models import Box, BoxKind, BoxPhase, BoxStatus
 from webapp.geo.models import Region, Site, SiteKind
-from webapp.monitor.models import ReadinessCount, ReadinessRollup
 from webapp.planning.needs import CHILD_LENGTH
+from webapp.readiness.models import ReadinessCount, ReadinessRollup
 
 STAGES = ("planned", "warehouse", "in_transit", "ppk", "pps", "tps", "problem")
 # After the count the box goes back: TPS > PPS > PPK > the kab/kota warehouse (issue 6's "return").

@@ -46,7 +46,7 @@ def box(sscc: str):
         .limit(1)
     ).first()
     return render_template(
-        "monitor/public_box.html",
+        "public/box.html",
         box=found,
         destination=found.destination,
         last=last,

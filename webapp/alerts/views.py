@@ -1,9 +1,9 @@
-"""The readiness dashboard, and the alerts page: every alert in the user's scope, newest first, filtered by state and kind; a
-supervisor acknowledges and resolves each with a note, and the history stays. CSV and XLSX exports."""
+"""The alerts page: every alert in the user's scope, newest first, filtered by state and kind; a supervisor
+acknowledges and resolves each with a note, and the history stays. CSV and XLSX exports."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,28 +13,24 @@ from sqlalchemy.orm import selectinload
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import AnyOf, Length
 
-from webapp.auth.access import home_region_code, region_page_code, roles_required
-from webapp.core.database import in_transaction
-from webapp.core.exports import csv_response, xlsx_response
-from webapp.core.labels import alert_kind_label, alert_state_label, readiness_level_label, readiness_stage_label
-from webapp.custody.checkpoints import signing_key
-from webapp.custody.event import utc_text
-from webapp.custody.models import Alert, AlertAction
-from webapp.extensions import db
-from webapp.geo.models import Region
-from webapp.monitor.alerts import (
+from webapp.alerts.services import (
     ACTORS,
     STATE_FILTERS,
     AlertError,
     act,
     alert_query,
     alerts_in_scope,
-    open_by_kind,
     parse_before,
 )
-from webapp.monitor.readiness import ALL_STAGES, BACK_STAGES, STAGES, local_today, readiness_report
+from webapp.auth.access import roles_required
+from webapp.core.database import in_transaction
+from webapp.core.exports import csv_response, xlsx_response
+from webapp.core.names import alert_kind_label, alert_state_label
+from webapp.custody.event import utc_text
+from webapp.custody.models import Alert, AlertAction
+from webapp.extensions import db
 
-bp = Blueprint("monitor", __name__)
+bp = Blueprint("alerts", __name__)
 PAGE = 50  # alerts per page, newest first; ?before=ID for older ones
 
 
@@ -75,7 +71,7 @@ def alerts():
     ):
         steps.setdefault(step.alert_id, []).append(step)
     return render_template(
-        "monitor/alerts.html",
+        "alerts/alerts.html",
         alerts=rows,
         steps=steps,
         **filters,
@@ -109,7 +105,7 @@ def act_on(alert_id: int):
         flash(_("Alert updated."), "ok")
     # Back to the same filtered page, at the alert just handled.
     filters = {name: value or None for name, value in _filters().items()}
-    page = url_for("monitor.alerts", **filters, before=_before())
+    page = url_for("alerts.alerts", **filters, before=_before())
     return redirect(f"{page}#alert-{alert.id}")
 
 
@@ -143,63 +139,3 @@ def alerts_csv():
 @roles_required()
 def alerts_xlsx():
     return xlsx_response("peringatan", _("Alerts"), *_table(), freeze="B2")
-
-
-# --- readiness ----------------------------------------------------------------------------------
-
-
-@bp.route("/dashboard")
-@roles_required()
-def dashboard_home():
-    return redirect(url_for("monitor.dashboard", code=home_region_code(current_user)))
-
-
-@bp.route("/dashboard/<code>")
-@roles_required()
-def dashboard(code: str):
-    """Readiness of a region and its parts, refreshed every minute."""
-    region = region_page_code(current_user, code)
-    data = readiness_report(db.session, region, current_app.config, local_today(current_app.config))
-    parent = db.session.get(Region, region).parent_code if region else None
-    return render_template(
-        "monitor/dashboard.html",
-        data=data,
-        parent=parent,
-        region=region,
-        stages=STAGES,
-        back_stages=BACK_STAGES,
-        alert_counts=open_by_kind(db.session, current_user, region),
-        public_key=signing_key(current_app.config).public_text,
-    )
-
-
-def _readiness_table(code: str) -> tuple[str, list[str], list[list]]:
-    region = region_page_code(current_user, code)
-    data = readiness_report(db.session, region, current_app.config, local_today(current_app.config))
-    header = [_("Code"), _("Name"), _("Boxes")]
-    header += [readiness_stage_label(stage) for stage in ALL_STAGES]
-    header += [_("%% at the %(level)s", level=readiness_level_label(level)) for level in ("ppk", "tps")]
-    header += [_("%% back at the %(level)s", level=readiness_level_label(level)) for level in ("ppk", "warehouse")]
-    rows = []
-    for row in [data["total"], *data["parts"]]:
-        rows.append(
-            [row["code"], row["name"], row["boxes"]]
-            + [row["stages"][stage] for stage in ALL_STAGES]
-            + [row["percent"]["ppk"], row["percent"]["tps"]]
-            + [row["returned_percent"]["ppk"], row["returned_percent"]["warehouse"]]
-        )
-    return f"kesiapan-{data['region']}", header, rows
-
-
-@bp.route("/dashboard/<code>.csv")
-@roles_required()
-def dashboard_csv(code: str):
-    name, header, rows = _readiness_table(code)
-    return csv_response(name, header, rows)
-
-
-@bp.route("/dashboard/<code>.xlsx")
-@roles_required()
-def dashboard_xlsx(code: str):
-    name, header, rows = _readiness_table(code)
-    return xlsx_response(name, _("Readiness"), header, rows, freeze="C2")

@@ -3,7 +3,7 @@
 Triggers on `box` (migration 0011) move a box from one counter to the next whenever its status,
 holder, phase or destination changes, in the same transaction as the change: every writer (the scan
 service, planning, the demo, a console) keeps them right, and the dashboard reads a few hundred rows
-for a kab/kota instead of its 40,000 boxes. `webapp.monitor.readiness.stage_expression` is the same rule in
+for a kab/kota instead of its 40,000 boxes. `webapp.readiness.report.stage_expression` is the same rule in
 SQLAlchemy; `flask readiness check` compares the counters with a recount of the boxes.
 """
 

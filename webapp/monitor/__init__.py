@@ -1,1 +1,0 @@
-"""What supervisors, observers and the public see: dashboards, trace, exports, the public box page."""

@@ -1,0 +1,1 @@
+"""Readiness: counters of every box by stage, kept by triggers, and the dashboard that reads them."""

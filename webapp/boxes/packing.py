@@ -16,13 +16,14 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from webapp.auth.access import Forbidden, authorize_write, box_in_scope, box_writable
+from webapp.auth.access import Forbidden, authorize_write, box_writable
 from webapp.auth.models import Role, User
 from webapp.boxes.codes import CodeError, parse_code
 from webapp.boxes.models import Box, BoxKind, BoxStatus, ManifestLine, Packet
 from webapp.boxes.services import allocate_ssccs
 from webapp.core.batching import chunks
 from webapp.core.bulk import insert_rows
+from webapp.custody.actions import packet_into_box
 from webapp.custody.models import Verdict
 from webapp.custody.outcome import Outcome
 from webapp.custody.pipeline import ScanInput, record_scans
@@ -134,22 +135,9 @@ def pack_packet(
     }
     if packet.box_id == box.id:
         return Outcome(Verdict.DUPLICATE, None, details, missing=_missing(session, box))
-    reason = None
-    if packet.box_id is not None:
-        reason = "already_packed"
-        if box_in_scope(actor, packet.box):  # which box holds it, only when that box is the actor's to see
-            details["in_box"] = packet.box.sscc
-    elif packet.contest != box.contest or packet.dapil_id not in (None, box.dapil_id):  # forms carry no dapil
-        reason = "wrong_dapil"
-        details.update(
-            packet_contest=packet.contest,
-            box_contest=box.contest,
-            packet_dapil=packet.dapil.name if packet.dapil else None,
-            box_dapil=box.dapil.name if box.dapil else None,
-        )
-    elif packet.tps_id != box.destination_id:
-        reason = "wrong_tps"
-        details.update(packet_tps=packet.tps.code, packet_tps_name=packet.tps.name)
+    ruling = packet_into_box(actor, packet, box)
+    reason = ruling.refusal
+    details.update(ruling.details)
     carton = None
     if reason is None and carton_code:
         carton, refusal = _carton_for(session, actor, carton_code, packet, site, details)

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
 
-from webapp.auth.access import may_hold
+from webapp.auth.access import box_in_scope, may_hold
 from webapp.auth.models import Role, User
-from webapp.boxes.models import Box, BoxKind, BoxPhase, BoxStatus
+from webapp.boxes.models import Box, BoxKind, BoxPhase, BoxStatus, Packet
 from webapp.custody.holders import receiver_username, site_holder, user_holder
 from webapp.geo.models import WAREHOUSES, Site, SiteKind
 
@@ -235,6 +235,25 @@ def loss(scan: Scan) -> Ruling:
 def void(scan: Scan) -> Ruling:
     """A label withdrawn by a supervisor: nothing more may happen to the box."""
     return accept(scan, status=BoxStatus.VOIDED)
+
+
+def packet_into_box(actor: User, packet: Packet, box: Box) -> Ruling:
+    """The pre-check of `pack` at the packing table (boxes/packing.py): the packet belongs in this box. The
+    `pack` rule above then checks the box itself, as for any scan."""
+    if packet.box_id is not None:
+        # which box holds it, only when that box is the actor's to see
+        return refuse("already_packed", **({"in_box": packet.box.sscc} if box_in_scope(actor, packet.box) else {}))
+    if packet.contest != box.contest or packet.dapil_id not in (None, box.dapil_id):  # forms carry no dapil
+        return refuse(
+            "wrong_dapil",
+            packet_contest=packet.contest,
+            box_contest=box.contest,
+            packet_dapil=packet.dapil.name if packet.dapil else None,
+            box_dapil=box.dapil.name if box.dapil else None,
+        )
+    if packet.tps_id != box.destination_id:
+        return refuse("wrong_tps", packet_tps=packet.tps.code, packet_tps_name=packet.tps.name)
+    return Ruling()
 
 
 # --- the table -------------------------------------------------------------------------------------

@@ -24,7 +24,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.auth.models import User
 from webapp.boxes.models import Box
-from webapp.custody.actions import EventKind
 from webapp.extensions import db
 from webapp.geo.models import Site
 
@@ -41,7 +40,6 @@ class CustodyEvent(db.Model):
 
     __tablename__ = "custody_event"
     __table_args__ = (
-        CheckConstraint(f"kind IN ({_values(EventKind)})", name="kind_valid"),
         UniqueConstraint("box_id", "box_seq", name="uq_custody_event_box_seq"),
         Index("ix_custody_event_device", "device_id", "device_seq"),
     )

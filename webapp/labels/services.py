@@ -17,7 +17,8 @@ from webapp.auth.models import User
 from webapp.boxes.models import Box, BoxStatus, Packet
 from webapp.core.batching import chunks
 from webapp.core.database import in_transaction
-from webapp.custody.models import CustodyEvent, EventKind, Verdict
+from webapp.custody.actions import EventKind
+from webapp.custody.models import CustodyEvent, Verdict
 from webapp.custody.pipeline import ScanInput, record_scans
 from webapp.geo.models import CONTEST_COLOURS, Dapil, Region, Site, SiteKind
 from webapp.labels.models import JobState, LabelJob

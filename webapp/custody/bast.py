@@ -53,8 +53,27 @@ def bast_pdf(handover: Handover, base_url: str) -> tuple[bytes, str]:
         invariant=1,
     )
     items = handover.summary["items"]
+    story = _heading(handover, base_url, styles, body)
+    story += [_box_table(items, small), Spacer(1, 4 * mm)]
+    story += _totals(items, body)
+    story += [_signatures(handover, small), Spacer(1, 4 * mm)]
+    story.append(
+        Paragraph(
+            escape(
+                f"Daftar kotak ini dibaca dari buku besar Jejak (token {handover.token}). "
+                f"Periksa keaslian dokumen ini di {verify_url(base_url, handover.number)}."
+            ),
+            small,
+        )
+    )
+    doc.build(story)
+    data = out.getvalue()
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def _heading(handover: Handover, base_url: str, styles, body) -> list:
     closed = handover.closed_at.strftime("%d-%m-%Y %H:%M UTC")
-    story = [
+    return [
         Table(
             [
                 [
@@ -72,6 +91,10 @@ def bast_pdf(handover: Handover, base_url: str) -> tuple[bytes, str]:
         Paragraph(f"Yang menerima: <b>{escape(party(handover, 'receiver'))}</b>", body),
         Spacer(1, 4 * mm),
     ]
+
+
+def _box_table(items: list[dict], small) -> Table:
+    """One row per box, its outcome in words; every discrepancy shaded."""
     rows = [["No", "Kotak (SSCC)", "Tujuan", "Segel", "Kondisi", "Status"]]
     for n, item in enumerate(items, 1):
         rows.append(
@@ -96,21 +119,28 @@ def bast_pdf(handover: Handover, base_url: str) -> tuple[bytes, str]:
         if item["outcome"] != "received":
             style.append(("BACKGROUND", (0, n), (-1, n), colors.HexColor("#fdecea")))
     table.setStyle(TableStyle(style))
-    story += [table, Spacer(1, 4 * mm)]
+    return table
+
+
+def _totals(items: list[dict], body) -> list:
     counts = {k: sum(1 for i in items if i["outcome"] == k) for k in OUTCOME}
-    story.append(
+    story = [
         Paragraph(
             f"Jumlah: {len(items)} kotak; diterima {counts['received']}, "
             f"<b>tidak ada {counts['missing']}</b>, <b>tidak diharapkan {counts['unexpected']}</b>.",
             body,
         )
-    )
+    ]
     discrepancies = [i for i in items if i["outcome"] != "received"]
     if discrepancies:
         story.append(Paragraph("<b>Selisih:</b>", body))
         for item in discrepancies:
             story.append(Paragraph(escape(f"{item['sscc']}: {OUTCOME[item['outcome']]}"), body))
     story.append(Spacer(1, 6 * mm))
+    return story
+
+
+def _signatures(handover: Handover, small) -> Table:
     cells = []
     for signature in handover.signatures:
         cells.append(
@@ -128,16 +158,4 @@ def bast_pdf(handover: Handover, base_url: str) -> tuple[bytes, str]:
     signatures.setStyle(
         TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("BOX", (0, 0), (-1, -1), 0.4, colors.grey)])
     )
-    story += [signatures, Spacer(1, 4 * mm)]
-    story.append(
-        Paragraph(
-            escape(
-                f"Daftar kotak ini dibaca dari buku besar Jejak (token {handover.token}). "
-                f"Periksa keaslian dokumen ini di {verify_url(base_url, handover.number)}."
-            ),
-            small,
-        )
-    )
-    doc.build(story)
-    data = out.getvalue()
-    return data, hashlib.sha256(data).hexdigest()
+    return signatures

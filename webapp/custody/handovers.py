@@ -148,6 +148,12 @@ def handover_items(session: Session, handover: Handover) -> list[Item]:
         )
         .order_by(CustodyEvent.id)
     ).all()
+    return _items_of(rows)
+
+
+def _items_of(rows) -> list[Item]:
+    """The handover's boxes from its dispatch and receive events: received (both), missing (sent only) or
+    unexpected (received only), in the order first seen."""
     sent, received, order = {}, {}, []
     for kind, seals, condition, sscc, contest, code, name, dapil in rows:
         if sscc not in sent and sscc not in received:

@@ -198,9 +198,11 @@ def _judge(
     ctx: BatchContext, scan: ScanInput, parsed: str | CodeError, now: datetime, batch: _Batch
 ) -> tuple[Outcome, Box | None]:
     """Judge one scan against the locked state; an accepted one is appended to its box's chain."""
-    actor, kind = ctx.actor, EventKind(scan.action)
+    actor, kind = ctx.actor, str(scan.action)
     site = ctx.by_code.get(scan.site.upper())
     try:  # who and where first: a person's refused scan may raise alerts only at their own site
+        if kind not in ACTIONS:  # the API refuses it first; a caller inside the app may not invent one
+            raise Forbidden("role")
         authorize_write(actor, roles=ACTIONS[kind].roles, sites=(site,))
     except Forbidden as refused:
         return _forbidden(scan, None, refused.why), None
@@ -238,7 +240,7 @@ def _judge(
     return outcome, box
 
 
-def _rule(scan: Scan, kind: EventKind):
+def _rule(scan: Scan, kind: str):
     """The checks every action shares (a voided box; a seal seen changed needs a witness), then its own rule;
     returns the ruling and the warnings of an accepted scan."""
     box, seen = scan.box, scan.input.seals
@@ -261,7 +263,7 @@ def _holder(box: Box, ctx: BatchContext) -> str | None:
 def _append(box, scan, kind, site, actor, holder, to, now, outcome: Outcome, batch: _Batch) -> None:
     """Hash the accepted scan onto the box's chain as its next event, for the writer."""
     values = {
-        "box": box.sscc, "seq": box.chain_length + 1, "kind": kind.value, "from": holder, "to": to,
+        "box": box.sscc, "seq": box.chain_length + 1, "kind": kind, "from": holder, "to": to,
         "site": site.code, "actor": actor.username, "device": scan.device_id, "device_seq": scan.device_seq,
         "client_id": scan.client_id, "scanned_at": scan.scanned_at, "recorded_at": now, "lat": scan.lat,
         "lon": scan.lon, "accuracy": scan.accuracy, "seals": scan.seals, "condition": scan.condition,

@@ -161,7 +161,13 @@ def _verify_postgres_parallel(session: Session, public_key: str, parts: int, hea
         send.close()
         workers.append((process, receive))
 
-    # Meanwhile, here: every hash in id order into the Merkle tree, checking checkpoints on the way.
+    tree_problem, checked = _check_tree(session, connection, public_key, upto)
+    return _gather(connection, workers, tree_problem, checked)
+
+
+def _check_tree(session: Session, connection, public_key: str, upto: int) -> tuple[Problem | None, int]:
+    """Every hash in id order into the Merkle tree, checking checkpoints on the way (while the workers
+    check the chains)."""
     tree = CheckpointChecker(checkpoint_rows(session), public_key)
     tree_problem = None
     result = connection.exec_driver_sql(
@@ -174,9 +180,12 @@ def _verify_postgres_parallel(session: Session, public_key: str, parts: int, hea
         if tree_problem:
             break
     result.close()
-    tree_problem = tree_problem or tree.before(None)
+    return tree_problem or tree.before(None), tree.checked
 
-    report = VerifyReport(checkpoints=tree.checked)
+
+def _gather(connection, workers: list, tree_problem: Problem | None, checked: int) -> VerifyReport:
+    """The workers' answers and the tree's, as one report naming the first problem in id order."""
+    report = VerifyReport(checkpoints=checked)
     # (id, after) orders problems as one process reading in id order meets them: a checkpoint up to
     # event N is checked after event N itself, so a chain problem at N comes first.
     problems = [((tree_problem.event_id, 1), tree_problem)] if tree_problem else []

@@ -39,7 +39,7 @@ def _party(base: str, holder: str | None) -> str | None:
 
 def epcis_event(row, base: str) -> dict:
     """One ledger event as EPCIS 2.0 JSON-LD."""
-    kind = EventKind(row.kind)
+    kind = row.kind
     action = ACTIONS[kind]
     step, disposition = action.epcis
     event = {

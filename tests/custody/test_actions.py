@@ -50,9 +50,9 @@ def test_a_new_action_is_one_rule_and_one_line(world, monkeypatch):
     not_theirs = record_scans(world.session, actor=world.ppk, scans=[make_scan(box.sscc, "weigh", "PPK-310101")])[0]
     assert (not_theirs.verdict, not_theirs.reason) == ("refused", "forbidden")  # roles from the same line
     assert event_kind_label("weigh") == "Weighed"
-    row = type("Row", (), {"kind": "weigh", "hash": "0" * 64, "scanned_at": weighed_at(world), "recorded_at":
-                           weighed_at(world), "from_holder": None, "to_holder": None, "sscc": box.sscc,
-                           "site": site, "packet": None})()  # fmt: skip
+    at = weighed_at(world)
+    row = {"kind": "weigh", "hash": "0" * 64, "scanned_at": at, "recorded_at": at, "from": None, "to": None,
+           "box": box.sscc, "site": site, "packet": None}  # fmt: skip
     mapped = epcis_event(row, "https://jejak.example")
     assert (mapped["bizStep"], mapped["disposition"], mapped["action"]) == ("inspecting", "in_progress", "OBSERVE")
     json.dumps(mapped)

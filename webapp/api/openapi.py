@@ -6,6 +6,7 @@ from flask import current_app
 
 from webapp.api.schemas import BatchIn, HandoverIn, PackIn, ScanIn, SignatureIn
 from webapp.api.views import bp
+from webapp.custody import event
 
 REF = "#/components/schemas/{model}"
 
@@ -141,26 +142,7 @@ BOX = {
         "in_transit_to": {"type": ["string", "null"]},
     },
 }
-EVENT = {
-    "type": "object",
-    "required": ["id", "box", "seq", "kind", "actor", "client_id", "scanned_at", "recorded_at", "prev_hash", "hash"],
-    "properties": {
-        "id": {"type": "integer"},
-        "box": {"type": "string"},
-        "seq": {"type": "integer"},
-        "kind": {"type": "string"},
-        "from": {"type": ["string", "null"]},
-        "to": {"type": ["string", "null"]},
-        "site": {"type": ["string", "null"]},
-        "actor": {"type": "string"},
-        "client_id": {"type": "string"},
-        "scanned_at": {"type": "string", "format": "date-time"},
-        "recorded_at": {"type": "string", "format": "date-time"},
-        "seals": {"type": "array", "items": {"type": "string"}},
-        "prev_hash": {"type": "string"},
-        "hash": {"type": "string"},
-    },
-}
+EVENT = event.api_schema()  # derived from the event declaration (custody/event.py)
 CHECKPOINTS = {
     "type": "object",
     "required": ["algorithm", "public_key", "key_id", "checkpoints"],

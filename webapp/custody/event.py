@@ -59,7 +59,8 @@ class Field:
     name: its name in the hashed JSON and the export line; column: the custody_event column that holds it
     (None for the encoding version, which is not stored); encoding: a key of ENCODINGS; hashed: whether
     the event's hash covers it; ref: the column holds an id that the event names by this instead ("sscc",
-    "site" code, "actor" username); api: its name in the API's event (None: not published there).
+    "site" code, "actor" username); api: its name in the API's event ("": not published there); nullable:
+    it may be null; epcis: what it becomes in the EPCIS export (exports/epcis.py), if anything.
     """
 
     name: str
@@ -68,6 +69,8 @@ class Field:
     hashed: bool = True
     ref: str | None = None
     api: str | None = None
+    nullable: bool = False
+    epcis: str | None = None
 
     @property
     def api_name(self) -> str | None:
@@ -76,28 +79,28 @@ class Field:
 
 FIELDS: tuple[Field, ...] = (
     Field("v", None, "int", api=""),
-    Field("box", "box_id", ref="sscc"),
+    Field("box", "box_id", ref="sscc", epcis="epcList"),
     Field("seq", "box_seq", "int"),
-    Field("kind", "kind"),
-    Field("from", "from_holder"),
-    Field("to", "to_holder"),
-    Field("site", "site_id", ref="site"),
+    Field("kind", "kind", epcis="bizStep"),
+    Field("from", "from_holder", nullable=True, epcis="sourceList"),
+    Field("to", "to_holder", nullable=True, epcis="destinationList"),
+    Field("site", "site_id", ref="site", nullable=True, epcis="readPoint"),
     Field("actor", "actor_id", ref="actor"),
     Field("device", "device_id", api="device_id"),
     Field("device_seq", "device_seq", "int"),
     Field("client_id", "client_id"),
-    Field("scanned_at", "scanned_at", "time"),
-    Field("recorded_at", "recorded_at", "time"),
-    Field("lat", "lat", "coordinate"),
-    Field("lon", "lon", "coordinate"),
-    Field("accuracy", "accuracy", "int"),
+    Field("scanned_at", "scanned_at", "time", epcis="eventTime"),
+    Field("recorded_at", "recorded_at", "time", epcis="recordTime"),
+    Field("lat", "lat", "coordinate", nullable=True),
+    Field("lon", "lon", "coordinate", nullable=True),
+    Field("accuracy", "accuracy", "int", nullable=True),
     Field("seals", "seals", "list"),
-    Field("condition", "condition"),
-    Field("note", "note"),
-    Field("witness", "witness"),
-    Field("handover", "handover"),
+    Field("condition", "condition", nullable=True),
+    Field("note", "note", nullable=True),
+    Field("witness", "witness", nullable=True),
+    Field("handover", "handover", nullable=True),
     Field("prev_hash", "prev_hash", hashed=False),
-    Field("hash", "hash", hashed=False),
+    Field("hash", "hash", hashed=False, epcis="eventID"),
 )
 
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
@@ -169,6 +172,30 @@ def api_event(view: Mapping) -> dict:
         if f.api_name:
             event[f.api_name] = view[f.name]
     return event
+
+
+_JSON_TYPES = {
+    "int": {"type": "integer"},
+    "time": {"type": "string", "format": "date-time"},
+    "coordinate": {"type": "string", "pattern": "^-?[0-9]+\\.[0-9]{6}$"},
+    "list": {"type": "array", "items": {"type": "string"}},
+    "text": {"type": "string"},
+}
+
+
+def api_schema() -> dict:
+    """The JSON Schema of `api_event`'s output (the OpenAPI document's Event)."""
+    properties, required = {"id": {"type": "integer"}}, ["id"]
+    for f in FIELDS:
+        if not f.api_name:
+            continue
+        schema = dict(_JSON_TYPES[f.encoding])
+        if f.nullable:
+            schema["type"] = [schema["type"], "null"]
+        else:
+            required.append(f.api_name)
+        properties[f.api_name] = schema
+    return {"type": "object", "required": required, "properties": properties}
 
 
 def export_event(view: Mapping) -> dict:

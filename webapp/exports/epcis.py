@@ -13,13 +13,14 @@ the last event only: a document cut off in transit lacks it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from webapp.boxes.models import Box, Packet
+from webapp.custody import event as event_declaration
 from webapp.custody.actions import ACTIONS, EventKind
 from webapp.custody.event import utc_text
 from webapp.custody.models import CustodyEvent
@@ -37,30 +38,34 @@ def _party(base: str, holder: str | None) -> str | None:
     return f"{base}/sites/{name}" if kind == "site" else f"{base}/people/{name}"
 
 
-def epcis_event(row, base: str) -> dict:
-    """One ledger event as EPCIS 2.0 JSON-LD."""
-    kind = row.kind
+# The event's fields that the export carries (custody/event.py marks each with what it becomes here).
+EXPORTED = tuple(f for f in event_declaration.FIELDS if f.epcis)
+
+
+def epcis_event(row: Mapping, base: str) -> dict:
+    """One ledger event (its EXPORTED fields by name, and `packet`) as EPCIS 2.0 JSON-LD."""
+    kind = row["kind"]
     action = ACTIONS[kind]
     step, disposition = action.epcis
     event = {
         "type": "ObjectEvent",
-        "eventID": f"ni:///sha-256;{row.hash}?ver=CBV2.0",
-        "eventTime": utc_text(row.scanned_at),
-        "recordTime": utc_text(row.recorded_at),
+        "eventID": f"ni:///sha-256;{row['hash']}?ver=CBV2.0",
+        "eventTime": utc_text(row["scanned_at"]),
+        "recordTime": utc_text(row["recorded_at"]),
         "eventTimeZoneOffset": "+00:00",
         "action": action.epcis_action,
         "bizStep": step,
         "disposition": disposition,
     }
-    link = f"{base}/00/{row.sscc}"
-    if kind == EventKind.PACK and row.packet:
-        event.update(type="AggregationEvent", parentID=link, childEPCs=[f"{base}/00/{row.packet}"])
+    link = f"{base}/00/{row['box']}"
+    if kind == EventKind.PACK and row["packet"]:
+        event.update(type="AggregationEvent", parentID=link, childEPCs=[f"{base}/00/{row['packet']}"])
     else:
         event["epcList"] = [link]
-    if row.site:
-        event["readPoint"] = {"id": f"{base}/sites/{row.site}"}
+    if row["site"]:
+        event["readPoint"] = {"id": f"{base}/sites/{row['site']}"}
     if kind in (EventKind.DISPATCH, EventKind.RECEIVE):
-        source, destination = _party(base, row.from_holder), _party(base, row.to_holder)
+        source, destination = _party(base, row["from"]), _party(base, row["to"])
         if source:
             event["sourceList"] = [{"type": "possessing_party", "source": source}]
         if destination:
@@ -71,29 +76,24 @@ def epcis_event(row, base: str) -> dict:
 def _rows(session: Session, region: str, start: datetime, end: datetime):
     dest = aliased(Site)
     here = aliased(Site)
+    t = CustodyEvent.__table__
+    named = {"box_id": Box.sscc, "site_id": here.code}
     query = (
         select(
-            CustodyEvent.kind,
-            CustodyEvent.hash,
-            CustodyEvent.scanned_at,
-            CustodyEvent.recorded_at,
-            CustodyEvent.from_holder,
-            CustodyEvent.to_holder,
-            Box.sscc,
-            here.code.label("site"),
+            *(named.get(f.column, t.c[f.column]).label(f.name) for f in EXPORTED),
             Packet.sscc.label("packet"),
         )
-        .join(Box, Box.id == CustodyEvent.box_id)
+        .join(Box, Box.id == t.c.box_id)
         .join(dest, dest.id == Box.destination_id)
-        .outerjoin(here, here.id == CustodyEvent.site_id)
-        .outerjoin(Packet, Packet.packed_event_id == CustodyEvent.id)
-        .where(CustodyEvent.scanned_at >= start, CustodyEvent.scanned_at < end)
-        .order_by(CustodyEvent.id)
+        .outerjoin(here, here.id == t.c.site_id)
+        .outerjoin(Packet, Packet.packed_event_id == t.c.id)
+        .where(t.c.scanned_at >= start, t.c.scanned_at < end)
+        .order_by(t.c.id)
         .execution_options(yield_per=2000, stream_results=True)
     )
     if region:
         query = query.where((dest.region_code == region) | dest.region_code.startswith(region + "."))
-    return session.execute(query)
+    return session.execute(query).mappings()
 
 
 def stream_document(session: Session, *, region: str, start: datetime, end: datetime, base: str) -> Iterator[str]:

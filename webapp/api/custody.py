@@ -26,7 +26,7 @@ from webapp.custody import event
 from webapp.custody.checkpoints import checkpoint_due, checkpoint_json, make_checkpoint, signing_key
 from webapp.custody.event import utc_text
 from webapp.custody.messages import message, warning_label
-from webapp.custody.models import Alert, CustodyEvent, LedgerCheckpoint
+from webapp.custody.models import Alert, CustodyEvent, LedgerCheckpoint, Verdict
 from webapp.custody.outcome import Outcome
 from webapp.custody.pipeline import ScanInput, record_scans
 from webapp.extensions import csrf, db
@@ -40,7 +40,7 @@ STATUS_BY_VERDICT = {"accepted": 201, "duplicate": 200, "refused": 422}
 
 def verdict_status(verdict: str, reason: str | None) -> int:
     """201 accepted, 200 duplicate, 403 a write outside the caller's role or area, 422 another refusal."""
-    return 403 if verdict == "refused" and reason == "forbidden" else STATUS_BY_VERDICT[verdict]
+    return 403 if verdict == Verdict.REFUSED and reason == "forbidden" else STATUS_BY_VERDICT[verdict]
 
 
 @bp.before_request
@@ -101,7 +101,7 @@ def _record(scans: list[ScanInput]) -> list[Outcome]:
     """Run the scans in one write transaction, retrying when a concurrent writer got in the way."""
     actor = current_user._get_current_object()
     results = in_transaction(lambda: record_scans(db.session, actor=actor, scans=scans))
-    ids = [r.event["id"] for r in results if r.verdict == "accepted" and r.event]
+    ids = [r.event["id"] for r in results if r.verdict == Verdict.ACCEPTED and r.event]
     every = current_app.config["LEDGER_CHECKPOINT_EVERY"]
     if ids and max(ids) // every > (min(ids) - 1) // every:  # these events crossed a multiple of N
         _maybe_checkpoint()

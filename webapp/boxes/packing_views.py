@@ -19,6 +19,7 @@ from webapp.boxes.models import Box
 from webapp.boxes.packing import missing_packets, pack_packet, packet_json
 from webapp.core.database import writes
 from webapp.custody import messages
+from webapp.custody.models import Verdict
 from webapp.extensions import db
 
 bp = Blueprint("packing", __name__)
@@ -59,7 +60,7 @@ def station():
                 device_id=device,
                 device_seq=_next_seq(),
             )
-            carton = find_carton(db.session, form.carton.data) if carton_result.verdict != "refused" else None
+            carton = find_carton(db.session, form.carton.data) if carton_result.verdict != Verdict.REFUSED else None
             if carton is None:
                 form.packet.data = ""
         if form.box.data:

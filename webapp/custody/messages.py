@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from webapp.custody.models import Verdict
 from webapp.custody.outcome import Outcome
 
 
@@ -28,9 +29,9 @@ def _scan(result: Outcome) -> str:
     """The sentence shown full-screen on the phone."""
     details = result.details
     verdict = result.original_verdict or result.verdict
-    if result.verdict == "duplicate" and verdict == "accepted":
+    if result.verdict == Verdict.DUPLICATE and verdict == Verdict.ACCEPTED:
         return _("Already recorded: this scan was accepted before.")
-    if verdict == "accepted":
+    if verdict == Verdict.ACCEPTED:
         return (
             _("Accepted.")
             if not result.warnings
@@ -84,13 +85,13 @@ def _forbidden(why: str | None) -> str:
 def _pack(result: Outcome) -> str:
     """What the packing station shows, big, after a packet is scanned into a box."""
     details = result.details
-    if result.verdict == "accepted":
+    if result.verdict == Verdict.ACCEPTED:
         return (
             _("Packed. %(n)s packets still missing.", n=len(result.missing))
             if result.missing
             else _("Packed. The box is complete: it can be sealed.")
         )
-    if result.verdict == "duplicate":
+    if result.verdict == Verdict.DUPLICATE:
         return _("This packet is already in this box.")
     if result.reason == "wrong_dapil" and "carton" in details:
         return _(

@@ -7,6 +7,8 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# Labels printed by `make run` point their QR codes at the address it serves (unless one is set).
+RUN_BASE_URL = $(or $(PUBLIC_BASE_URL),http://$(HOST):$(PORT))
 # gunicorn processes, each with the threads gunicorn.conf.py gives it
 WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 # The demo's voting day, unless ELECTION_DAY is set: four days from today, so its milestones are near.
@@ -33,10 +35,10 @@ db: setup
 	$(FLASK) db upgrade
 
 run: db
-	$(FLASK) seed demo --if-empty
+	PUBLIC_BASE_URL=$(RUN_BASE_URL) $(FLASK) seed demo --if-empty
 	ELECTION_DAY=$(ELECTION_DAY) $(FLASK) alerts scan
 	@echo "Jejak is at http://$(HOST):$(PORT)/  (demo logins above, or: $(FLASK) users list)"
-	ELECTION_DAY=$(ELECTION_DAY) $(BIN)/gunicorn --config gunicorn.conf.py --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	PUBLIC_BASE_URL=$(RUN_BASE_URL) ELECTION_DAY=$(ELECTION_DAY) $(BIN)/gunicorn --config gunicorn.conf.py --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 # Tests run in parallel, one process per core (pytest-xdist), each on a database of its own.
 TEST_WORKERS ?= auto

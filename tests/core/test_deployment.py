@@ -145,3 +145,18 @@ def test_gunicorn_config_keeps_answering_health_probes_while_clients_stall(tmp_p
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def test_make_run_on_another_port_prints_labels_for_that_port():
+    """`make run PORT=8101` serves on 8101, and the labels it prints open 8101 (issue 14, point 10)."""
+    import shutil
+    from pathlib import Path
+
+    if shutil.which("make") is None:
+        pytest.skip("needs make")
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k != "PUBLIC_BASE_URL"}
+    plan = subprocess.run(["make", "-n", "run", "PORT=8101"], cwd=root, env=env, capture_output=True, text=True)
+    served = [line for line in plan.stdout.splitlines() if "gunicorn" in line]
+    assert served and all("--bind 127.0.0.1:8101" in line for line in served)
+    assert all("PUBLIC_BASE_URL=http://127.0.0.1:8101" in line for line in served)

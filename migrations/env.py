@@ -41,15 +41,17 @@ def run_migrations_online():
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:  # batch mode rebuilds tables: SQLite's recipe turns key checks off meanwhile (not in a transaction)
             connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
-        context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
-        with context.begin_transaction():
-            context.run_migrations()
-            if sqlite:  # and checks every key before committing
-                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                if broken:
-                    raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
-        if sqlite:
-            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
+        try:
+            context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:  # and checks every key before committing
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+        finally:
+            if sqlite:  # the pooled connection keeps enforcing keys, whatever happened
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

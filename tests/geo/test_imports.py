@@ -512,6 +512,7 @@ HEADERS = {  # the first is the usual one
 IMPORTERS = {"import_tps": import_tps, "import_dapil": import_dapil, "import_regions": import_regions}
 FUZZ = settings(
     max_examples=50,
+    derandomize=True,  # the same examples in every run: CI does not fail by chance (run with a seed to explore)
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -577,6 +578,16 @@ def fuzz_dapil(session, tmp_path):
     """The dapil the TPS files may name."""
     import_dapil(session, csv_file(tmp_path, "d.csv", GOOD_DAPIL))
     return session
+
+
+def test_an_invisible_character_in_a_refused_name_is_shown_as_its_code_point(fuzz_dapil, tmp_path):
+    """Found by the fuzzer: a dapil name starting with a stray BOM was echoed raw into the problem."""
+    bad = "contest,dapil_code,dapil_name,region_code\nDPR,\ufeffx,\ufeffx,31.01.01\n"
+    with pytest.raises(ImportRejected) as refused:
+        import_dapil(fuzz_dapil, csv_file(tmp_path, "bom.csv", bad))
+    shown = [str(problem) for problem in refused.value.problems]
+    assert all(line.isprintable() for line in shown), shown
+    assert any("\\ufeffx" in line for line in shown), shown
 
 
 @pytest.mark.parametrize("importer", IMPORTERS)

@@ -102,6 +102,7 @@ SCAN_RESULT = {
                 "wrong_dapil",
                 "not_held_by_you",
                 "not_in_transit_to_you",
+                "already_held",
                 "voided",
                 "forbidden",
                 "seal_mismatch",

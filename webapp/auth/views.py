@@ -16,7 +16,7 @@ from webapp.auth.forms import LoginForm
 from webapp.auth.models import User
 from webapp.auth.services import normal_username
 from webapp.auth.throttle import BROWSER_COOKIE, LoginThrottle, account_bucket, browser_bucket, remember_browser
-from webapp.core.database import writes
+from webapp.core.database import in_transaction
 from webapp.core.security import safe_local_url
 from webapp.extensions import db, limiter
 
@@ -67,7 +67,6 @@ def _remember_browser(response: Response, username: str) -> Response:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
-@writes
 def login():
     """Log in with username and password."""
     if current_user.is_authenticated:
@@ -90,7 +89,7 @@ def login():
             if throttle:
                 throttle.succeeded(bucket)
             login_user(user)
-            user.last_login_at = datetime.now(UTC)
+            in_transaction(lambda: setattr(user, "last_login_at", datetime.now(UTC)))
             log.info("login %s", user.username)
             return _remember_browser(redirect(safe_local_url(request.args.get("next"))), username)
     return render_template("auth/login.html", form=form)
@@ -98,11 +97,11 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 @login_required
-@writes
 def logout():
     """Log out (POST, so another site cannot log a person out) everywhere: every session of the user ends,
     copies of this browser's cookie included."""
-    current_user.end_sessions()
+    user = current_user._get_current_object()
+    in_transaction(user.end_sessions)
     log.info("logout %s", current_user.username)
     logout_user()
     flash(_("You have logged out."), "info")

@@ -45,7 +45,7 @@ class OrderProblem(JejakError):
     def __init__(self, field_name: str, code: str):
         super().__init__(f"{field_name}: {code}", details={"field": field_name, "problem": code})
         self.field = field_name
-        self.code = code
+        self.code = code  # the problem, as the forms and the CLI name it (always caught by them)
 
 
 @dataclass

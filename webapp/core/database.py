@@ -88,10 +88,16 @@ def in_transaction(work: Callable[[], T], *, session: Session | None = None, att
     Services flush and never commit; views use `writes`, jobs call this once per chunk.
     """
     session = session or db.session
+    if session.info.get("in_write"):  # already inside one (a loader reached from a write): join it
+        return work()
     for attempt in range(1, attempts + 1):
-        begin_write(session)
         try:
-            result = work()
+            begin_write(session)  # on SQLite the wait for the write lock ends here: retried too
+            session.info["in_write"] = True
+            try:
+                result = work()
+            finally:
+                session.info["in_write"] = False
             session.commit()
             return result
         except DBAPIError as exc:
@@ -107,13 +113,15 @@ def in_transaction(work: Callable[[], T], *, session: Session | None = None, att
 
 def writes(view: Callable[..., T]) -> Callable[..., T]:
     """A view that writes: on POST (and PUT, PATCH, DELETE) its whole body runs in one write transaction
-    (in_transaction), committed once after it returns; a GET of the same view only reads."""
+    (in_transaction), committed once after it returns; a GET of the same view only reads. The body runs
+    once (no retry): a view also touches things outside the database (the session cookie, flashed
+    messages) that a second run would repeat. Put the retried part in in_transaction inside the view."""
 
     @wraps(view)
     def wrapped(*args, **kwargs):
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return view(*args, **kwargs)
-        return in_transaction(lambda: view(*args, **kwargs))
+        return in_transaction(lambda: view(*args, **kwargs), attempts=1)
 
     return wrapped
 

@@ -66,12 +66,14 @@ class Scan:
 
 @dataclass
 class Ruling:
-    """A rule's answer: `refusal` with `details`, or the box's `changes` and its holder afterwards (`to`)."""
+    """A rule's answer: `refusal` with `details`, or the box's `changes` and its holder afterwards (`to`), or
+    `already`: the box is already where the scan would put it, so there is nothing to record."""
 
     refusal: str | None = None
     details: dict = field(default_factory=dict)
     changes: dict[str, Any] = field(default_factory=dict)
     to: str | None = None
+    already: bool = False  # nothing to record: the box is already where this scan would put it
 
 
 def refuse(reason: str, **details) -> Ruling:
@@ -165,6 +167,10 @@ def dispatch(scan: Scan) -> Ruling:
 def receive(scan: Scan) -> Ruling:
     """Taken over from the sender: by a courier in person, or at a site of the box's route."""
     box, site, actor = scan.box, scan.site, scan.actor
+    if box.holder_user_id == actor.id or (
+        actor.role != Role.COURIER and box.holder_site_id == site.id and box.status != BoxStatus.IN_TRANSIT
+    ):  # a second look at a box one already holds: said calmly, nothing recorded, nothing raised
+        return Ruling(already=True, details={"holder": scan.holder})
     arrived = {"transit_site_id": None, "transit_user_id": None, "current_site_id": site.id}
     if actor.role == Role.COURIER:
         if box.status != BoxStatus.IN_TRANSIT or box.transit_user_id != actor.id:

@@ -2,7 +2,7 @@
 
 That is how the ledger's `from` and `to` fields name holders (docs/ledger.md), and how every page, alert
 and export names them. A sender types a courier as a receiver as `courier:USERNAME` (what the person is,
-not how the ledger names them); `receiver_username` reads that form, and `user:USERNAME` too.
+not how the ledger names them); `receiver_username` reads that form.
 """
 
 from __future__ import annotations
@@ -21,10 +21,7 @@ def user_holder(username: str) -> str:
 
 
 def receiver_username(receiver: str | None) -> str | None:
-    """The username a dispatch's receiver names (`courier:NAME` or `user:NAME`), lower-cased; None when the
-    receiver is a site code."""
+    """The username a dispatch's receiver names (`courier:NAME`), lower-cased; None when the receiver is a
+    site code (the phone's own judgement reads receivers the same way: static/js/scan/judge.js)."""
     text = (receiver or "").strip()
-    for prefix in (COURIER, USER):
-        if text.lower().startswith(prefix):
-            return text[len(prefix) :].lower()
-    return None
+    return text[len(COURIER) :].lower() if text.lower().startswith(COURIER) else None

@@ -38,6 +38,8 @@ def _scan(result: Outcome) -> str:
             else _("Accepted, with a warning: %(w)s.", w=", ".join(warning_label(w) for w in result.warnings))
         )
     reason = result.reason
+    if reason == "already_held":
+        return _("Already here: you hold this box. Nothing was recorded again.")
     if reason == "wrong_destination":
         return _("This box is for %(where)s. DO NOT ACCEPT.", where=_where(details))
     if reason == "wrong_dapil":

@@ -221,6 +221,10 @@ def _judge(
         return outcome, box
     holder = _holder(box, ctx)
     ruling, warnings = _rule(Scan(ctx, box, scan, site, actor, holder), kind)
+    if ruling.already:
+        return Outcome(
+            Verdict.DUPLICATE, "already_held", {"sscc": box.sscc, **ruling.details}, client_id=scan.client_id
+        ), box
     if ruling.refusal == "forbidden":
         return _forbidden(scan, box, ruling.details.get("why", "role")), box
     if ruling.refusal:

@@ -4,7 +4,7 @@ Nothing else inserts into them (tests/custody/test_structure.py reads the packag
 A batch of scans is written as one statement on PostgreSQL (core/bulk.py): the boxes' new state, the
 events (ids back), the receipts and the alerts, each receipt and alert linked to its scan's event. Alerts
 that no scan raises (packing, the periodic sweep) come through `write_alerts`. The writer flushes; the
-request's transaction (core/database.py: `write_transaction`) commits.
+request's transaction (core/database.py: `in_transaction`) commits.
 """
 
 from __future__ import annotations

@@ -56,7 +56,10 @@ class ImportProblem:
     message: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+        # What the file held is echoed in the message: anything invisible in it (a stray BOM, a control
+        # character) is shown as its code point, so a terminal or a page shows exactly what is wrong.
+        shown = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in self.message)
+        return f"line {self.line}: {shown}"
 
 
 class ImportRejected(JejakError):
@@ -286,13 +289,14 @@ def region_counts(session: Session) -> dict[int, int]:
 # --- sites along the route ---------------------------------------------------------------------
 
 
-ROUTE_KINDS = (SiteKind.WAREHOUSE_PROV, SiteKind.WAREHOUSE_KAB, SiteKind.PPK, SiteKind.PPS)
+ROUTE_PREFIXES = {2: "KPU-", 4: "KPU-", 6: "PPK-", 10: "PPS-"}  # digits of the region code, as site_code spells it
 
 
 def route_codes_for(region_code: str | None) -> set[str]:
-    """Codes of the warehouse > PPK > PPS sites above a desa (DESIGN.md section 3), from its region code."""
-    parts = region_code.split(".") if region_code else []
-    return {site_code(kind, ".".join(parts[: n + 1])) for n, kind in enumerate(ROUTE_KINDS[: len(parts)])}
+    """Codes of the warehouse > PPK > PPS sites above a desa (DESIGN.md section 3), from its region code
+    (static/js/scan/judge.js: routeCodes computes the same on the phone)."""
+    digits = (region_code or "").replace(".", "")
+    return {prefix + digits[:n] for n, prefix in ROUTE_PREFIXES.items() if digits and len(digits) >= n}
 
 
 def site_code(kind: SiteKind, region_code: str, number: int | None = None) -> str:

@@ -57,6 +57,9 @@ export function judge(cache, scan, t) {
       const name = (code) => cache.dapils[code] || code;
       return { verdict: "refused", reason: "wrong_dapil", vars: { box: name(box.dapil), tps: name(tpsDapil) }, box };
     }
+    if (box.held_at === scan.site && !box.in_transit_to) {
+      return { verdict: "accepted", reason: "already_here", vars, box }; // calm: the server records nothing
+    }
     if (box.in_transit_to !== scan.site) {
       return { verdict: "warning", reason: "not_in_transit_to_you", vars, box };
     }

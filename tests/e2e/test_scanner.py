@@ -176,3 +176,39 @@ def test_a_misread_code_is_refused_before_anything_is_recorded(page: Page):
     page.locator("#verdict-ok").click()
     expect(page.locator("#code-error")).to_be_visible()
     assert page.locator("#pending").get_attribute("data-count") == "0"
+
+
+def test_a_wedge_scanner_loses_no_scan_after_a_red_verdict(page: Page, live_app, artifacts):
+    """Three boxes at a wedge scanner's speed (18 characters within 50 ms, then Enter), the middle one red:
+    the third is not swallowed by the red verdict's button, and all three reach the server (issue 14)."""
+    first, second, stray = send_to_ppk(live_app, 3, wrong_dapil=1)
+    open_scanner(page)
+    expect(page.locator("#site")).to_have_value(PPK)
+
+    def wedge(code: str) -> None:  # keys as a USB or Bluetooth scanner sends them, to whatever has focus
+        page.keyboard.type(code, delay=2)
+        page.keyboard.press("Enter")
+
+    wedge(first)
+    verdict(page, "accepted")
+    wedge(stray)
+    verdict(page, "refused")
+    expect(page.locator("#verdict-ok")).to_be_focused()
+    wedge(second)  # straight on, as the worker does: no tap on "OK, saya mengerti"
+    verdict(page, "accepted")
+    expect(page.locator("#verdict-text")).to_contain_text("Diterima")
+    page.screenshot(path=str(artifacts / "scan-wedge-after-red-360.png"))
+    expect(page.locator("#pending")).to_have_attribute("data-count", "0", timeout=20_000)
+    expect(page.locator("#refusals")).to_contain_text(stray)  # the red one is kept until acknowledged
+
+    with live_app.app_context():
+        session = db.session
+        boxes = {box.sscc: box for box in session.scalars(select(Box).where(Box.sscc.in_([first, second, stray])))}
+        received = session.scalars(
+            select(CustodyEvent.box_id).where(
+                CustodyEvent.kind == "receive", CustodyEvent.box_id.in_([b.id for b in boxes.values()])
+            )
+        ).all()
+        assert sorted(received) == sorted([boxes[first].id, boxes[second].id])
+        refused = session.scalars(select(ScanReceipt).where(ScanReceipt.box_id == boxes[stray].id)).all()
+        assert [(r.verdict, r.reason) for r in refused if r.verdict != "accepted"] == [("refused", "wrong_dapil")]

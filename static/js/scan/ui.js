@@ -52,6 +52,12 @@ export function setupVerdict(afterClose) {
   $("verdict").addEventListener("click", () => {
     if ($("verdict-ok").hidden) closeVerdict();
   });
+  // A wedge scanner types the next code straight after a red verdict: its first character closes the
+  // verdict (the refusal stays listed until acknowledged) and, with the rest and its Enter, goes to the
+  // code field, which `afterClose` focuses before the character lands. Only Enter or a tap acknowledges.
+  $("verdict").addEventListener("keydown", (event) => {
+    if (event.key.length === 1 && !event.ctrlKey && !event.metaKey && !event.altKey) closeVerdict();
+  });
 }
 
 // The online/offline badge in the top bar.

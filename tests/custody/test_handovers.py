@@ -60,7 +60,7 @@ def test_a_handover_lists_what_the_ledger_says(client, handover):
 def test_closing_needs_both_signatures_then_numbers_and_freezes_the_bast(client, handover, world):
     token, boxes = handover
     refused = client.post(f"/api/v1/handovers/{token}/close", json={})
-    assert refused.status_code == 400 and "both parties must sign" in refused.json["error"]["message"]
+    assert refused.status_code == 400 and "Kedua pihak harus menandatangani" in refused.json["error"]["message"]
     for role, name in (("sender", "Budi"), ("receiver", "Siti"), ("witness", "Agus")):
         body = {"role": role, "name": name, "image": png()}
         if role == "witness":

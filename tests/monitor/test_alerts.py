@@ -38,7 +38,7 @@ def test_a_supervisor_acknowledges_then_resolves_and_the_history_stays(client, w
     page = client.get("/alerts")
     assert "Rusak" in page.text and box.sscc in page.text
     refused = client.post(f"/api/v1/alerts/{alert.id}/resolve", json={"note": ""})
-    assert refused.status_code == 400 and "say what was done" in refused.json["error"]["message"]
+    assert refused.status_code == 400 and "Tuliskan apa yang dilakukan" in refused.json["error"]["message"]
     assert (
         client.post(f"/alerts/{alert.id}", data={"action": "acknowledge", "note": "Tim menuju TPS"}).status_code == 302
     )

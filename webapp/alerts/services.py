@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session
 
@@ -12,6 +13,7 @@ from webapp.auth.access import Forbidden, authorize_write, box_clause, site_clau
 from webapp.auth.models import Role, User
 from webapp.boxes.models import Box
 from webapp.core.exceptions import CodedError
+from webapp.core.names import alert_state_label
 from webapp.custody.models import Alert, AlertAction, AlertState
 from webapp.geo.models import Site
 
@@ -94,15 +96,15 @@ def act(session: Session, alert: Alert, *, actor: User, action: str, note: str) 
     try:  # supervisors, and only on alerts of their own area (its site or its box)
         authorize_write(actor, roles=ACTORS, alerts=(alert,))
     except Forbidden:
-        raise AlertError("forbidden", "alerts are acknowledged and resolved by supervisors of their area") from None
+        raise AlertError("forbidden", _("Alerts are acknowledged and resolved by supervisors of their area.")) from None
     note = (note or "").strip()
     if action not in NEXT:
-        raise AlertError("invalid_request", "action must be acknowledge or resolve")
+        raise AlertError("invalid_request", _("Action must be acknowledge or resolve."))
     if action == "resolve" and len(note) < 3:
-        raise AlertError("invalid_request", "say what was done to resolve it")
+        raise AlertError("invalid_request", _("Say what was done to resolve it."))
     target = NEXT[action].get(AlertState(alert.state))
     if target is None:
-        raise AlertError("conflict", f"this alert is already {alert.state}")
+        raise AlertError("conflict", _("This alert is already %(state)s.", state=alert_state_label(alert.state)))
     now = datetime.now(UTC)
     step = AlertAction(alert_id=alert.id, action=action, note=note[:1000], actor_id=actor.id, at=now)
     session.add(step)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -37,11 +38,11 @@ def resolve_scope(session: Session, text: str) -> Scope:
     if raw[:1].isalpha():
         site = session.scalar(select(Site).where(Site.code == raw.upper()))
         if site is None:
-            raise AccountError(f"no site with code {raw}")
+            raise AccountError(_("There is no site with the code %(code)s.", code=raw))
         return Scope(site=site)
     code = dotted_code(raw)
     if code is None or session.get(Region, code) is None:
-        raise AccountError(f"'{raw}' is not a known region code, site code or ID")
+        raise AccountError(_("%(raw)s is not a known region code, site code or ID.", raw=raw))
     return Scope(region_code=code)
 
 
@@ -53,7 +54,7 @@ def normal_username(text: str | None) -> str:
 def validate_password(password: str) -> None:
     """Refuse passwords that are too short to resist guessing."""
     if len(password or "") < MIN_PASSWORD:
-        raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
+        raise AccountError(_("The password needs at least %(n)s characters.", n=MIN_PASSWORD))
 
 
 def create_user(
@@ -62,11 +63,11 @@ def create_user(
     """Add a user; the username is lower-case letters, digits, dot, dash or underscore."""
     username = normal_username(username)
     if not USERNAME_RE.match(username):
-        raise AccountError("the username needs 3-64 characters: a-z, 0-9, dot, dash, underscore")
+        raise AccountError(_("The username needs 3-64 characters: a-z, 0-9, dot, dash, underscore."))
     if role not in {r.value for r in Role}:
-        raise AccountError(f"role must be one of {', '.join(r.value for r in Role)}")
+        raise AccountError(_("The role must be one of %(roles)s.", roles=", ".join(r.value for r in Role)))
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise AccountError(f"user {username} already exists")
+        raise AccountError(_("User %(name)s already exists.", name=username))
     validate_password(password)
     user = User(
         username=username,
@@ -85,7 +86,7 @@ def get_user(session: Session, username: str) -> User:
     """The user with this username, or an AccountError."""
     user = session.scalar(select(User).where(User.username == normal_username(username)))
     if user is None:
-        raise AccountError(f"no user {username}")
+        raise AccountError(_("There is no user %(name)s.", name=username))
     return user
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, has_request_context, session
 from flask_babel import format_decimal
 
 from config import BASE_DIR
@@ -10,7 +10,10 @@ from webapp.extensions import babel
 
 
 def select_locale() -> str:
-    """The language chosen in this session, else Indonesian."""
+    """The language chosen in this session, else Indonesian. Outside a request (the command line, whose
+    commands and documentation are in English) English."""
+    if not has_request_context():
+        return "en"
     chosen = session.get("lang")
     if chosen in current_app.config["LANGUAGES"]:
         return chosen

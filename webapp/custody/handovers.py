@@ -50,11 +50,11 @@ def start_handover(session: Session, *, actor: User, token: str, site_code: str,
     try:
         token = str(uuid.UUID(token))
     except ValueError:
-        raise HandoverError("invalid_request", "token must be a UUID") from None
+        raise HandoverError("invalid_request", _("Token must be a UUID.")) from None
     existing = session.scalar(select(Handover).where(Handover.token == token))
     if existing is not None:
         if existing.sender_id != actor.id:
-            raise HandoverError("conflict", "this handover token belongs to another sender")
+            raise HandoverError("conflict", _("This handover token belongs to another sender."))
         return existing
     site = _site(session, site_code)
     # A site-scoped person hands over from their own site; a courier (scoped to a region) from where they stand.
@@ -64,26 +64,26 @@ def start_handover(session: Session, *, actor: User, token: str, site_code: str,
     try:
         authorize_write(actor, roles=HANDOVER_ROLES, sites=(site,))
     except Forbidden:
-        raise HandoverError("forbidden", "a handover starts at your own site") from None
+        raise HandoverError("forbidden", _("A handover starts at your own site.")) from None
     if not own_site:
-        raise HandoverError("forbidden", "a handover starts at your own site")
+        raise HandoverError("forbidden", _("A handover starts at your own site."))
     handover = Handover(token=token, status="open", sender_site=site, sender=actor, created_at=datetime.now(UTC))
     receiver = (to or "").strip()
     username = receiver_username(receiver)
     if username is not None:
         courier = session.scalar(select(User).where(User.username == username))
         if courier is None or courier.role != Role.COURIER or not courier.active:
-            raise HandoverError("invalid_request", f"no active courier {receiver.partition(':')[2]}")
+            raise HandoverError("invalid_request", _("No active courier %(name)s.", name=receiver.partition(":")[2]))
         if not may_hold(courier, site):  # a courier takes over only where their area reaches
-            raise HandoverError("forbidden", "that courier does not serve your site")
+            raise HandoverError("forbidden", _("That courier does not serve your site."))
         handover.receiver_user = courier
     else:
         target = _site(session, receiver)
         if target is None or target.id == site.id:
-            raise HandoverError("invalid_request", f"no other site with code {receiver}")
+            raise HandoverError("invalid_request", _("No other site has the code %(code)s.", code=receiver))
         # Down to a site in one's own area, or up one's own chain on the way back (TPS > PPS > PPK > warehouse).
         if not (site_in_scope(actor, target) or target.id in {s.id for s in site.route}):
-            raise HandoverError("forbidden", "that site is outside your area")
+            raise HandoverError("forbidden", _("That site is outside your area."))
         handover.receiver_site = target
     session.add(handover)
     session.flush()
@@ -226,7 +226,7 @@ def handover_json(session: Session, handover: Handover) -> dict:
 def _check_signature(image: bytes) -> None:
     """A whole, readable PNG of a sensible size (the BAST's PDF embeds it), measured before it is decoded."""
     if not image.startswith(PNG_MAGIC) or len(image) > MAX_SIGNATURE_BYTES:
-        raise HandoverError("invalid_request", "the signature must be a PNG image under 300 kB")
+        raise HandoverError("invalid_request", _("The signature must be a PNG image under 300 kB."))
     try:
         checked_image(image, kind="PNG", max_size=MAX_SIGNATURE_SIZE, min_size=(10, 10))
     except ImageRefused as exc:
@@ -234,7 +234,7 @@ def _check_signature(image: bytes) -> None:
             width, height = MAX_SIGNATURE_SIZE
             message = _("A signature may be at most %(width)s x %(height)s pixels.", width=width, height=height)
             raise HandoverError("invalid_request", message) from None
-        raise HandoverError("invalid_request", "the signature must be a PNG image under 300 kB") from None
+        raise HandoverError("invalid_request", _("The signature must be a PNG image under 300 kB.")) from None
 
 
 def add_signature(
@@ -242,9 +242,9 @@ def add_signature(
 ) -> HandoverSignature:
     """Keep a signature drawn on screen; a party signing again replaces its earlier signature."""
     if handover.status != "open":
-        raise HandoverError("conflict", "this BAST is closed")
+        raise HandoverError("conflict", _("This BAST is closed."))
     if role not in {r.value for r in SignerRole}:
-        raise HandoverError("invalid_request", "role must be sender, receiver or witness")
+        raise HandoverError("invalid_request", _("Role must be sender, receiver or witness."))
     _check_signature(image)
     for old in [s for s in handover.signatures if s.role == role]:
         # A party signs once (again replaces it); a witness signing again under the same name too.
@@ -268,15 +268,15 @@ def close_handover(session: Session, handover: Handover, *, actor: User, base_ur
     from webapp.custody.bast import bast_pdf  # reportlab only when a BAST is drawn
 
     if handover.status != "open":
-        raise HandoverError("conflict", "this BAST is closed")
+        raise HandoverError("conflict", _("This BAST is closed."))
     roles = {s.role for s in handover.signatures}
     if not {SignerRole.SENDER, SignerRole.RECEIVER} <= roles:
-        raise HandoverError("invalid_request", "both parties must sign before the BAST is closed")
+        raise HandoverError("invalid_request", _("Both parties must sign before the BAST is closed."))
     for signature in handover.signatures:  # the PDF decodes each; one kept under an older, looser rule is refused
         _check_signature(signature.image)
     items = handover_items(session, handover)
     if not items:
-        raise HandoverError("invalid_request", "no box was handed over under this BAST")
+        raise HandoverError("invalid_request", _("No box was handed over under this BAST."))
     now = datetime.now(UTC)
     handover.status, handover.closed_at, handover.closed_by_id = "closed", now, actor.id
     handover.number = f"BAST-{now.year}-{handover.id:06d}"

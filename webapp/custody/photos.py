@@ -28,12 +28,12 @@ class PhotoError(JejakError):
 def store_photo(session: Session, data: bytes, *, actor: User) -> tuple[IncidentPhoto, bool]:
     """Keep a JPEG (once: the same bytes again return the kept one); returns (photo, created)."""
     if not data or len(data) > MAX_PHOTO_BYTES:
-        raise PhotoError(f"a photo must be a JPEG of at most {MAX_PHOTO_BYTES // 1000} kB")
+        raise PhotoError(_("A photo must be a JPEG of at most %(kb)s kB.", kb=MAX_PHOTO_BYTES // 1000))
     try:
         checked_image(data, kind="JPEG", max_size=(MAX_PHOTO_SIDE, MAX_PHOTO_SIDE))
     except ImageRefused as exc:
         if exc.reason == "too_large":
-            raise PhotoError(f"a photo must be a JPEG of at most {MAX_PHOTO_SIDE} pixels a side") from None
+            raise PhotoError(_("A photo must be a JPEG of at most %(px)s pixels a side.", px=MAX_PHOTO_SIDE)) from None
         if exc.reason == "multiscan":
             raise PhotoError(
                 _(
@@ -41,7 +41,7 @@ def store_photo(session: Session, data: bytes, *, actor: User) -> tuple[Incident
                     px=MAX_MULTISCAN_SIDE,
                 )
             ) from None
-        raise PhotoError("this is not a readable JPEG photo") from None
+        raise PhotoError(_("This is not a readable JPEG photo.")) from None
     digest = hashlib.sha256(data).hexdigest()
     existing = session.scalar(select(IncidentPhoto).where(IncidentPhoto.sha256 == digest))
     if existing is not None:

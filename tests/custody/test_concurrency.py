@@ -188,8 +188,20 @@ def test_verifying_while_scans_go_on_finds_nothing_wrong(shared_app):
 def test_parallel_verification_names_the_first_altered_event(shared_app):
     """Worker processes each check part of the boxes; the report still names the first broken event
     in id order, exactly as one process reading the ledger in order does."""
-    app, _boxes = shared_app
+    app, boxes = shared_app
     with app.app_context():
+        # Enough events of its own, whichever tests of this module ran before it on this worker.
+        have = db.session.scalar(select(func.count()).select_from(CustodyEvent))
+        if have < 1500:
+            warehouse = db.session.scalar(select(User).where(User.username == "gudang"))
+            todo = [sscc for _ in range(8) for sscc in boxes][: 1500 - have]
+            begin_write(db.session)
+            record_scans(
+                db.session,
+                actor=warehouse,
+                scans=[scan(sscc, "inspect", "KPU-3101", "fill", 100_000 + i) for i, sscc in enumerate(todo)],
+            )
+            db.session.commit()
         with db.engine.begin() as conn:
             events = conn.execute(
                 select(CustodyEvent.id, CustodyEvent.box_id).order_by(CustodyEvent.id).offset(1000).limit(500)

@@ -1,5 +1,6 @@
 # Jejak: two commands on a fresh machine.
-#   make run   set up .venv, migrate, seed the demo when empty, serve on http://127.0.0.1:8000
+#   make run   set up .venv, migrate, seed the demo when empty, serve on http://127.0.0.1:8000 with the
+#              job worker beside it (Procfile, run by honcho: one Ctrl-C stops both)
 #   make test  set up .venv and run the whole test suite
 PYTHON ?= python3
 VENV   := .venv
@@ -16,10 +17,19 @@ ELECTION_DAY ?= $(shell date -d '+4 days' +%F 2>/dev/null)
 STAMP  := $(VENV)/.installed
 PO     := $(wildcard webapp/translations/*/LC_MESSAGES/messages.po)
 MO     := $(PO:.po=.mo)
+# The precompressed copy of static/ (br and gzip beside each file; build output, not in git): see webapp/core/assets.py
+STATIC_FILES := $(shell find static -type f)
+ASSETS := build/.static-stamp
 
-.PHONY: run test setup db lint format i18n-extract i18n-update clean
+.PHONY: run test setup assets db lint format i18n-extract i18n-update clean
 
-setup: $(STAMP) $(MO)
+setup: $(STAMP) $(MO) $(ASSETS)
+
+assets: $(ASSETS)
+
+$(ASSETS): $(STATIC_FILES) $(STAMP)
+	$(BIN)/python -m webapp.core.assets
+	touch $@
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,11 +44,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 db: setup
 	$(FLASK) db upgrade
 
+# honcho runs the Procfile's web and worker; Ctrl-C (SIGINT to the terminal's process group) stops both, and so
+# does a SIGTERM to make, which make passes on to honcho (exec: honcho is make's own child, not a shell's).
 run: db
 	PUBLIC_BASE_URL=$(RUN_BASE_URL) $(FLASK) seed demo --if-empty
 	ELECTION_DAY=$(ELECTION_DAY) $(FLASK) alerts scan
 	@echo "Jejak is at http://$(HOST):$(PORT)/  (demo logins above, or: $(FLASK) users list)"
-	PUBLIC_BASE_URL=$(RUN_BASE_URL) ELECTION_DAY=$(ELECTION_DAY) $(BIN)/gunicorn --config gunicorn.conf.py --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	PUBLIC_BASE_URL=$(RUN_BASE_URL) ELECTION_DAY=$(ELECTION_DAY) HOST=$(HOST) WORKERS=$(WORKERS) exec $(BIN)/honcho start --procfile Procfile --port $(PORT)
 
 # Tests run in parallel, one process per core (pytest-xdist), each on a database of its own.
 TEST_WORKERS ?= auto
@@ -60,4 +72,4 @@ i18n-update: i18n-extract
 	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations --no-fuzzy-matching --width 100
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache $(MO)
+	rm -rf $(VENV) .pytest_cache .ruff_cache $(MO) build

@@ -61,9 +61,26 @@ class Config:
     STALLED_AFTER_HOURS = int(os.environ.get("STALLED_AFTER_HOURS", "48"))
     CLONE_MAX_KMH = int(os.environ.get("CLONE_MAX_KMH", "150"))
     CLONE_MIN_KM = int(os.environ.get("CLONE_MIN_KM", "20"))
-    # Label print jobs run in a process of their own; tests run them inline, inside their transaction.
-    LABEL_JOBS_INLINE = False
-    LABEL_JOBS_DIR = os.environ.get("LABEL_JOBS_DIR") or str(INSTANCE_DIR / "labels")  # the jobs' PDFs
+    # The task queue (Huey, webapp/core/jobs.py): label print jobs, the ledger's checkpoints, the alerts sweep,
+    # run by `flask jobs worker` (`make run` starts it beside gunicorn). Where the queue is kept:
+    # sqlite:///PATH (a file, relative to the project; one machine), redis://HOST:6379/DB or
+    # postgresql://USER@HOST/DB (several app servers share it). The label PDFs themselves are in the database.
+    JOBS_URL = os.environ.get("JOBS_URL") or f"sqlite:///{INSTANCE_DIR / 'jobs.db'}"
+    JOBS_IMMEDIATE = False  # True: a task runs at once where it is enqueued (tests), no worker needed
+    JOBS_WORKERS = int(os.environ.get("JOBS_WORKERS", "4"))  # threads of `flask jobs worker`
+    # Every event is covered by a signed checkpoint within this many seconds: one is made every half of it.
+    LEDGER_MAX_DELAY = int(os.environ.get("LEDGER_MAX_DELAY", "60"))
+    # The log's name in its checkpoints and key (c2sp.org/tlog-checkpoint origin); by default
+    # "<host of PUBLIC_BASE_URL>/jejak/<ELECTION_TYPE>". Never change it for a running election: it is signed.
+    LEDGER_ORIGIN = os.environ.get("LEDGER_ORIGIN") or None
+    LEDGER_RATE_LIMIT = os.environ.get("LEDGER_RATE_LIMIT", "300 per minute")  # the public key, checkpoint, proofs
+    COSIGNATURE_RATE_LIMIT = os.environ.get("COSIGNATURE_RATE_LIMIT", "60 per minute")  # witnesses' posts, per address
+    ALERTS_SWEEP_MINUTES = int(os.environ.get("ALERTS_SWEEP_MINUTES", "5"))  # the stalled/overdue sweep's period
+    # A label job that fails is run again this many times, this many seconds apart, then shown as failed.
+    LABEL_JOB_RETRIES = int(os.environ.get("LABEL_JOB_RETRIES", "2"))
+    LABEL_JOB_RETRY_DELAY = int(os.environ.get("LABEL_JOB_RETRY_DELAY", "30"))
+    # A running label job that has not reported progress for this long lost its worker: it is run again.
+    LABEL_JOB_STALE_SECONDS = int(os.environ.get("LABEL_JOB_STALE_SECONDS", "300"))
 
     BABEL_DEFAULT_LOCALE = "id"
     BABEL_DEFAULT_TIMEZONE = "Asia/Jakarta"
@@ -92,6 +109,28 @@ class Config:
     MAX_CONTENT_LENGTH = 4 * 1024 * 1024  # a batch of 1,000 scans is well under 1 MB
     # `flask seed demo` creates accounts whose passwords are in the README: never in production.
     DEMO_ACCOUNTS_ALLOWED = True
+    # Static files (webapp/core/assets.py): the precompressed copy of static/ that `make setup` builds (not in git).
+    STATIC_BUILD_DIR = os.environ.get("STATIC_BUILD_DIR") or str(BASE_DIR / "build" / "static")
+    # Dynamic responses compressed (Flask-Compress) when the client accepts br or gzip and the body is 1 KB or more.
+    # Streamed responses (the ledger and EPCIS exports) are left as they are: sent chunk by chunk, uncompressed
+    # (Flask-Compress would hold back each chunk in its compressor; those are audit downloads, not the phone's).
+    COMPRESS_ALGORITHM: ClassVar[list[str]] = ["br", "gzip"]
+    COMPRESS_MIMETYPES: ClassVar[list[str]] = [
+        "text/html",
+        "text/css",
+        "text/plain",
+        "text/csv",
+        "text/javascript",
+        "application/javascript",
+        "application/json",
+        "application/x-ndjson",  # when not streamed
+        "application/ld+json",
+        "application/manifest+json",
+        "image/svg+xml",
+    ]
+    COMPRESS_MIN_SIZE = 1024
+    COMPRESS_BR_LEVEL = 4  # fast enough per request; the static files get brotli's best at build time
+    COMPRESS_STREAMS = False
     # Proxies in front of the app that set X-Forwarded-For (werkzeug ProxyFix), so rate limits see the client.
     PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
 
@@ -117,7 +156,10 @@ class TestConfig(Config):
     )
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
-    LABEL_JOBS_INLINE = True
+    # Tasks run where they are enqueued, inside the test's transaction (tests/core/test_jobs.py runs a real queue).
+    JOBS_IMMEDIATE = True
+    JOBS_URL = "sqlite:///" + str(INSTANCE_DIR / f"jobs-{os.environ.get('PYTEST_XDIST_WORKER', 'test')}.db")
+    LABEL_JOB_RETRY_DELAY = 0
     # Each pytest-xdist worker its own export slots, as it has its own database.
     EXPORT_SLOTS_DIR = str(INSTANCE_DIR / f"export-slots-{os.environ.get('PYTEST_XDIST_WORKER', 'test')}")
 
@@ -129,6 +171,9 @@ class TestConfig(Config):
 # Every label printed in production carries these: its QR code opens PUBLIC_BASE_URL/00/<SSCC>, and its
 # SSCC is numbered under GS1_COMPANY_PREFIX. A default for either would print unusable labels by the box.
 PRODUCTION_REQUIRED = ("SECRET_KEY", "DATABASE_URL", "LEDGER_SIGNING_KEY", "PUBLIC_BASE_URL", "GS1_COMPANY_PREFIX")
+# A SECRET_KEY signs every session and CSRF token: shorter than this, or missing, production does not start.
+SECRET_KEY_MIN_LENGTH = 32
+MAKE_SECRET_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
 # 0614141 is the company prefix of GS1's documentation; prefixes 952... are GS1's range for examples.
 GS1_EXAMPLE_PREFIXES = ("0614141", "952")
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
@@ -143,6 +188,19 @@ def _public_base_url_problem(url: str) -> str | None:
         return "is this machine's own address: a phone scanning a label cannot reach it"
     if parts.query or parts.fragment:
         return "must not have a query or a fragment"
+    return None
+
+
+def _secret_key_problem(key: str) -> str | None:
+    """Why `key` cannot sign sessions (None when it can): missing or too short to resist guessing. The
+    message gives its length, never the key."""
+    if not key:
+        return f"make a SECRET_KEY with {MAKE_SECRET_KEY} and keep it in your secret store"
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        return (
+            f"SECRET_KEY is {len(key)} characters, too short to sign sessions safely: it needs at least "
+            f"{SECRET_KEY_MIN_LENGTH}; make one with {MAKE_SECRET_KEY}"
+        )
     return None
 
 
@@ -166,10 +224,13 @@ class ProductionConfig(Config):
 
     @staticmethod
     def prepare(config: dict) -> None:
-        """Refuse to start without secrets, a public https address and KPU's GS1 prefix: no made-up fallback."""
+        """Refuse to start without secrets (a SECRET_KEY of at least 32 characters), a public https address and
+        KPU's GS1 prefix: no made-up fallback."""
         env = {name: os.environ.get(name, "") for name in PRODUCTION_REQUIRED}
         missing = [name for name, value in env.items() if not value]
         problems = ["needs these environment variables: " + ", ".join(missing)] if missing else []
+        if reason := _secret_key_problem(env["SECRET_KEY"]):
+            problems.append(reason)
         if env["PUBLIC_BASE_URL"] and (reason := _public_base_url_problem(env["PUBLIC_BASE_URL"])):
             problems.append(f"PUBLIC_BASE_URL {env['PUBLIC_BASE_URL']!r} {reason}")
         if env["GS1_COMPANY_PREFIX"] and (reason := _gs1_prefix_problem(env["GS1_COMPANY_PREFIX"])):

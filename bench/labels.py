@@ -44,6 +44,7 @@ def main() -> None:
 
         class Bench(Config):
             SQLALCHEMY_DATABASE_URI = uri
+            JOBS_URL = f"sqlite:///{Path(tmp) / 'jobs.db'}"  # the worker of background_job() reads it too
 
         app = create_app(Bench)
         with app.app_context():
@@ -82,21 +83,21 @@ def main() -> None:
             )
 
         if "job" in PARTS:
-            background_job(app, uri)
+            background_job(app, uri, app.config["JOBS_URL"])
 
 
-def background_job(app, uri: str) -> None:
-    """A whole kab/kota printed by a background job (as the labels page starts it) while clients keep
-    reading from the app behind gunicorn: latency of those reads before and during the job."""
+def background_job(app, uri: str, jobs_url: str) -> None:
+    """A whole kab/kota printed by a background job (as the labels page starts it, run by the job worker)
+    while clients keep reading from the app behind gunicorn: latency of those reads before and during the job."""
     from sqlalchemy import select
 
     from webapp.auth.models import User
     from webapp.auth.services import issue_token
     from webapp.labels.models import LabelJob
-    from webapp.labels.services import launch_job
+    from webapp.labels.tasks import enqueue_job
 
     port = 8766
-    env = {**os.environ, "DATABASE_URL": uri}
+    env = {**os.environ, "DATABASE_URL": uri, "JOBS_URL": jobs_url}
     with app.app_context():
         token = issue_token(db.session, db.session.scalar(select(User).where(User.username == "gudang")), "bench")
         sscc = db.session.scalar(select(Box.sscc).limit(1))
@@ -106,6 +107,7 @@ def background_job(app, uri: str) -> None:
          "--log-level", "warning", "wsgi:app"],
         cwd=ROOT, env=env,
     )  # fmt: skip
+    worker = subprocess.Popen([str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "jobs", "worker"], cwd=ROOT, env=env)
     try:
         wait_for_server(port)
 
@@ -129,9 +131,7 @@ def background_job(app, uri: str) -> None:
             db.session.add(job)
             db.session.commit()
             started = time.perf_counter()
-            os.environ["DATABASE_URL"] = uri  # the job's process reads the same database
-            launch_job(job, inline=False, base_url=app.config["PUBLIC_BASE_URL"], jobs_dir=app.config["LABEL_JOBS_DIR"],
-                       session=db.session)  # fmt: skip
+            enqueue_job(db.session, job, app.config)  # the worker (same database, same queue) prints it
             job_id = job.id
         busy: list[float] = []
         while True:
@@ -149,8 +149,9 @@ def background_job(app, uri: str) -> None:
             f"{len(busy)} requests, all answered (quiet: p50 {pct(quiet, 50):.1f} ms, p99 {pct(quiet, 99):.1f} ms)"
         )
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in (server, worker):
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def pct(latencies: list[float], p: int) -> float:

@@ -7,6 +7,7 @@ It is built by the Alembic migrations, never by create_all(), and gets the real 
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,24 @@ class _TestSession(orm.scoped_session):
         super().remove()
 
 
+class _ThisThreadOnly:
+    """`db.session` while a test runs: the test's own session in the test's thread, the usual one in any
+    other (the browser tests' live server answers in threads of its own, and a late request of a page must
+    not write into, or interleave savepoints with, the transaction of whatever test runs next)."""
+
+    def __init__(self, mine: orm.scoped_session, others) -> None:
+        self._owner, self._mine, self._others = threading.get_ident(), mine, others
+
+    def _pick(self):
+        return self._mine if threading.get_ident() == self._owner else self._others
+
+    def __call__(self, *args, **kwargs):
+        return self._pick()(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._pick(), name)
+
+
 @pytest.fixture
 def session(app):
     """A database session whose every change (commits included) is rolled back after the test.
@@ -114,7 +133,8 @@ def session(app):
     outer = connection.begin()
     # A plain Session: Flask-SQLAlchemy's own get_bind() would ignore `bind` and use the engine.
     scoped = _TestSession(orm.sessionmaker(bind=connection, join_transaction_mode="create_savepoint"))
-    original, db.session = db.session, scoped
+    original = db.session
+    db.session = _ThisThreadOnly(scoped, original)
     try:
         yield scoped
     finally:

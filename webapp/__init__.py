@@ -23,19 +23,30 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    from webapp.core import database, i18n, images, names, security
+    from webapp.core import assets, database, i18n, images, jobs, names, security
+    from webapp.extensions import compress
 
     database.init_app(app)
+    jobs.init_app(app)  # the task queue (Huey), from JOBS_URL
     i18n.init_app(app)
     images.init_app(app)
     names.init_app(app)
     security.init_app(app)
+    compress.init_app(app)  # HTML and JSON compressed when the client accepts it (COMPRESS_* in config.py)
+    assets.init_app(app)  # static files: WhiteNoise, precompressed, versioned URLs cached for good
+
+    from webapp.geo import zones
+
+    zones.init_app(app)  # times in the site's zone: {{ moment|local_time(site) }}
 
     from webapp import bench
     from webapp.alerts.views import bp as alerts_bp
-    from webapp.api import custody as _api_custody  # noqa: F401  (its routes join the API blueprint)
+    from webapp.api import corrections as _api_corrections  # noqa: F401  (its routes join the API blueprint)
+    from webapp.api import cosignatures as _api_cosignatures  # noqa: F401
+    from webapp.api import custody as _api_custody  # noqa: F401
     from webapp.api import exports as _api_exports  # noqa: F401
     from webapp.api import handovers as _api_handovers  # noqa: F401
+    from webapp.api import ledger as _api_ledger  # noqa: F401
     from webapp.api import openapi as _api_openapi  # noqa: F401
     from webapp.api.views import bp as api_bp
     from webapp.auth.admin import bp as admin_bp
@@ -43,6 +54,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from webapp.boxes.carton_views import bp as cartons_bp
     from webapp.boxes.packing_views import bp as packing_bp
     from webapp.boxes.views import bp as boxes_bp
+    from webapp.custody.correction_views import bp as corrections_bp
     from webapp.custody.views import bp as bast_bp
     from webapp.geo.views import bp as geo_bp
     from webapp.labels.views import bp as labels_bp
@@ -60,6 +72,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(packing_bp)
     app.register_blueprint(cartons_bp)
     app.register_blueprint(bast_bp)
+    app.register_blueprint(corrections_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(alerts_bp)
     app.register_blueprint(readiness_bp)
@@ -85,6 +98,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.cli.add_command(cartons_cli)
     app.cli.add_command(alerts_cli)
     app.cli.add_command(readiness_cli)
+    app.cli.add_command(jobs.jobs_cli)
 
     from webapp.core import errors
 

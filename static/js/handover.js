@@ -1,22 +1,47 @@
-// The digital BAST on the phone. The sender opens a handover (online), scans each box out (dispatch
-// scans carrying the handover's token, through the same offline outbox as the scanner) and shows a QR
-// code listing them. The receiver scans that QR (the expected list, readable offline), scans each box
-// in (receive scans with the token and the seals seen), sees expected, missing and unexpected boxes
-// live, collects the signatures, and closes: the server numbers the BAST and draws its PDF.
+// The digital BAST on the phone. The sender picks whom they hand over to (filled in from their role and
+// scope: nobody types a site code), opens the handover (online), scans each box out (dispatch scans carrying
+// the handover's token, through the same offline outbox as the scanner) and shows a QR code listing them.
+// The receiver reads that QR with the camera (or a wedge scanner), scans each box in (receive scans with the
+// token and the seals seen), collects the signatures, and closes: the server numbers the BAST and draws its PDF.
+//
+// One truth: the lists, counts and QR are the server's (GET /api/v1/handovers/TOKEN, the same data the BAST
+// page and PDF are drawn from). A scan the server has not answered yet is shown apart, marked as judged by
+// this phone; a server refusal replaces the phone's verdict as soon as it arrives and stays until a person
+// presses OK. A handover cannot be closed while any of its scans waits in the outbox or a refusal is unread.
 import { CodeError, parseCode } from "./codes.js";
 import { registerServiceWorker } from "./pwa.js";
+import { cameraControls } from "./scan/camera.js";
+import { mountSyncStatus } from "./scan/status.js";
 import { applyLocally, judge } from "./scan/judge.js";
-import { fetchCache, fetchMe, record } from "./scan/session.js";
+import { fetchCache, fetchMe, record, refreshCache } from "./scan/session.js";
 import { signaturePad } from "./scan/signature.js";
 import * as store from "./scan/store.js";
-import { flush } from "./scan/sync.js";
-import { codeArrived, setupVerdict, showNetwork, showVerdict, t } from "./scan/ui.js";
+import { LoginNeeded, flush } from "./scan/sync.js";
+import { codeArrived, setupVerdict, showNetwork, showSource, showVerdict, t } from "./scan/ui.js";
 import qrcode from "../vendor/qrcode-generator/qrcode.mjs";
 
 const $ = (id) => document.getElementById(id);
-const PAYLOAD = /^JEJAK-BAST:([0-9a-f-]{36}):([0-9,]*)$/;
+// JEJAK-BAST:<token>:<sender's site>:<SSCCs> (the site tells a courier receiving where they stand, offline too).
+const PAYLOAD = /^JEJAK-BAST:([0-9a-f-]{36}):(?:([A-Z][A-Z0-9-]*):)?([0-9,]*)$/;
 const QR_MAX_BOXES = 100;
-const state = { me: null, csrf: null, cache: null, handover: null, seen: new Set() };
+const REFRESH_MS = 4000;
+const state = {
+  me: null,
+  csrf: null,
+  cache: null,
+  handover: null,
+  parties: null,
+  shown: null, // the outbox id of the scan whose verdict is on screen
+  unacked: new Set(), // refusals not yet acknowledged (their outbox ids)
+  sending: false,
+  again: false,
+};
+
+// The box list brought up to date in the background (scan/session.js fetchCache): used if the handover is
+// still at that site; until it arrives, a scan is judged from the phone's stored copy.
+const freshCache = (site) => (cache) => {
+  if (cache && state.handover && state.handover.site === site) state.cache = cache;
+};
 
 async function api(path, body) {
   const response = await fetch(path, {
@@ -29,6 +54,8 @@ async function api(path, body) {
   if (!response.ok) throw new Error((data.error && data.error.message) || `HTTP ${response.status}`);
   return data;
 }
+
+const owner = () => state.me && state.me.username;
 
 async function save() {
   await store.setMeta("handover", state.handover);
@@ -44,115 +71,306 @@ function parse(raw) {
   }
 }
 
+// --- what the server says, and what still waits for it ----------------------------------------
+
+const SENT = new Set(["received", "missing"]);
+const TAKEN = new Set(["received", "unexpected"]);
+
+function serverItems(h) {
+  return (h.server && h.server.items) || [];
+}
+
+function pendingScans(h) {
+  return Object.entries(h.scans).filter(([, scan]) => scan.status === "pending");
+}
+
+// Already counted at this handover (by the server, or waiting for it): a second scan records nothing.
+function counted(h, action, sscc) {
+  const done = action === "dispatch" ? SENT : TAKEN;
+  return (
+    serverItems(h).some((item) => item.sscc === sscc && done.has(item.outcome)) ||
+    pendingScans(h).some(([, scan]) => scan.sscc === sscc && scan.action === action)
+  );
+}
+
+// The boxes the sender handed over: the server's list, or offline the QR's.
+function expectedList(h) {
+  const sent = serverItems(h).filter((item) => SENT.has(item.outcome)).map((item) => item.sscc);
+  return sent.length ? sent : h.expected || [];
+}
+
 async function scanBox(raw, action) {
   codeArrived(performance.now());
   const { sscc } = parse(raw);
   if (!sscc) return;
   const h = state.handover;
-  if (state.seen.has(`${action}:${sscc}`)) {
-    showVerdict("warning", t("duplicate_session"), sscc);
+  if (counted(h, action, sscc)) {
+    showVerdict("warning", t("duplicate_session"), sscc, action);
     return;
   }
-  const site = action === "dispatch" ? h.site : $("r-site").value.trim().toUpperCase();
-  const scan = { sscc, action, site, to: h.to, role: state.me && state.me.role };
+  const scan = { sscc, action, site: h.site, to: h.to, role: state.me && state.me.role };
   const outcome = judge(state.cache, scan, t);
   let text = outcome.reason === "ok_for" && !outcome.vars.where ? t("ok") : t(outcome.reason, outcome.vars);
   let verdict = outcome.verdict;
-  if (action === "receive" && verdict === "accepted" && !h.expected.includes(sscc)) {
+  const expected = expectedList(h);
+  if (action === "receive" && verdict === "accepted" && expected.length && !expected.includes(sscc)) {
     verdict = "warning";
     text = t("not_expected");
   }
   const seals = action === "receive" ? $("r-seals").value.split(",").map((s) => s.trim()).filter(Boolean) : [];
+  const witness = action === "receive" ? $("r-witness").value.trim() : "";
+  let stored;
   try {
-    const fields = { code: sscc, action, site, handover: h.token, ...(action === "dispatch" ? { to: h.to } : {}) };
-    await record({ ...fields, ...(seals.length ? { seals } : {}) }, state.me && state.me.username);
+    stored = await record(
+      {
+        code: sscc,
+        action,
+        site: h.site,
+        handover: h.token,
+        ...(action === "dispatch" ? { to: h.to } : {}),
+        ...(seals.length ? { seals } : {}),
+        ...(witness ? { witness } : {}),
+      },
+      owner(),
+    );
   } catch (error) {
     console.error("outbox", error);
-    showVerdict("refused", t("not_saved"), sscc);
+    showVerdict("refused", t("not_saved"), sscc, action);
     return;
   }
-  state.seen.add(`${action}:${sscc}`);
-  showVerdict(verdict, text, sscc);
-  if (outcome.verdict !== "refused") applyLocally(outcome.box, scan);
-  if (action === "dispatch") h.sent.push(sscc);
-  else h.received.push(sscc);
+  h.scans[stored.id] = { sscc, action, verdict, text, status: "pending" };
+  state.shown = stored.id;
+  showVerdict(verdict, text, sscc, action);
+  showSource(navigator.onLine ? t("source_waiting") : t("source_offline"));
+  if (verdict !== "refused") applyLocally(outcome.box, scan);
   $("r-seals").value = "";
+  $("r-witness").value = "";
   await save();
   render();
   send();
 }
 
+// Send the outbox, take the server's verdicts over the phone's, then read the handover back.
 async function send() {
-  if (!navigator.onLine) return [];
-  try {
-    return await flush(state.csrf, null, state.me && state.me.username);
-  } catch (error) {
-    console.warn("outbox", error);
-    return [];
+  if (!navigator.onLine) return;
+  if (state.sending) {
+    state.again = true; // a scan made while sending goes out straight after
+    return;
   }
+  state.sending = true;
+  try {
+    // A scan made while this runs (flushing or reading back) sets `again`: go round once more for it.
+    do {
+      state.again = false;
+      if (!state.csrf) state.csrf = (await fetchMe()).csrf;
+      await answered(await flush(state.csrf, null, owner()));
+      if (!state.again) await refresh();
+    } while (state.again && navigator.onLine);
+  } catch (error) {
+    if (error instanceof LoginNeeded) $("login-needed").hidden = false;
+    console.warn("outbox", error);
+  } finally {
+    state.sending = false;
+  }
+}
+
+async function answered(results) {
+  const h = state.handover;
+  if (!h) return;
+  for (const { record: sent, result } of results) {
+    const mine = h.scans[sent.id];
+    if (!mine) continue;
+    const refused = result.verdict === "refused" || result.original_verdict === "refused";
+    mine.status = refused ? "refused" : "answered";
+    mine.message = result.message;
+    if (refused) {
+      state.unacked.add(sent.id);
+      state.shown = sent.id;
+      showVerdict("refused", result.message, mine.sscc, mine.action); // with sound and vibration
+      showSource(t("source_server"));
+    } else if (state.shown === sent.id && !$("verdict").hidden) {
+      showVerdict(result.warnings && result.warnings.length ? "warning" : "accepted", result.message, mine.sscc, mine.action);
+      showSource(t("source_server"));
+    }
+  }
+  await save();
+  render();
+}
+
+async function refresh() {
+  const h = state.handover;
+  if (!h || !navigator.onLine) return;
+  try {
+    h.server = await api(`/api/v1/handovers/${h.token}`);
+    h.readAt = new Date().toISOString();
+    if (h.server.number) h.number = h.server.number;
+    await save();
+  } catch (error) {
+    console.warn("handover", error);
+  }
+  await update();
+}
+
+async function update() {
+  state.unacked = new Set((await store.refusals()).map((refusal) => refusal.id));
+  render();
+}
+
+// --- what the screen shows ---------------------------------------------------------------------
+
+function row(item, h, pending) {
+  const li = document.createElement("li");
+  li.dataset.sscc = item.sscc;
+  li.dataset.outcome = item.outcome;
+  const closed = h.server && h.server.status === "closed";
+  const words = {
+    received: t("received"),
+    missing: closed ? t("missing") : t("waiting"),
+    unexpected: t("unexpected"),
+    refused: t("refused_row"),
+  };
+  li.className = item.outcome === "missing" && !closed ? "waiting" : item.outcome;
+  const parts = [item.sscc, words[item.outcome]];
+  if (item.witness) {
+    li.className = "warning";
+    parts.push(t("witnessed", { name: item.witness }));
+  }
+  if (item.message) parts.push(item.message);
+  if (pending) {
+    li.classList.add("provisional");
+    parts.push(`${t(pending.verdict)}: ${t("provisional_row")}`);
+  }
+  li.append(document.createTextNode(parts.join(" · ")));
+  const unread = Object.entries(h.scans).find(
+    ([id, scan]) => scan.sscc === item.sscc && scan.status === "refused" && state.unacked.has(id),
+  );
+  if (unread) {
+    const button = Object.assign(document.createElement("button"), {
+      type: "button",
+      className: "button secondary ack",
+      textContent: t("acknowledge"),
+    });
+    button.addEventListener("click", () => acknowledge(unread[0]));
+    li.append(" ", button);
+  }
+  return li;
 }
 
 function render() {
   const h = state.handover;
   if (!h) return;
   $("new-handover").hidden = false;
-  if (h.role === "sender") {
-    $("sending").hidden = false;
-    $("s-title").textContent = t("sending_title", { to: h.to });
-    $("s-count").textContent = String(h.sent.length);
-    $("s-list").replaceChildren(...h.sent.map((sscc) => Object.assign(document.createElement("li"), { textContent: sscc })));
-    return;
+  $("lists").hidden = false;
+  $("camera-card").hidden = Boolean(h.number);
+  const items = serverItems(h);
+  const pending = new Map(pendingScans(h).map(([, scan]) => [scan.sscc, scan]));
+  const listed = new Set(items.map((item) => item.sscc));
+  const expected = items.filter((item) => SENT.has(item.outcome));
+  const unexpected = items.filter((item) => item.outcome === "unexpected");
+  for (const sscc of h.expected || []) if (!listed.has(sscc)) expected.push({ sscc, outcome: "missing" });
+  for (const [sscc, scan] of pending) {
+    if (listed.has(sscc) || (h.expected || []).includes(sscc)) continue;
+    (scan.action === "dispatch" ? expected : unexpected).push({ sscc, outcome: scan.action === "dispatch" ? "missing" : "unexpected" });
   }
-  $("receiving").hidden = false;
-  $("r-title").textContent = t("receiving_title", { n: h.expected.length, sender: h.sender || "" });
-  const received = new Set(h.received);
-  const rows = h.expected.map((sscc) => {
-    const item = document.createElement("li");
-    const status = received.has(sscc) ? "received" : h.closing ? "missing" : "waiting";
-    item.className = status;
-    item.dataset.sscc = sscc;
-    item.textContent = `${sscc} · ${t(status)}`;
-    return item;
+  const draw = (name, list) => {
+    $(`${name}-list`).replaceChildren(...list.map((item) => row(item, h, pending.get(item.sscc))));
+    $(`${name}-part`).hidden = list.length === 0;
+  };
+  draw("expected", expected);
+  draw("unexpected", unexpected);
+  draw("refused", items.filter((item) => item.outcome === "refused"));
+  const counts = (h.server && h.server.counts) || { received: 0, missing: 0, unexpected: 0, refused: 0 };
+  const closed = h.server && h.server.status === "closed";
+  $("counts").textContent = t(closed ? "counts" : "counts_open", {
+    r: counts.received,
+    m: counts.missing,
+    u: counts.unexpected,
+    x: counts.refused || 0,
   });
-  $("expected-list").replaceChildren(...rows);
-  const unexpected = h.received.filter((sscc) => !h.expected.includes(sscc));
-  $("unexpected-list").replaceChildren(
-    ...unexpected.map((sscc) =>
-      Object.assign(document.createElement("li"), { className: "unexpected", textContent: `${sscc} · ${t("unexpected")}` }),
-    ),
-  );
-  const missing = h.expected.filter((sscc) => !received.has(sscc)).length;
-  const counts = $("r-counts");
-  counts.textContent = t("counts", { r: h.expected.length - missing, m: missing, u: unexpected.length });
-  counts.dataset.missing = String(missing);
-  counts.dataset.unexpected = String(unexpected.length);
+  Object.assign($("counts").dataset, {
+    received: counts.received,
+    missing: counts.missing,
+    unexpected: counts.unexpected,
+    refused: counts.refused || 0,
+  });
+  $("provisional").hidden = pending.size === 0;
+  $("provisional").textContent = t("provisional_count", { n: pending.size });
+  $("synced").textContent = h.readAt ? t("synced_at", { time: new Date(h.readAt).toLocaleTimeString() }) : "";
+  if (h.role === "sender") renderSender(h, counts);
+  else renderReceiver(h, expected.length);
+  if (h.number) showClosed(h.number);
+}
+
+function renderSender(h, counts) {
+  $("sender").hidden = false;
+  $("start-form").hidden = true;
+  $("sending").hidden = false;
+  $("s-scan-form").hidden = Boolean(h.number);
+  $("s-title").textContent = t("sending_title", { to: h.toText || h.to });
+  $("s-count").textContent = String(counts.received + counts.missing);
+  if (!$("qr-box").hidden) drawQr(h);
+}
+
+function renderReceiver(h, expectedCount) {
+  $("receiver").hidden = false;
+  $("load-form").hidden = true;
+  $("receiving").hidden = false;
+  $("r-scan-form").hidden = Boolean(h.number);
+  $("signing").hidden = Boolean(h.number);
+  $("r-title").textContent = t("receiving_title", { n: expectedCount, sender: h.sender || "" });
+  $("r-where").textContent = h.where || h.site || "";
+}
+
+function showClosed(number) {
+  $("closed-text").textContent = t("closed", { number });
+  $("bast-pdf").href = `/bast/${number}.pdf`;
+  $("bast-page").href = `/bast/${number}`;
+  $("closed").hidden = false;
+  $("closed").dataset.number = number;
+}
+
+async function acknowledge(id) {
+  await store.acknowledge(id);
+  await update();
 }
 
 // --- the sender ---------------------------------------------------------------------------------
 
-$("as-sender").addEventListener("click", () => {
+$("as-sender").addEventListener("click", async () => {
   $("choose").hidden = true;
   $("sender").hidden = false;
-  $("s-site").value = $("s-site").value || (state.me && state.me.site) || "";
+  try {
+    state.parties = await api("/api/v1/handovers/parties");
+  } catch (_) {
+    showVerdict("refused", t("needs_network"));
+    return;
+  }
+  const { from, to } = state.parties;
+  $("s-from").textContent = from ? from.text : "";
+  $("s-to").replaceChildren(...to.map((choice) => new Option(choice.text, choice.value)));
+  $("s-none").hidden = to.length > 0;
   $("s-to").focus();
 });
 
 $("start-form").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const site = $("s-site").value.trim().toUpperCase();
-  const to = $("s-to").value.trim();
+  const parties = state.parties;
+  const to = $("s-to").value;
+  if (!parties || !parties.from || !to) return;
+  const courier = parties.from.kind === "courier";
+  const site = courier ? to : parties.from.code; // a courier hands over where they stand: the receiving site
   const token = crypto.randomUUID();
   try {
-    await api("/api/v1/handovers", { token, site, to });
+    await api("/api/v1/handovers", courier ? { token, to } : { token, site, to });
   } catch (error) {
     showVerdict("refused", navigator.onLine ? error.message : t("needs_network"));
     return;
   }
-  state.handover = { role: "sender", token, site, to, sent: [] };
-  state.cache = await fetchCache(site);
+  const toText = $("s-to").selectedOptions[0].textContent;
+  state.handover = { role: "sender", token, site, to, toText, expected: [], scans: {}, server: null };
+  state.cache = await fetchCache(site, freshCache(site));
   await save();
-  $("start-form").hidden = true;
-  render();
+  await refresh();
   $("s-code").focus();
 });
 
@@ -163,18 +381,29 @@ $("s-scan-form").addEventListener("submit", (event) => {
   if (raw.trim()) scanBox(raw, "dispatch");
 });
 
-$("show-qr").addEventListener("click", () => {
-  const h = state.handover;
+function drawQr(h) {
+  const listed = expectedList(h);
+  const waiting = pendingScans(h)
+    .filter(([, scan]) => scan.action === "dispatch" && !listed.includes(scan.sscc))
+    .map(([, scan]) => scan.sscc);
+  const boxes = [...listed, ...waiting];
   // A QR code holds about 110 SSCCs; past that it carries the token only, and the receiver's phone
   // fetches the list from the server (so a handover that large needs the network at the receiving end).
-  const payload = `JEJAK-BAST:${h.token}:${h.sent.length <= QR_MAX_BOXES ? h.sent.join(",") : ""}`;
+  const payload = `JEJAK-BAST:${h.token}:${h.site}:${boxes.length <= QR_MAX_BOXES ? boxes.join(",") : ""}`;
+  if ($("qr").dataset.payload === payload) return;
   const qr = qrcode(0, "M");
   qr.addData(payload);
   qr.make();
   $("qr").innerHTML = qr.createSvgTag({ cellSize: 4, margin: 4, scalable: true });
   $("qr").dataset.payload = payload;
+  $("qr-provisional").hidden = waiting.length === 0;
+  $("qr-provisional").textContent = t("qr_provisional", { n: waiting.length });
+}
+
+$("show-qr").addEventListener("click", async () => {
+  await send(); // the QR lists what the server recorded (what is still waiting is marked)
   $("qr-box").hidden = false;
-  send();
+  drawQr(state.handover);
 });
 
 // --- the receiver -------------------------------------------------------------------------------
@@ -182,34 +411,45 @@ $("show-qr").addEventListener("click", () => {
 $("as-receiver").addEventListener("click", () => {
   $("choose").hidden = true;
   $("receiver").hidden = false;
+  $("camera-card").hidden = false;
   $("r-payload").focus();
 });
 
-$("load-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const match = PAYLOAD.exec($("r-payload").value.trim());
+async function load(text) {
+  const match = PAYLOAD.exec(text.trim());
   if (!match) {
     showVerdict("refused", t("not_a_handover"));
     return;
   }
-  const [, token, list] = match;
-  const h = { role: "receiver", token, expected: list ? list.split(",") : [], received: [], sender: "" };
+  const [, token, senderSite, list] = match;
+  const h = { role: "receiver", token, expected: list ? list.split(",") : [], scans: {}, server: null, sender: "" };
+  const courier = state.me && state.me.role === "courier";
+  h.site = courier ? senderSite : state.me && state.me.site; // a courier takes the boxes where the sender is
+  h.where = h.site;
   try {
-    const server = await api(`/api/v1/handovers/${token}`);
-    h.sender = server.sender.text;
-    h.to = server.receiver.site;
-    if (!list) h.expected = server.items.filter((item) => item.outcome !== "unexpected").map((item) => item.sscc);
+    if (!courier) h.where = (await api("/api/v1/handovers/parties")).from.text;
+    h.server = await api(`/api/v1/handovers/${token}`);
+    h.sender = h.server.sender.text;
+    h.readAt = new Date().toISOString();
+    if (courier) [h.site, h.where] = [h.server.sender.site, h.server.sender.text];
   } catch (_) {
     /* offline: the QR's list is enough to receive; the server joins up when the scans arrive */
   }
+  if (!h.site) {
+    showVerdict("refused", t("no_site"));
+    return;
+  }
   state.handover = h;
-  $("r-site").value = h.to || (state.me && state.me.site) || "";
-  state.cache = await fetchCache($("r-site").value.trim().toUpperCase());
+  state.cache = await fetchCache(h.site, freshCache(h.site));
   await save();
-  $("load-form").hidden = true;
-  render();
+  await update();
   initPads();
   $("r-code").focus();
+}
+
+$("load-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  load($("r-payload").value);
 });
 
 $("r-scan-form").addEventListener("submit", (event) => {
@@ -226,45 +466,60 @@ function initPads() {
 }
 $("sig-clear").addEventListener("click", () => Object.values(pads).forEach((pad) => pad.clear()));
 
+function closeError(text) {
+  $("close-error").textContent = text;
+  $("close-error").hidden = false;
+}
+
+// Nothing of this handover may still wait in the outbox, and every refusal must have been read.
+async function readyToClose(h) {
+  await send();
+  const waitingIds = new Set((await store.waiting(0)).map((waiting) => waiting.id));
+  const stuck = Object.keys(h.scans).filter((id) => waitingIds.has(id)).length;
+  if (stuck) return t("blocked_outbox", { n: stuck });
+  await update();
+  const unread = Object.keys(h.scans).filter((id) => state.unacked.has(id)).length;
+  return unread ? t("blocked_refusals", { n: unread }) : null;
+}
+
 $("close").addEventListener("click", async () => {
   const h = state.handover;
-  const error = $("close-error");
-  error.hidden = true;
+  $("close-error").hidden = true;
   const names = {
     sender: $("sig-sender-name").value.trim(),
     receiver: $("sig-receiver-name").value.trim(),
     witness: $("sig-witness-name").value.trim(),
   };
   if (names.sender.length < 2 || names.receiver.length < 2 || pads.sender.isEmpty() || pads.receiver.isEmpty()) {
-    error.textContent = t("signatures_needed");
-    error.hidden = false;
+    closeError(t("signatures_needed"));
+    return;
+  }
+  if (!navigator.onLine) {
+    closeError(t("needs_network"));
     return;
   }
   try {
-    if (!state.csrf) state.csrf = (await fetchMe()).csrf; // opened offline: the token comes now
-    await flush(state.csrf, null, state.me && state.me.username); // every scan in the ledger before closing
+    const blocked = await readyToClose(h);
+    if (blocked) {
+      closeError(blocked);
+      return;
+    }
     for (const role of ["sender", "receiver", "witness"]) {
       if (role === "witness" && (names.witness.length < 2 || pads.witness.isEmpty())) continue;
+      const organisation = role === "witness" ? $("sig-witness-org").value.trim() : "";
       await api(`/api/v1/handovers/${h.token}/signatures`, {
         role,
         name: names[role],
-        ...(role === "witness" && $("sig-witness-org").value.trim() ? { organisation: $("sig-witness-org").value.trim() } : {}),
+        ...(organisation ? { organisation } : {}),
         image: pads[role].toDataURL(),
       });
     }
-    const closed = await api(`/api/v1/handovers/${h.token}/close`, {});
-    h.closing = true;
-    h.number = closed.number;
+    h.server = await api(`/api/v1/handovers/${h.token}/close`, {});
+    h.number = h.server.number;
     await save();
     render();
-    $("closed-text").textContent = t("closed", { number: closed.number });
-    $("bast-pdf").href = `/bast/${closed.number}.pdf`;
-    $("bast-page").href = `/bast/${closed.number}`;
-    $("closed").hidden = false;
-    $("closed").dataset.number = closed.number;
   } catch (failure) {
-    error.textContent = navigator.onLine ? t("close_failed", { message: failure.message }) : t("needs_network");
-    error.hidden = false;
+    closeError(navigator.onLine ? t("close_failed", { message: failure.message }) : t("needs_network"));
   }
 });
 
@@ -273,46 +528,66 @@ $("new-handover").addEventListener("click", async () => {
   window.location.reload();
 });
 
+// --- the camera: the handover QR first (receiver), then the boxes ----------------------------------
+
+function cameraCode(text) {
+  const h = state.handover;
+  if (text.startsWith("JEJAK-BAST:")) {
+    if (!h && !$("receiver").hidden) load(text);
+    return;
+  }
+  if (h && !h.number) scanBox(text, h.role === "sender" ? "dispatch" : "receive");
+}
+
+const camera = cameraControls({
+  video: $("video"),
+  wasmUrl: document.body.dataset.wasm,
+  startButton: $("camera-start"),
+  stopButton: $("camera-stop"),
+  onCode: cameraCode,
+  onError: () => showVerdict("warning", t("camera_failed")),
+});
+
 // --- start --------------------------------------------------------------------------------------
 
-window.addEventListener("online", async () => {
+window.addEventListener("online", () => {
   showNetwork();
-  if (!state.csrf) state.csrf = (await fetchMe()).csrf;
+  if (state.handover) refreshCache(state.handover.site).then(freshCache(state.handover.site));
   send();
 });
 window.addEventListener("offline", showNetwork);
-setupVerdict(() => {});
+setupVerdict(() => {
+  if (camera.running() || !state.handover) return;
+  $(state.handover.role === "sender" ? "s-code" : "r-code").focus();
+});
+// Pressing OK on a server's refusal is reading it.
+$("verdict-ok").addEventListener("click", () => {
+  if (state.shown && state.unacked.has(state.shown)) acknowledge(state.shown);
+});
 registerServiceWorker(() => {});
+setInterval(() => {
+  const h = state.handover;
+  // send() also retries any scan still waiting in the outbox before it reads the handover back.
+  if (h && !h.number && navigator.onLine && document.visibilityState === "visible") send();
+}, REFRESH_MS);
 
 showNetwork();
 const who = await fetchMe();
 state.me = who.me;
 state.csrf = who.csrf;
 $("login-needed").hidden = !who.loggedOut;
-$("who-text").textContent = state.me ? t("who", { name: state.me.name, role: state.me.role_label || state.me.role }) : t("login_needed");
-// A handover in progress survives a reload or a closed app: its lists come back from this phone.
+$("who-text").textContent = state.me
+  ? t("who", { name: state.me.name, role: state.me.role_label || state.me.role })
+  : t("login_needed");
+// A handover in progress survives a reload or a closed app: it comes back from this phone, then the server.
 const saved = await store.getMeta("handover");
-if (saved && !saved.number) {
+if (saved && saved.scans && !saved.number) {
   state.handover = saved;
   $("choose").hidden = true;
-  if (saved.role === "sender") {
-    $("sender").hidden = false;
-    $("start-form").hidden = true;
-    state.cache = await fetchCache(saved.site);
-  } else {
-    $("receiver").hidden = false;
-    $("load-form").hidden = true;
-    $("r-site").value = saved.to || (state.me && state.me.site) || "";
-    state.cache = await fetchCache($("r-site").value.trim().toUpperCase());
-  }
-  saved.sent = saved.sent || [];
-  saved.received = saved.received || [];
-  saved.sent.forEach((sscc) => state.seen.add(`dispatch:${sscc}`));
-  saved.received.forEach((sscc) => state.seen.add(`receive:${sscc}`));
-  render();
-  if (saved.role === "receiver") {
-    initPads();
-  }
+  state.cache = await fetchCache(saved.site, freshCache(saved.site));
+  await update();
+  if (saved.role === "receiver") initPads();
 }
+await mountSyncStatus("sync-status"); // how many scans wait on this phone, and its last sync
 document.body.dataset.ready = "true";
 send();

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from tests.auth.matrix_world import (
     ACTORS,
     LABEL_TPS,
@@ -46,6 +48,7 @@ from tests.auth.matrix_world import (
     png_data_url,
     visible,
 )
+from webapp.custody.notes import Checkpoint, cosign, sign
 
 ALL = ("admin", "supervisor", "warehouse", "courier", "officer", "observer")
 WRITE_ROLES = ("warehouse", "courier", "officer", "supervisor", "admin")
@@ -67,6 +70,8 @@ ACTION_ROLES = {
     "damage": ("warehouse", "courier", "officer"),
     "loss": ("warehouse", "courier", "officer", "supervisor"),
     "void": ("supervisor", "admin"),
+    # recorded only on a supervisor's approval of a request (custody/corrections.py): a scan of it is refused
+    "correct": (),
 }
 ACTIONS = tuple(ACTION_ROLES)
 # Role allowed, yet impossible inside this actor's scope: a kecamatan admin has no printer or warehouse
@@ -267,6 +272,17 @@ def public(paths: tuple[str, ...], *, ok: tuple[int, ...] = (200,)) -> Callable[
     return cases
 
 
+def public_static_versioned(method: str, rule: str) -> list[Case]:
+    """The static files at their versioned URLs, and the same name under a version that is not this one."""
+    from config import BASE_DIR
+    from webapp.core.assets import static_version
+
+    here = f"/static/v/{static_version(str(BASE_DIR / 'static'))}"
+    return public((f"{here}/css/app.css", f"{here}/js/app.js"))(method, rule) + public(
+        ("/static/v/0000/js/app.js",), ok=(404,)
+    )(method, rule)
+
+
 def public_box(method: str, rule: str) -> list[Case]:
     """The Digital Link page of every side's box, for anyone and for every actor: no seals, holders, names."""
     found = []
@@ -437,7 +453,7 @@ def packing(*, page: bool) -> Callable[[str, str], list[Case]]:
                 def make(world: World, actor=actor, box_in=box_in, packet_in=packet_in, away=away, carton=carton):
                     box = packet = carton_ref = None
                     if box_in is not None:
-                        box = world.boxes[f"{_packing_side(actor, box_in)}.held_wh"]
+                        box = world.boxes[f"{_packing_side(actor, box_in)}.pack_wh"]  # open, not yet sealed
                     if packet_in is not None:
                         packet = world.packets[_packing_side(actor, packet_in)]
                     if carton is not None:
@@ -500,8 +516,12 @@ def handover_open(method: str, rule: str) -> list[Case]:
         inside_to = "courier:mxekspedisi" if actor.key == "printer" else SIDES["A"].ppk
         if actor.role != "warehouse":
             inside_to = SIDES["A"].pps
-        variants = {
-            "in: own site, next site on the route": (actor.home, inside_to, True),
+        variants = {  # a courier hands over where they stand: at the receiving site
+            "in: own site, next site on the route": (
+                inside_to if actor.role == "courier" else actor.home,
+                inside_to,
+                True,
+            ),
             "site OUT of scope": (actor.away, inside_to, False),
             "receiver site OUT of scope": (actor.home, actor.to_site_out, False),
             "receiver courier OUT of scope": (actor.home, actor.to_courier_out, False),
@@ -585,6 +605,91 @@ def alert_act(action: str | None, *, page: bool) -> Callable[[str, str], list[Ca
         return found
 
     return cases
+
+
+def correction_asks(method: str, rule: str) -> list[Case]:
+    """Asking to correct a scan: the courier asks about its own receipt (the box's latest event, in scope);
+    everyone asking about a box outside their area is refused as the box's page is, writing nothing. (Every
+    refusal in between is tests/custody/test_corrections.py's.)"""
+    found = []
+    for actor in ACTORS.values():
+
+        def make(world: World, actor=actor) -> Req:
+            sscc = world.boxes[f"{actor.outside[-1]}.damaged"].sscc
+            path = rule.replace("<sscc>", sscc).replace("<int:event_id>", str(world.latest_events["A.damaged"]))
+            return Req("POST", path, data={"reason": "salah pindai di luar wilayah"})
+
+        found.append(Case(method, rule, actor.key, "a box outside", "scope", make, "page", (302,),
+                          ("correction_request",), True))  # fmt: skip
+
+    def own(world: World) -> Req:
+        path = rule.replace("<sscc>", world.boxes["A.held_courier"].sscc)
+        path = path.replace("<int:event_id>", str(world.latest_events["A.held_courier"]))
+        return Req("POST", path, data={"reason": "kotak ini bukan yang saya terima"})
+
+    found.append(Case(method, rule, "courier", "its own latest scan", "ok", own, "page", (302,),
+                      ("correction_request",), True))  # fmt: skip
+    return found
+
+
+def correction_decisions(method: str, rule: str) -> list[Case]:
+    """Approving each side's pending correction: supervisors only, in their area (a request they may not see
+    is not found)."""
+    found = []
+    for actor in ACTORS.values():
+        for side in ("A", "B", "C"):
+
+            def make(world: World, side=side) -> Req:
+                path = rule.replace("<int:request_id>", str(world.corrections[side]))
+                return Req("POST", path, data={"decision": "approve", "note": "disetujui"})
+
+            expect = _expect(actor, ("supervisor",), visible(f"box:{side}", actor.key))
+            found.append(Case(method, rule, actor.key, f"approve {side}'s request", expect, make, "page", (302,),
+                              ("custody_event", "correction_request"), True, objects=(f"box:{side}",)))  # fmt: skip
+    return found
+
+
+def correction_asks_api(method: str, rule: str) -> list[Case]:
+    """The scanner's ask, by the scan's id in the body: the courier asks about its own receipt (the box's
+    latest event, in scope); a scan of a box outside the asker's area is not found (404: the body names an
+    object the actor may not even see), writing nothing; the roles that never scan are refused first."""
+    found = []
+    for actor in ACTORS.values():
+        side = actor.outside[-1]
+
+        def make(world: World, side=side) -> Req:
+            key = f"{side}.damaged"
+            body = {"client_id": world.latest_clients[key], "reason": "salah pindai di luar wilayah"}
+            return Req("POST", rule, json=body, box=world.boxes[key])
+
+        expect = "role" if actor.role not in WRITE_ROLES else "scope"
+        found.append(Case(method, rule, actor.key, "a scan of a box outside", expect, make, "api", (201,),
+                          ("correction_request",), True, objects=(f"box:{side}",)))  # fmt: skip
+
+    def own(world: World) -> Req:
+        body = {"client_id": world.latest_clients["A.held_courier"], "reason": "kotak ini bukan yang saya terima"}
+        return Req("POST", rule, json=body, box=world.boxes["A.held_courier"])
+
+    found.append(Case(method, rule, "courier", "its own latest scan", "ok", own, "api", (201,),
+                      ("correction_request",), True, objects=("box:A",)))  # fmt: skip
+    return found
+
+
+def correction_decisions_api(method: str, rule: str) -> list[Case]:
+    """Approving each side's pending correction through the API: supervisors only, in their area (a
+    request they may not see is not found)."""
+    found = []
+    for actor in ACTORS.values():
+        for side in ("A", "B", "C"):
+
+            def make(world: World, side=side) -> Req:
+                path = rule.replace("<request_id>", str(world.corrections[side]))
+                return Req("POST", path, json={"approve": True, "note": "disetujui"})
+
+            expect = _expect(actor, ("supervisor",), visible(f"box:{side}", actor.key))
+            found.append(Case(method, rule, actor.key, f"approve {side}'s request", expect, make, "api", (200,),
+                              ("custody_event", "correction_request"), True, objects=(f"box:{side}",)))  # fmt: skip
+    return found
 
 
 # --- photos, the benchmark floor ---------------------------------------------------------------------
@@ -821,6 +926,27 @@ def login_post(method: str, rule: str) -> list[Case]:
     return [Case(method, rule, "anonymous", "a wrong password", "public", make, "page", (200,))]
 
 
+def cosignature_posts(method: str, rule: str) -> list[Case]:
+    """A witness's cosignature needs no login, and a login grants nothing: the signature of a registered
+    witness is the only authentication (custody/witnesses.py). Nobody here is one: refused, nothing kept."""
+    text = Checkpoint("127.0.0.1:8000/jejak/pemilu", 3, bytes(32)).text
+    log, stranger = (Ed25519PrivateKey.from_private_bytes(bytes([n]) * 32) for n in (7, 8))
+    note = text + "\n" + sign(text, "127.0.0.1:8000/jejak/pemilu", log).line
+    bodies = {
+        "an unregistered witness's cosignature": note + cosign(text, "stranger.example/witness", stranger, 1).line,
+        "not a note": "halo\n",
+    }
+    found = []
+    for actor in ("anonymous", *ACTORS):
+        for words, body in bodies.items():
+
+            def make(world: World, body=body) -> Req:
+                return Req("POST", rule, body=body.encode(), content_type="text/plain; charset=utf-8")
+
+            found.append(Case(method, rule, actor, words, "refused_any", make, "api"))
+    return found
+
+
 # --- the table ---------------------------------------------------------------------------------------
 
 BOXES = ("box:A", "box:B", "box:C", "box:P")
@@ -844,6 +970,8 @@ def _search(method: str, rule: str) -> list[Case]:
 ROUTES: dict[tuple[str, str], Route] = {
     # public: no login, nothing scoped
     ("GET", "/static/<path:filename>"): Route("public", (), public(("/static/css/app.css", "/static/js/app.js"))),
+    # The same files under the static tree's version (webapp/core/assets.py); an unknown version is a 404.
+    ("GET", "/static/v/<version>/<path:filename>"): Route("public", (), public_static_versioned),
     ("GET", "/healthz"): Route("public", (), public(("/healthz",))),
     ("GET", "/login"): Route("public", (), public(("/login",))),
     ("POST", "/login"): Route("public", (), login_post),
@@ -854,6 +982,16 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/handover"): Route("public", (), public(("/handover",))),
     ("GET", "/api/v1/openapi.json"): Route("public", (), public(("/api/v1/openapi.json",))),
     ("GET", "/api/v1/ledger/checkpoints"): Route("public", (), public(("/api/v1/ledger/checkpoints",))),
+    ("GET", "/api/v1/ledger/key"): Route("public", (), public(("/api/v1/ledger/key",))),
+    # The matrix world has no signed checkpoint: the ledger's proofs answer 404 to everyone alike.
+    ("GET", "/api/v1/ledger/checkpoint"): Route("public", (), public(("/api/v1/ledger/checkpoint",), ok=(200, 404))),
+    ("GET", "/api/v1/ledger/proof/inclusion"): Route(
+        "public", (), public(("/api/v1/ledger/proof/inclusion?event=1",), ok=(200, 404))
+    ),
+    ("GET", "/api/v1/ledger/proof/consistency"): Route(
+        "public", (), public(("/api/v1/ledger/proof/consistency?from=0",), ok=(200, 404))
+    ),
+    ("POST", "/api/v1/ledger/cosignatures"): Route("public", (), cosignature_posts),
     ("GET", "/00/<sscc>"): Route("public", ("box",), public_box),
     # the browser session only
     ("POST", "/lang"): Route("session", (), language),
@@ -866,6 +1004,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/norms"): Route("list", (), lists("/norms")),
     ("GET", "/stock"): Route("list", (), lists("/stock", ok=(200, 302))),
     ("GET", "/dashboard"): Route("list", (), lists("/dashboard", ok=(302,))),
+    ("GET", "/start"): Route("list", (), lists("/start", ok=(302,))),
     ("GET", "/alerts"): Route(
         "list", ("region",), several(lists("/alerts"), reads("/alerts?region={}", REGIONS_MORE, out="scope_list"))
     ),
@@ -887,6 +1026,9 @@ ROUTES: dict[tuple[str, str], Route] = {
         ("admin",),
     ),
     ("GET", "/api/v1/me"): Route("list", (), lists("/api/v1/me", style="api", label="self")),
+    ("GET", "/api/v1/handovers/parties"): Route(
+        "list", (), lists("/api/v1/handovers/parties", roles=HANDOVER_ROLES, style="api", label="self"), HANDOVER_ROLES
+    ),
     ("GET", "/api/v1/alerts"): Route(
         "list",
         ("region",),
@@ -903,6 +1045,10 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("GET", "/sites/<code>"): Route("read", ("site",), reads("/sites/{}", SITES)),
     ("GET", "/api/v1/sites/<code>"): Route("read", ("site",), reads("/api/v1/sites/{}", SITES, style="api")),
+    ("GET", "/sites/<code>/arrivals"): Route("read", ("site",), reads("/sites/{}/arrivals", SITES)),
+    ("GET", "/api/v1/sites/<code>/arrivals"): Route(
+        "read", ("site",), reads("/api/v1/sites/{}/arrivals", SITES, style="api")
+    ),
     ("GET", "/api/v1/sites/<code>/expected"): Route(
         "read", ("site",), reads("/api/v1/sites/{}/expected", SITES, style="api")
     ),
@@ -987,6 +1133,16 @@ ROUTES: dict[tuple[str, str], Route] = {
         "write", ("alert",), alert_act("resolve", page=False), ALERT_ROLES
     ),
     ("POST", "/alerts/<int:alert_id>"): Route("write", ("alert",), alert_act(None, page=True), ALERT_ROLES),
+    ("GET", "/corrections"): Route("list", (), lists("/corrections", roles=("supervisor",)), ("supervisor",)),
+    ("POST", "/boxes/<sscc>/events/<int:event_id>/correction"): Route("write", ("box",), correction_asks),
+    ("POST", "/corrections/<int:request_id>"): Route("write", ("correction",), correction_decisions, ("supervisor",)),
+    ("GET", "/api/v1/corrections"): Route(
+        "list", (), lists("/api/v1/corrections", roles=WRITE_ROLES, style="api", label="own and to decide"), WRITE_ROLES
+    ),
+    ("POST", "/api/v1/corrections"): Route("write", ("box",), correction_asks_api, WRITE_ROLES),
+    ("POST", "/api/v1/corrections/<request_id>/decision"): Route(
+        "write", ("correction",), correction_decisions_api, ("supervisor",)
+    ),
     ("POST", "/api/v1/photos"): Route("write", (), photos, (*HANDOVER_ROLES, "supervisor")),
     ("POST", "/api/v1/_bench/floor"): Route("write", ("box",), bench_floor, WRITE_ROLES),
     ("POST", "/cartons"): Route("write", ("site",), carton_orders, ("warehouse", "admin")),

@@ -37,14 +37,14 @@ from webapp.boxes.models import Box, Packet
 from webapp.boxes.packing import plan_packets
 from webapp.boxes.services import plan_tps_boxes
 from webapp.custody.handovers import add_signature, close_handover, start_handover
-from webapp.custody.models import Alert
+from webapp.custody.models import Alert, CorrectionRequest, CustodyEvent
 from webapp.custody.photos import store_photo
 from webapp.custody.pipeline import ScanInput, record_scans
 from webapp.geo.models import Region, Site, SiteKind
 from webapp.geo.seed import seed_region
 from webapp.geo.services import RouteSites, assign_tps_dapils, site_code
 from webapp.labels.models import LabelJob
-from webapp.labels.services import job_pdf_path
+from webapp.labels.services import store_pdf
 from webapp.planning.models import ItemType
 
 PASSWORD = "password123"
@@ -79,7 +79,7 @@ class Actor:
         if self.key == "printer":
             return {"receive": "transit_wh", "open": "carton_wh"}.get(action, "held")
         if self.role == "warehouse":
-            return {"receive": "transit_wh", "open": "carton_wh"}.get(action, "held_wh")
+            return {"receive": "transit_wh", "open": "carton_wh", "pack": "pack_wh"}.get(action, "held_wh")
         if self.role == "courier":
             return {"receive": "transit_courier", "open": "held_tps"}.get(action, "held_courier")
         return {"receive": "transit_ppk", "open": "held_tps"}.get(action, "held_ppk")
@@ -254,9 +254,9 @@ BALLOT_SLOTS = (
     "damaged", "ho_wh", "ho_courier",
 )  # fmt: skip
 SIDE_SLOTS = {
-    "A": {"held_tps", "held_wh", *BALLOT_SLOTS},
-    "B": {"held_tps", "held_wh", *BALLOT_SLOTS} - {"ho_wh", "ho_courier"},
-    "C": {"held_tps", "held_wh", "carton_wh", "carton_open", *BALLOT_SLOTS} - {"ho_wh", "ho_courier"},
+    "A": {"held_tps", "held_wh", "pack_wh", *BALLOT_SLOTS},
+    "B": {"held_tps", "held_wh", "pack_wh", *BALLOT_SLOTS} - {"ho_wh", "ho_courier"},
+    "C": {"held_tps", "held_wh", "pack_wh", "carton_wh", "carton_open", *BALLOT_SLOTS} - {"ho_wh", "ho_courier"},
     "W": {"carton_wh", "carton_open"},
     "P": {"planned", "held"},
     "Q": {"planned", "held"},
@@ -308,13 +308,16 @@ class World:
     users: dict[str, int] = field(default_factory=dict)
     sites: dict[str, int] = field(default_factory=dict)
     boxes: dict[str, BoxRef] = field(default_factory=dict)  # "A.held_ppk" -> box
-    packets: dict[str, str] = field(default_factory=dict)  # side -> the held_wh box's unpacked ink packet
+    packets: dict[str, str] = field(default_factory=dict)  # side -> the pack_wh box's unpacked ink packet
     handovers: dict[str, dict] = field(default_factory=dict)  # "A.closed" -> {"token", "number"}
     alerts: dict[str, int] = field(default_factory=dict)
     photos: dict[str, str] = field(default_factory=dict)
     jobs: dict[str, int] = field(default_factory=dict)
     orders: dict[str, str] = field(default_factory=dict)
     kecamatan_names: dict[str, str] = field(default_factory=dict)
+    corrections: dict[str, int] = field(default_factory=dict)  # side -> a pending correction of its damage scan
+    latest_events: dict[str, int] = field(default_factory=dict)  # "A.held_courier" -> its latest event's id
+    latest_clients: dict[str, str] = field(default_factory=dict)  # "A.held_courier" -> that event's scan id
 
     def box(self, actor: Actor, action: str, *, inside: bool) -> BoxRef | None:
         """The box an actor would act on (inside its scope), or its twin outside; None when no side has one."""
@@ -488,10 +491,11 @@ def build_world(session: Session, config: dict) -> World:
             .order_by(Site.code, Box.set_index)
         ).all()
         chosen = {"held_tps": next(b for b in candidates if b.destination.code == side.tps and b.contest == "DPR")}
-        chosen["held_wh"] = next(  # the Presiden box carries the ink: the packing station fills it from a carton
+        chosen["pack_wh"] = next(  # the Presiden box carries the ink: the packing station fills it from a carton
             b for b in candidates if b.destination.code != side.tps and b.contest == "PRESIDEN"
         )
         spare = (b for b in candidates if b.dapil_id is not None and b not in chosen.values())
+        chosen["held_wh"] = next(spare)  # sealed, ready to go: what the warehouse dispatches
         for slot in BALLOT_SLOTS:
             if key != "A" and slot in ("ho_wh", "ho_courier"):
                 continue
@@ -503,7 +507,7 @@ def build_world(session: Session, config: dict) -> World:
         seal = {"seals": [side.seal], "note": "kekurangan dicatat"}
         at_kab = [b for s, b in box.items() if s not in ("planned", "transit_wh")]
         _scans(session, setup, "commission", side.kab, at_kab)
-        _scans(session, setup, "seal", side.kab, at_kab, **seal)
+        _scans(session, setup, "seal", side.kab, [b for s, b in box.items() if b in at_kab and s != "pack_wh"], **seal)
         _scans(session, setup, "commission", "KPU-31", [box["transit_wh"]])
         _scans(session, setup, "seal", "KPU-31", [box["transit_wh"]], **seal)
         _scans(session, setup, "dispatch", "KPU-31", [box["transit_wh"]], to=side.kab)
@@ -554,7 +558,7 @@ def build_world(session: Session, config: dict) -> World:
         "A.closed": ("mxofficer", "PPK-310101", "PPS-3101011001", "ho_closed"),
         "A.open": ("mxofficer", "PPK-310101", "PPS-3101011001", "ho_open"),
         "A.open_wh": ("mxwarehouse", "KPU-3101", "PPK-310101", "ho_wh"),
-        "A.open_courier": ("mxcourier", "PPK-310101", "PPS-3101011001", "ho_courier"),
+        "A.open_courier": ("mxcourier", "PPS-3101011001", "PPS-3101011001", "ho_courier"),  # at the receiver's
         "B.closed": ("mxppkb", "PPK-310102", "PPS-3101021001", "ho_closed"),
         "B.open": ("mxppkb", "PPK-310102", "PPS-3101021001", "ho_open"),
         "C.closed": ("mxppkc", "PPK-317101", "PPS-3171011001", "ho_closed"),
@@ -579,11 +583,26 @@ def build_world(session: Session, config: dict) -> World:
             session.refresh(box)
             world.boxes[f"{key}.{slot}"] = _box_ref(session, f"{key}.{slot}", key, box)
         world.alerts[key] = session.scalar(select(Alert.id).where(Alert.box_id == side_slots["damaged"].id))
+        for slot in ("damaged", "held_courier"):
+            world.latest_events[f"{key}.{slot}"] = session.scalar(
+                select(CustodyEvent.id).where(CustodyEvent.box_id == side_slots[slot].id).order_by(
+                    CustodyEvent.box_seq.desc()).limit(1)
+            )  # fmt: skip
+        for slot in ("damaged", "held_courier"):
+            world.latest_clients[f"{key}.{slot}"] = session.get(
+                CustodyEvent, world.latest_events[f"{key}.{slot}"]
+            ).client_id
+        damage = session.get(CustodyEvent, world.latest_events[f"{key}.damaged"])
+        request = CorrectionRequest(event_id=damage.id, box_id=damage.box_id, reason="bukan kotak yang rusak",
+                                    requested_by_id=damage.actor_id, requested_at=datetime.now(UTC))  # fmt: skip
+        session.add(request)
+        session.flush()
+        world.corrections[key] = request.id
         world.packets[key] = session.scalar(
             select(Packet.sscc)
             .join(ItemType, ItemType.id == Packet.item_type_id)
             .where(
-                Packet.tps_id == side_slots["held_wh"].destination_id,
+                Packet.tps_id == side_slots["pack_wh"].destination_id,
                 ItemType.code == "TINTA",
                 Packet.box_id.is_(None),
             )
@@ -601,9 +620,7 @@ def build_world(session: Session, config: dict) -> World:
         job.total = job.done = 4
         session.add(job)
         session.flush()
-        path = job_pdf_path(config["LABEL_JOBS_DIR"], job.id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"%PDF-1.4\n% matrix label job\n%%EOF\n")
+        store_pdf(session, job, io.BytesIO(b"%PDF-1.4\n% matrix label job\n%%EOF\n"))
         world.jobs[key] = job.id
     session.commit()
     return world

@@ -184,6 +184,11 @@ def test_every_route_declares_its_roles(app):
         "main.set_language",
         "main.healthz",
         "api.checkpoints",
+        "api.ledger_key",
+        "api.ledger_checkpoint",
+        "api.inclusion_proof",
+        "api.consistency_proof",
+        "api.post_cosignature",  # a witness's cosignature: its signature, checked against the registered keys, is the authentication
         "api.openapi",
         # The installable app's shell: no user data in it, so the service worker can cache it offline.
         "pwa.manifest",

@@ -68,10 +68,8 @@ class Matrix:
 
 
 @pytest.fixture(scope="module")
-def matrix(app, tmp_path_factory):
+def matrix(app):
     """The world, built once for the module in a transaction rolled back at its end."""
-    saved_jobs_dir = app.config["LABEL_JOBS_DIR"]
-    app.config["LABEL_JOBS_DIR"] = str(tmp_path_factory.mktemp("matrix-label-jobs"))
     with app.app_context():
         connection = db.engine.connect()
     outer = connection.begin()
@@ -95,7 +93,6 @@ def matrix(app, tmp_path_factory):
         db.session = original
         outer.rollback()
         connection.close()
-        app.config["LABEL_JOBS_DIR"] = saved_jobs_dir
 
 
 @pytest.fixture

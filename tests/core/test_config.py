@@ -15,7 +15,7 @@ pytestmark = pytest.mark.usefixtures("restore_extensions")
 
 KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 PRODUCTION_ENV = {
-    "SECRET_KEY": "s3cret-from-the-environment",
+    "SECRET_KEY": "s3cret-from-the-environment-32-chars-or-more",
     "DATABASE_URL": "postgres://jejak@db.internal/jejak",
     "LEDGER_SIGNING_KEY": KEY,
     "PUBLIC_BASE_URL": "https://jejak.kpu.example.id/",
@@ -34,13 +34,13 @@ def production_env(monkeypatch):
 @pytest.mark.parametrize("missing", list(PRODUCTION_ENV))
 def test_production_refuses_to_start_without_a_setting(production_env, missing):
     production_env.delenv(missing)
-    with pytest.raises(RuntimeError, match=f"needs these environment variables: {missing}$"):
+    with pytest.raises(RuntimeError, match=f"needs these environment variables: {missing}(;|$)"):
         create_app(ProductionConfig)
 
 
 def test_production_takes_secrets_and_label_settings_from_the_environment(production_env):
     app = create_app(ProductionConfig)
-    assert app.config["SECRET_KEY"] == "s3cret-from-the-environment"
+    assert app.config["SECRET_KEY"] == "s3cret-from-the-environment-32-chars-or-more"
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://jejak@db.internal/jejak"
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["GS1_COMPANY_PREFIX"] == "8995678"
@@ -99,6 +99,32 @@ def test_production_names_every_problem_at_once(production_env):
     assert "; PUBLIC_BASE_URL 'http://127.0.0.1:8000' must be the https:// address" in message
     assert "; GS1_COMPANY_PREFIX '0614141' is a GS1 example prefix" in message
     assert "DATABASE_URL" not in message
+
+
+def test_production_without_a_secret_key_says_how_to_make_one(production_env):
+    production_env.delenv("SECRET_KEY")
+    with pytest.raises(RuntimeError) as refused:
+        create_app(ProductionConfig)
+    assert str(refused.value) == (
+        "Production configuration needs these environment variables: SECRET_KEY; make a SECRET_KEY with "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(48))' and keep it in your secret store"
+    )
+
+
+@pytest.mark.parametrize("key", ["x", "s3cret-from-the-environment", "a" * 31])
+def test_production_refuses_a_secret_key_shorter_than_32_characters(production_env, key):
+    production_env.setenv("SECRET_KEY", key)
+    with pytest.raises(RuntimeError) as refused:
+        create_app(ProductionConfig)
+    assert str(refused.value) == (  # its length, never the key itself
+        f"Production configuration SECRET_KEY is {len(key)} characters, too short to sign sessions safely: it "
+        "needs at least 32; make one with python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+    )
+
+
+def test_production_takes_a_secret_key_of_32_characters(production_env):
+    production_env.setenv("SECRET_KEY", "k" * 32)
+    assert create_app(ProductionConfig).config["SECRET_KEY"] == "k" * 32
 
 
 def test_development_makes_and_keeps_its_own_key(tmp_path, monkeypatch):

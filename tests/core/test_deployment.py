@@ -66,7 +66,7 @@ def test_login_rate_limit_is_counted_in_redis_across_workers(app, restore_extens
 
 def test_health_probe_answers_plain_http_while_pages_redirect_to_https(app, monkeypatch, restore_extensions):
     """A load balancer probes /healthz over plain HTTP; production's HTTPS redirect must not answer it."""
-    monkeypatch.setenv("SECRET_KEY", "s3cret-from-the-environment")
+    monkeypatch.setenv("SECRET_KEY", "s3cret-from-the-environment-32-chars-or-more")
     monkeypatch.setenv("DATABASE_URL", TestConfig.SQLALCHEMY_DATABASE_URI)
     monkeypatch.setenv("LEDGER_SIGNING_KEY", TestConfig.LEDGER_SIGNING_KEY)
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://jejak.kpu.example.id")
@@ -157,6 +157,10 @@ def test_make_run_on_another_port_prints_labels_for_that_port():
     root = Path(__file__).resolve().parents[2]
     env = {k: v for k, v in os.environ.items() if k != "PUBLIC_BASE_URL"}
     plan = subprocess.run(["make", "-n", "run", "PORT=8101"], cwd=root, env=env, capture_output=True, text=True)
-    served = [line for line in plan.stdout.splitlines() if "gunicorn" in line]
-    assert served and all("--bind 127.0.0.1:8101" in line for line in served)
+    served = [line for line in plan.stdout.splitlines() if "honcho start" in line]
+    assert served and all("--port 8101" in line and "HOST=127.0.0.1" in line for line in served)
     assert all("PUBLIC_BASE_URL=http://127.0.0.1:8101" in line for line in served)
+    # honcho hands its --port to the first process of the Procfile as PORT: the web server, bound to it.
+    processes = [line for line in (root / "Procfile").read_text().splitlines() if not line.startswith("#")]
+    assert processes[0].startswith("web:") and "gunicorn" in processes[0] and "--bind $HOST:$PORT" in processes[0]
+    assert any(line.startswith("worker:") and "jobs worker" in line for line in processes)

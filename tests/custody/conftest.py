@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
 from sqlalchemy import delete, select
 
 from tests.factories import UserFactory
@@ -115,7 +117,8 @@ def world(seeded) -> World:
     return people
 
 
-KEY = SigningKey.from_text("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")  # TestConfig's key
+# TestConfig's key, signing notes under the origin TestConfig gives (ledger_origin): its PUBLIC_BASE_URL's host.
+KEY = SigningKey.from_text("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", origin="127.0.0.1:8000/jejak/pemilu")
 
 
 @pytest.fixture
@@ -129,8 +132,34 @@ def ledger(world):
 
 
 def resealed(lines: list[str]) -> str:
-    """Export lines (without their end line) followed by a matching end line, as docs/ledger.md defines it:
+    """Export lines (without their end line) followed by a matching end line, as docs/ledger.md defines it
+    (the SHA-256 of each line's canonical JSON):
     what a forger who changed a line would write, so that only the signatures and chains can catch them."""
     body = "".join(line + "\n" for line in lines)
-    end = {"type": "end", "lines": len(lines), "sha256": hashlib.sha256(body.encode("utf-8")).hexdigest()}
+
+    def canonical_line(line: str) -> str:
+        try:
+            return json.dumps(json.loads(line), sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+        except ValueError:  # a damaged line stays as it is
+            return line + "\n"
+
+    canonical = "".join(canonical_line(line) for line in lines)
+    end = {"type": "end", "lines": len(lines), "sha256": hashlib.sha256(canonical.encode("utf-8")).hexdigest()}
     return body + json.dumps(end) + "\n"
+
+
+@pytest.fixture
+def openapi(client):
+    """Validate an instance against a schema of the live OpenAPI document: `openapi("Box", body)`."""
+    doc = client.get("/api/v1/openapi.json").json
+    resource = Resource.from_contents(doc | {"$schema": "https://json-schema.org/draft/2020-12/schema"})
+    registry = Registry().with_resource("urn:jejak", resource)
+
+    def check(name: str, instance) -> None:
+        schema = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$ref": f"urn:jejak#/components/schemas/{name}",
+        }
+        Draft202012Validator(schema, registry=registry).validate(instance)
+
+    return check

@@ -7,8 +7,6 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
 from sqlalchemy import func, select
 
 from tests.conftest import login
@@ -34,22 +32,6 @@ def ledger_size(session) -> tuple[int, int, int]:
     return tuple(session.scalar(select(func.count()).select_from(m)) for m in (CustodyEvent, ScanReceipt, Alert))
 
 
-@pytest.fixture
-def openapi(client, world):
-    doc = client.get("/api/v1/openapi.json").json
-    resource = Resource.from_contents(doc | {"$schema": "https://json-schema.org/draft/2020-12/schema"})
-    registry = Registry().with_resource("urn:jejak", resource)
-
-    def check(name: str, instance) -> None:
-        schema = {
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$ref": f"urn:jejak#/components/schemas/{name}",
-        }
-        Draft202012Validator(schema, registry=registry).validate(instance)
-
-    return check
-
-
 def test_single_scans_answer_201_200_422(client, world, openapi):
     box = world.box()
     login(client, world.gudang.username)
@@ -62,6 +44,7 @@ def test_single_scans_answer_201_200_422(client, world, openapi):
         again.status_code == 200 and again.json["verdict"] == "duplicate" and again.json["event"] == first.json["event"]
     )
     openapi("ScanResult", again.json)
+    assert client.post("/api/v1/scans", json=payload(box.sscc, "seal", "KPU-3101", seals=["S-1"])).status_code == 201
     refused = client.post("/api/v1/scans", json=payload(box.sscc, "dispatch", "KPU-3101", to="PPK-310102"))
     assert refused.status_code == 422 and refused.json["reason"] == "wrong_destination"
     assert (
@@ -93,6 +76,7 @@ def test_batch_answers_each_scan_in_order(client, world, openapi):
 def test_box_expected_alerts_and_checkpoints_match_the_document(client, world, openapi):
     box = world.box()
     world.scan(world.gudang, "commission", box, "KPU-3101")
+    world.scan(world.gudang, "seal", box, "KPU-3101", seals=["S-1"])  # sealed before it leaves
     world.scan(world.gudang, "dispatch", box, "KPU-3101", to="PPK-310101")
     world.scan(world.other_kpps, "receive", box, OTHER_TPS)
     login(client, world.ppk.username)

@@ -312,7 +312,7 @@ def test_a_packet_counted_from_a_carton_of_another_dapil_is_refused_and_kept_as_
     response = client.post("/api/v1/packing", json=body | {"device_id": "meja-1", "device_seq": 1})
     assert response.status_code == 422 and response.json["reason"] == "wrong_dapil"
     assert response.json["message"] == (
-        "Paket ini DPRD_PROV DKI Jakarta 5, karton ini berisi DKI Jakarta 6. JANGAN DIHITUNG DARI KARTON INI."
+        "Paket ini DPRD Provinsi DKI Jakarta 5, karton ini berisi DKI Jakarta 6. JANGAN DIHITUNG DARI KARTON INI."
     )
     session.expire_all()
     assert session.get(Packet, packet.id).box_id is None
@@ -356,7 +356,7 @@ def test_the_packing_page_opens_a_carton_then_counts_packets_from_it(client, int
     assert "KARTON DIBUKA" in opened.text and "1.000 dari 1.000" in opened.text
     form = {"site": WAREHOUSE, "carton": cartons[0].sscc, "box": box.sscc, "packet": packet.sscc}
     packed = client.post("/packing", data=form)
-    assert "MASUK" in packed.text
+    assert "DIKEMAS" in packed.text
     assert f"{1000 - packet.quantity:,}".replace(",", ".") + " dari 1.000" in packed.text
     world.session.expire_all()
     assert world.session.get(Packet, packet.id).carton_id == cartons[0].id

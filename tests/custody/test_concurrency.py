@@ -287,15 +287,21 @@ def test_the_readiness_counters_stay_exact_under_concurrent_moves(shared_app):
                 for i in range(0, len(mine), 5):
                     part, device = mine[i : i + 5], f"mover-{n}"
                     steps = [
-                        (gudang, [scan(s, "commission", "KPU-3101", device, i * 10 + k) for k, s in enumerate(part)]),
-                        (gudang, [scan(s, "dispatch", "KPU-3101", device, i * 10 + 5 + k) for k, s in enumerate(part)]),
+                        (gudang, [scan(s, "commission", "KPU-3101", device, i * 20 + k) for k, s in enumerate(part)]),
+                        (gudang, [scan(s, "seal", "KPU-3101", device, i * 20 + 5 + k) for k, s in enumerate(part)]),
+                        (
+                            gudang,
+                            [scan(s, "dispatch", "KPU-3101", device, i * 20 + 10 + k) for k, s in enumerate(part)],
+                        ),
                         (kurir, [scan(s, "receive", "KPU-3101", device, i * 10 + k) for k, s in enumerate(part)]),
                         (kurir, [scan(part[0], "damage", "KPU-3101", device, i * 10 + 6)]),
                     ]
                     for actor, batch in steps:
-                        if batch[0].action == "dispatch":
-                            for item in batch:
+                        for item in batch:
+                            if item.action == "dispatch":
                                 item.to = f"courier:kurir{n}"
+                            elif item.action == "seal":  # a ballot box leaves sealed
+                                item.seals, item.note = [f"C-{item.code[-6:]}"], "test: packets not counted"
                         results = in_write_transaction(
                             session, lambda actor=actor, batch=batch: record_scans(session, actor=actor, scans=batch)
                         )

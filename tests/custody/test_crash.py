@@ -107,7 +107,7 @@ class Outbox:
 
 
 def phone(outbox: Outbox, n: int, tokens: dict[str, str], boxes: list[str], errors: list) -> None:
-    """Phone n labels its boxes, hands them to its courier, who receives them and then inspects them again
+    """Phone n labels and seals its boxes, hands them to its courier, who receives them and then inspects them again
     and again until told to stop."""
     seq = itertools.count(1)
     mine = boxes[n::PHONES]
@@ -125,7 +125,8 @@ def phone(outbox: Outbox, n: int, tokens: dict[str, str], boxes: list[str], erro
         warehouse, courier = tokens[f"gudang{n}"], tokens[f"kurir{n}"]
         for group in groups:
             outbox.send(warehouse, batch(group, "commission"))
-            outbox.send(warehouse, batch(group, "dispatch", to=f"courier:kurir{n}"))
+            outbox.send(warehouse, batch(group, "seal", seals=[f"SG-{n}"], note="uji: isi tidak dihitung"))
+            outbox.send(warehouse, batch(group, "dispatch", to=f"courier:kurir{n}"))  # sealed, as a ballot box must be
             outbox.send(courier, batch(group, "receive"))
         while True:  # at least once each
             for group in groups:
@@ -188,7 +189,7 @@ def test_killed_workers_lose_no_acknowledged_scan_and_duplicate_none(served):
         for sscc in outbox.sent.values():
             scans_per_box[sscc] = scans_per_box.get(sscc, 0) + 1
         lengths = dict(session.execute(select(Box.sscc, Box.chain_length).where(Box.sscc.in_(boxes))).all())
-        assert lengths == scans_per_box and min(lengths.values()) >= 4  # commission, dispatch, receive, inspect
+        assert lengths == scans_per_box and min(lengths.values()) >= 5  # commission, seal, dispatch, receive, inspect
         holders = dict(session.execute(select(Box.sscc, Box.holder_user_id).where(Box.sscc.in_(boxes))).all())
         couriers = dict(session.execute(select(User.username, User.id).where(User.username.like("kurir%"))).all())
         assert all(holders[sscc] == couriers[f"kurir{boxes.index(sscc) % PHONES}"] for sscc in boxes)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from tests.conftest import login
 from tests.custody.conftest import TPS
 from webapp.custody.models import Handover
+from webapp.geo.zones import local_time
 
 PPK = "PPK-310101"
 
@@ -34,6 +35,7 @@ def handover(client, world):
     boxes = [world.box(), world.box(contest="DPR")]
     for box in boxes:
         world.scan(world.gudang, "commission", box, "KPU-3101")
+        world.scan(world.gudang, "seal", box, "KPU-3101", seals=["S-9"])  # sealed before it leaves
     login(client, world.gudang.username)
     response = client.post("/api/v1/handovers", json={"token": token, "site": "KPU-3101", "to": PPK})
     assert response.status_code == 201, response.json
@@ -53,7 +55,12 @@ def test_a_handover_lists_what_the_ledger_says(client, handover):
         (boxes[0].sscc, "received"),
         (boxes[1].sscc, "missing"),
     ]
-    assert body["items"][0]["seals"] == ["S-9"] and body["counts"] == {"received": 1, "missing": 1, "unexpected": 0}
+    assert body["items"][0]["seals"] == ["S-9"] and body["counts"] == {
+        "received": 1,
+        "missing": 1,
+        "unexpected": 0,
+        "refused": 0,
+    }
     assert body["receiver"]["site"] == PPK and body["status"] == "open" and body["number"] is None
 
 
@@ -71,7 +78,12 @@ def test_closing_needs_both_signatures_then_numbers_and_freezes_the_bast(client,
     number = closed.json["number"]
     # A scan after closing does not change what the closed BAST says.
     assert world.scan(world.ppk, "receive", boxes[1], PPK, handover=token).verdict == "accepted"
-    assert client.get(f"/api/v1/handovers/{token}").json["counts"] == {"received": 1, "missing": 1, "unexpected": 0}
+    assert client.get(f"/api/v1/handovers/{token}").json["counts"] == {
+        "received": 1,
+        "missing": 1,
+        "unexpected": 0,
+        "refused": 0,
+    }
     late = client.post(f"/api/v1/handovers/{token}/signatures", json={"role": "witness", "name": "X Y", "image": png()})
     assert late.status_code == 409
     pdf = client.get(f"/bast/{number}.pdf")
@@ -81,6 +93,10 @@ def test_closing_needs_both_signatures_then_numbers_and_freezes_the_bast(client,
     assert page.status_code == 200 and "✔" in page.text
     handover_row = world.session.scalar(select(Handover).where(Handover.number == number))
     assert len(handover_row.pdf_sha256) == 64
+    # The closing time in the sender's zone (Jakarta: WIB, UTC+7), on the PDF and on the page alike.
+    closed = local_time(handover_row.closed_at, handover_row.sender_site)
+    assert closed.endswith(" WIB") and f"Ditutup: {closed}" in text and "UTC" not in text
+    assert closed in page.text
 
 
 @pytest.mark.parametrize(
@@ -161,7 +177,12 @@ def test_only_the_parties_sign_and_only_their_own_scans_count(client, handover, 
     token, boxes = handover
     # The PPK sends the received box on, quoting the token: not this BAST's business.
     assert world.scan(world.ppk, "dispatch", boxes[0], PPK, to="PPS-3101011001", handover=token).verdict == "accepted"
-    assert client.get(f"/api/v1/handovers/{token}").json["counts"] == {"received": 1, "missing": 1, "unexpected": 0}
+    assert client.get(f"/api/v1/handovers/{token}").json["counts"] == {
+        "received": 1,
+        "missing": 1,
+        "unexpected": 0,
+        "refused": 0,
+    }
     onlooker = UserFactory(role="warehouse", scope_region_code="31.01")  # sees both ends, is neither
     world.session.commit()
     client.post("/logout")

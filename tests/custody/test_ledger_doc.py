@@ -69,7 +69,9 @@ FIELDS = [
 
 
 def canonical(event: dict) -> bytes:
-    return json.dumps({k: event[k] for k in FIELDS}, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """Section 3: the fields above, nulls included, and `corrects` only when it is not null."""
+    fields = FIELDS + (["corrects"] if event.get("corrects") is not None else [])
+    return json.dumps({k: event[k] for k in fields}, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def outsider_root(hashes: list[str]) -> str:
@@ -114,6 +116,104 @@ def outsider_verify(lines: list[dict], public_key: str) -> bool:
             separators=(",", ":"),
         ).encode()
         key.verify(base64.b64decode(cp["signature"]), message)  # raises on a bad signature
+        if not outsider_note(cp["note"], public_key, covered):
+            return False
+    return True
+
+
+def outsider_note(note: str, public_key: str, covered: list[str]) -> bool:
+    """Section 4: the checkpoint as a signed note (C2SP signed-note, tlog-checkpoint): its text is the origin,
+    the tree size and the base64 root; the log's signature line is an em dash, a space, the key name (the
+    origin), a space, and base64 of the 4-byte key ID and the 64-byte Ed25519 signature over the text."""
+    tree = outsider_note_tree(note, public_key)
+    if note.rpartition("\n\n")[0].count("\n") != 2 or tree is None:  # three lines of text, and signed
+        return False
+    return tree == (len(covered), bytes.fromhex(outsider_root(covered)))
+
+
+def outsider_walk(fn: int, sn: int, fr: bytes, sr: bytes, proof: list[bytes]) -> tuple[bytes, bytes] | None:
+    """The loop RFC 9162 sections 2.1.3.2 and 2.1.4.2 share: (fr, sr) once sn reaches 0 with the proof, else
+    None. Inclusion reads sr only (fr follows the left siblings, which inclusion does not need)."""
+    for c in proof:
+        if sn == 0:
+            return None
+        if fn % 2 == 1 or fn == sn:
+            fr = hashlib.sha256(b"\x01" + c + fr).digest()
+            sr = hashlib.sha256(b"\x01" + c + sr).digest()
+            while fn % 2 == 0 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = hashlib.sha256(b"\x01" + sr + c).digest()
+        fn, sn = fn >> 1, sn >> 1
+    return (fr, sr) if sn == 0 else None
+
+
+def outsider_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes], root: bytes) -> bool:
+    """RFC 9162 section 2.1.3.2, step by step."""
+    walked = outsider_walk(index, size - 1, leaf, leaf, proof) if index < size else None
+    return walked is not None and walked[1] == root
+
+
+def outsider_consistency(first: int, second: int, proof: list[bytes], first_root: bytes, second_root: bytes) -> bool:
+    """RFC 9162 section 2.1.4.2, step by step (0 < first < second)."""
+    if first & (first - 1) == 0:  # a power of two: prepend first_hash
+        proof = [first_root, *proof]
+    if not proof:
+        return False
+    fn, sn = first - 1, second - 1
+    while fn % 2 == 1:
+        fn, sn = fn >> 1, sn >> 1
+    return outsider_walk(fn, sn, proof[0], proof[0], proof[1:]) == (first_root, second_root)
+
+
+def outsider_note_tree(note: str, public_key: str) -> tuple[int, bytes] | None:
+    """Section 4: (size, root) of a checkpoint note carrying a valid signature of the log's key; else None."""
+    text, _, signatures = note.rpartition("\n\n")
+    text += "\n"
+    origin, size, root, *_ = text.split("\n")
+    raw_key = base64.b64decode(public_key)
+    key_id = hashlib.sha256(origin.encode() + b"\n" + b"\x01" + raw_key).digest()[:4]
+    for line in signatures.rstrip("\n").split("\n"):
+        name, blob = line.removeprefix("\u2014 ").split(" ")
+        blob = base64.b64decode(blob)
+        if name == origin and blob[:4] == key_id:
+            Ed25519PublicKey.from_public_bytes(raw_key).verify(blob[4:], text.encode())  # raises when bad
+            return int(size), base64.b64decode(root)
+    return None
+
+
+def outsider_region(lines: list[dict], public_key: str, trusted_note: str | None = None) -> bool:
+    """Section 1 (a region's file) and sections 3 and 4: the chains, each event's inclusion line against the
+    one checkpoint, and the consistency line from a trusted checkpoint."""
+    [checkpoint] = [x for x in lines if x["type"] == "checkpoint"]
+    size, root = outsider_note_tree(checkpoint["note"], public_key)
+    heads: dict[str, tuple[int, str]] = {}
+    last_index, previous = -1, None
+    for line in lines:
+        if line["type"] == "event":
+            seq, head = heads.get(line["box"], (0, "0" * 64))
+            chained = hashlib.sha256(head.encode("ascii") + canonical(line)).hexdigest()
+            if line["seq"] != seq + 1 or line["prev_hash"] != head or chained != line["hash"]:
+                return False
+            heads[line["box"]] = (line["seq"], line["hash"])
+        elif line["type"] == "inclusion":
+            leaf = hashlib.sha256(b"\x00" + bytes.fromhex(previous["hash"])).digest()
+            proof = [base64.b64decode(p) for p in line["proof"]]
+            if line["event"] != previous["id"] or line["leaf_index"] <= last_index or line["tree_size"] != size:
+                return False
+            if base64.b64decode(line["leaf_hash"]) != leaf:
+                return False
+            if not outsider_inclusion(leaf, line["leaf_index"], size, proof, root):
+                return False
+            last_index = line["leaf_index"]
+        previous = line
+    if any((x["length"], x["hash"]) != heads.get(x["box"]) for x in lines if x["type"] == "head"):
+        return False
+    if trusted_note is not None:
+        first, first_root = outsider_note_tree(trusted_note, public_key)
+        [proof] = [x for x in lines if x["type"] == "consistency" and (x["from"], x["to"]) == (first, size)]
+        hashes = [base64.b64decode(p) for p in proof["proof"]]
+        return outsider_consistency(first, size, hashes, first_root, root)
     return True
 
 
@@ -140,7 +240,7 @@ def test_an_outsider_verifier_agrees_with_ours(ledger, runner, client, tmp_path)
     path = tmp_path / "export.jsonl"
     runner.invoke(args=["ledger", "export", str(path)])
     raw = path.read_bytes()
-    assert outsider_whole(raw) and not outsider_whole(raw[: raw.rindex(b'{"type": "end"')])
+    assert outsider_whole(raw) and not outsider_whole(raw[: raw.rindex(b"\n", 0, len(raw) - 1) + 1])
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     published = client.get("/api/v1/ledger/checkpoints").json
     assert published["public_key"] == KEY.public_text
@@ -148,3 +248,76 @@ def test_an_outsider_verifier_agrees_with_ours(ledger, runner, client, tmp_path)
     assert outsider_verify(lines, published["public_key"])
     lines[3]["seals"] = ["BOGUS"]
     assert not outsider_verify(lines, published["public_key"])
+
+
+def test_an_outsider_verifier_checks_a_correction(ledger, runner, tmp_path):
+    """A `correct` event (section 3, Corrections) verifies by the page alone, and its `corrects` is hashed."""
+    from tests.custody.test_corrections import _ask, _decide
+
+    box = ledger.box()
+    opened = ledger.scan(ledger.kpps, "open", box, "TPS-3101011001001")
+    with runner.app.test_request_context():
+        _decide(ledger, ledger.supervisor, _ask(ledger, ledger.kpps, opened.client_id).id)
+    path = tmp_path / "export.jsonl"
+    runner.invoke(args=["ledger", "export", str(path)])
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    correction = next(x for x in lines if x.get("kind") == "correct")
+    assert correction["corrects"] == opened.event["hash"]
+    assert outsider_verify(lines, KEY.public_text)
+    correction["corrects"] = "0" * 64
+    assert not outsider_verify(lines, KEY.public_text)
+
+
+def test_an_outsider_reads_the_export_as_section_1_lays_it_out(ledger, runner, tmp_path):
+    """Section 1: the header's fields, the order of the lines, and the end line over each line's canonical JSON,
+    which survives re-serialisation."""
+    path = tmp_path / "export.jsonl"
+    runner.invoke(args=["ledger", "export", str(path)])
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    order = {"header": 0, "event": 1, "head": 2, "checkpoint": 3, "end": 4}
+    assert [order[x["type"]] for x in lines] == sorted(order[x["type"]] for x in lines)
+    header = lines[0]
+    assert {"format", "v", "origin", "vkey", "public_key", "exported_at", "max_delay"} <= set(header)
+    name, key_id, material = header["vkey"].split("+", 2)  # base64 may hold a "+" too
+    raw = base64.b64decode(material)
+    assert name == header["origin"] and raw[0] == 1 and base64.b64encode(raw[1:]).decode() == header["public_key"]
+    assert hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4].hex() == key_id
+    spaced = [json.dumps(x, indent=None, ensure_ascii=True) for x in lines[:-1]]  # another serialisation
+    canonical = "".join(
+        json.dumps(json.loads(x), sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n" for x in spaced
+    )
+    assert lines[-1] == {"type": "end", "lines": len(spaced), "sha256": hashlib.sha256(canonical.encode()).hexdigest()}
+
+
+def test_an_outsider_verifies_a_region_s_file_from_its_proofs(ledger, runner, tmp_path):
+    """Section 1's region file: every event with its inclusion proof, and a consistency line from an older
+    checkpoint, checked by the page and RFC 9162 alone; a changed event or proof fails."""
+    from sqlalchemy import select
+
+    from tests.custody.conftest import OTHER_TPS
+    from webapp.custody.checkpoints import make_checkpoint
+    from webapp.custody.models import LedgerCheckpoint
+
+    trusted_note = ledger.session.scalars(select(LedgerCheckpoint.note)).one()  # the ledger's 20 events, signed
+    box = ledger.box(tps=OTHER_TPS)
+    for action, extra in (("commission", {}), ("seal", {"seals": ["S-1"]}), ("inspect", {}), ("inspect", {})):
+        ledger.scan(ledger.gudang, action, box, "KPU-3101", **extra)
+    make_checkpoint(ledger.session, KEY)
+    ledger.session.commit()
+    path = tmp_path / "region.jsonl"
+    result = runner.invoke(args=["ledger", "export", str(path), "--region", "31.01.01", "--since", "20"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert sum(x["type"] == "inclusion" for x in lines) == 20 and all(x.get("box") != box.sscc for x in lines)
+    assert outsider_region(lines, KEY.public_text, trusted_note)
+    changed = [dict(x) for x in lines]
+    changed[1]["note"] = "ditulis ulang"
+    assert not outsider_region(changed, KEY.public_text)
+    changed = [dict(x) for x in lines]
+    proof = next(x for x in changed if x["type"] == "inclusion" and len(x["proof"]) > 1)
+    proof["proof"] = proof["proof"][::-1]
+    assert not outsider_region(changed, KEY.public_text)
+    changed = [dict(x) for x in lines]
+    consistency = next(x for x in changed if x["type"] == "consistency")
+    consistency["proof"] = [base64.b64encode(bytes(32)).decode(), *consistency["proof"][1:]]
+    assert not outsider_region(changed, KEY.public_text, trusted_note)

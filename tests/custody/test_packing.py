@@ -65,7 +65,7 @@ def test_a_dprd_dapil_6_packet_into_a_dapil_1_box_is_refused_and_the_supervisor_
     response = pack(client, f"https://jejak.kpu.go.id/00/{box.sscc}", f"(00){stranger.sscc}", site="KPU-3171")
     assert response.status_code == 422 and response.json["reason"] == "wrong_dapil"
     assert response.json["message"] == (
-        "Paket ini DPRD_PROV DKI Jakarta 6, kotak ini DPRD_PROV DKI Jakarta 1. JANGAN DIMASUKKAN."
+        "Paket ini DPRD Provinsi DKI Jakarta 6, kotak ini DPRD Provinsi DKI Jakarta 1. JANGAN DIMASUKKAN."
     )
     assert session.scalar(select(Packet).where(Packet.box_id == box.id)) is None  # the manifest is unchanged
     assert session.scalar(select(CustodyEvent).where(CustodyEvent.kind == "pack")) is None
@@ -168,7 +168,7 @@ def test_the_packing_station_page(client, packets):
     page = client.get("/packing")
     assert page.status_code == 200 and 'value="KPU-3101"' in page.text
     first = client.post("/packing", data={"site": "KPU-3101", "box": box.sscc, "packet": mine[0].sscc})
-    assert "MASUK" in first.text and f"Masih kurang ({len(mine) - 1})" in first.text
+    assert "DIKEMAS" in first.text and f"Masih kurang ({len(mine) - 1})" in first.text
     stranger = packets_of(world.session, TPS, "DPD")[0]
     refused = client.post("/packing", data={"site": "KPU-3101", "box": box.sscc, "packet": stranger.sscc})
     assert "DITOLAK" in refused.text and "JANGAN DIMASUKKAN" in refused.text

@@ -128,6 +128,7 @@ def test_only_the_holder_can_dispatch(world):
 def test_receipt_needs_the_box_in_transit_to_the_receiver(world):
     box = world.box()
     world.scan(world.gudang, "commission", box, "KPU-3101")
+    world.scan(world.gudang, "seal", box, "KPU-3101", seals=["S-1"])  # sealed before it leaves
     result = world.scan(world.ppk, "receive", box, "PPK-310101")
     assert (result.verdict, result.reason) == ("refused", "not_in_transit_to_you")
     world.scan(world.gudang, "dispatch", box, "KPU-3101", to=f"courier:{world.kurir.username}")
@@ -143,6 +144,7 @@ def test_receipt_needs_the_box_in_transit_to_the_receiver(world):
 def test_a_box_for_another_tps_is_refused_and_kept_as_evidence(world):
     box = world.box(tps=OTHER_TPS)
     world.scan(world.gudang, "commission", box, "KPU-3101")
+    world.scan(world.gudang, "seal", box, "KPU-3101", seals=["S-1"])  # sealed before it leaves
     world.scan(world.gudang, "seal", box, "KPU-3101", seals=["S-7"])
     world.scan(world.gudang, "dispatch", box, "KPU-3101", to="PPK-310102")
     result = world.scan(world.ppk, "receive", box, "PPK-310101")  # the wrong kecamatan
@@ -162,6 +164,7 @@ def test_a_box_for_another_tps_is_refused_and_kept_as_evidence(world):
 def test_dispatch_off_the_route_is_refused(world):
     box = world.box()
     world.scan(world.gudang, "commission", box, "KPU-3101")
+    world.scan(world.gudang, "seal", box, "KPU-3101", seals=["S-1"])  # sealed before it leaves
     result = world.scan(world.gudang, "dispatch", box, "KPU-3101", to="PPK-310102")
     assert result.reason == "wrong_destination" and result.details["destination"] == TPS
 
@@ -172,6 +175,7 @@ def test_a_box_of_another_dapil_is_refused_at_its_tps(world):
     box.dapil_id = other.id  # packed with the wrong dapil's ballots at the warehouse
     world.session.commit()
     world.scan(world.gudang, "commission", box, "KPU-3101")
+    world.scan(world.gudang, "seal", box, "KPU-3101", seals=["S-1"])  # sealed before it leaves
     world.scan(world.gudang, "dispatch", box, "KPU-3101", to="PPK-310101")
     result = world.scan(world.ppk, "receive", box, "PPK-310101")
     assert (result.verdict, result.reason) == ("refused", "wrong_dapil")
@@ -184,6 +188,7 @@ def test_a_box_of_another_dapil_is_refused_at_its_tps(world):
 def test_changed_seals_need_a_witness(world):
     box = world.box()
     world.scan(world.gudang, "commission", box, "KPU-3101")
+    world.scan(world.gudang, "seal", box, "KPU-3101", seals=["S-1"])  # sealed before it leaves
     world.scan(world.gudang, "seal", box, "KPU-3101", seals=["S-1"])
     world.scan(world.gudang, "dispatch", box, "KPU-3101", to="PPK-310101")
     refused = world.scan(world.ppk, "receive", box, "PPK-310101", seals=["X-1"])

@@ -11,6 +11,7 @@ import pypdfium2.raw as pdfium_c
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from tests.e2e.phones import log_in, sign_and_close
 from tests.e2e.test_scanner import PPK, send_to_ppk
 from webapp.auth.models import User
 from webapp.boxes.models import Box
@@ -22,7 +23,7 @@ from webapp.geo.models import Site
 
 
 def commission(app, count: int) -> list[str]:
-    """Boxes of kecamatan 31.01.02 labelled at the warehouse, ready to hand over."""
+    """Boxes of kecamatan 31.01.02 labelled and sealed (SG-001, SG-002) at the warehouse, ready to hand over."""
     with app.app_context():
         session = db.session
         gudang = session.scalar(select(User).where(User.username == "gudang"))
@@ -34,22 +35,16 @@ def commission(app, count: int) -> list[str]:
             .limit(count)
         ).all()
         now = datetime.now(UTC)
-        scans = [
-            ScanInput(str(uuid.uuid4()), b.sscc, "commission", "KPU-3101", now, "scene-h", n)
-            for n, b in enumerate(boxes)
-        ]
-        begin_write(session)
-        assert {r.verdict for r in record_scans(session, actor=gudang, scans=scans)} == {"accepted"}
-        session.commit()
+        sealed = {"seals": ["SG-001", "SG-002"], "note": "test: packets not counted"}
+        for step, (action, extra) in enumerate((("commission", {}), ("seal", sealed))):
+            scans = [
+                ScanInput(str(uuid.uuid4()), b.sscc, action, "KPU-3101", now, "scene-h", 100 * step + n, **extra)
+                for n, b in enumerate(boxes)
+            ]
+            begin_write(session)
+            assert {r.verdict for r in record_scans(session, actor=gudang, scans=scans)} == {"accepted"}
+            session.commit()
         return [b.sscc for b in boxes]
-
-
-def log_in(page: Page, username: str, password: str) -> None:
-    page.goto("/login?next=/handover")
-    page.get_by_label("Nama pengguna").fill(username)
-    page.get_by_label("Kata sandi").fill(password)
-    page.get_by_role("button", name="Masuk").click()
-    expect(page.locator("body")).to_have_attribute("data-ready", "true")
 
 
 def scan(page: Page, field: str, code: str, kind: str) -> None:
@@ -60,17 +55,6 @@ def scan(page: Page, field: str, code: str, kind: str) -> None:
         page.locator("#verdict-ok").click()
 
 
-def sign(page: Page, canvas: str) -> None:
-    expect(page.locator("#verdict")).to_be_hidden()  # the last verdict has gone: the pad is in reach
-    page.locator(canvas).scroll_into_view_if_needed()
-    box = page.locator(canvas).bounding_box()
-    page.mouse.move(box["x"] + 20, box["y"] + 90)
-    page.mouse.down()
-    for step in range(1, 12):
-        page.mouse.move(box["x"] + 20 + step * 18, box["y"] + 90 - (step % 3) * 25)
-    page.mouse.up()
-
-
 def test_a_handover_with_a_missing_and_an_unexpected_box_ends_in_a_signed_bast(
     browser, browser_context_args, live_app, artifacts
 ):
@@ -78,14 +62,14 @@ def test_a_handover_with_a_missing_and_an_unexpected_box_ends_in_a_signed_bast(
     [stray] = send_to_ppk(live_app, 1)  # on its way to the PPK, but not on this handover's list
 
     sender = browser.new_context(**browser_context_args).new_page()
-    log_in(sender, "gudang", "jejak-gudang")
+    log_in(sender, "gudang", "jejak-gudang", "/handover")
     sender.get_by_role("button", name="Saya menyerahkan kotak").click()
-    expect(sender.locator("#s-site")).to_have_value("KPU-3101")
-    sender.locator("#s-to").fill(PPK)
+    expect(sender.locator("#s-from")).to_contain_text("KPU-3101")
+    sender.locator("#s-to").select_option(PPK)
     sender.get_by_role("button", name="Mulai serah terima").click()
     for sscc in handed:
         scan(sender, "#s-code", sscc, "accepted")
-    expect(sender.locator("#s-count")).to_have_text("3")
+    expect(sender.locator("#s-count")).to_have_text("3", timeout=15_000)  # the server's count, after its answer
     sender.get_by_role("button", name="Tampilkan QR serah terima").click()
     expect(sender.locator("#qr svg")).to_be_visible()
     payload = sender.locator("#qr").get_attribute("data-payload")
@@ -101,28 +85,23 @@ def test_a_handover_with_a_missing_and_an_unexpected_box_ends_in_a_signed_bast(
         assert sorted(e.kind for e in sent) == ["dispatch"] * 3
 
     receiver = browser.new_context(**browser_context_args).new_page()
-    log_in(receiver, "petugas", "jejak-petugas")
+    log_in(receiver, "petugas", "jejak-petugas", "/handover")
     receiver.get_by_role("button", name="Saya menerima kotak").click()
     receiver.locator("#r-payload").fill(payload)  # what the camera reads off the sender's QR
     receiver.get_by_role("button", name="Muat daftar").click()
     expect(receiver.locator("#expected-list li")).to_have_count(3)
-    expect(receiver.locator("#r-site")).to_have_value(PPK)
+    expect(receiver.locator("#r-where")).to_contain_text(PPK)
     receiver.locator("#r-seals").fill("SG-001, SG-002")
     scan(receiver, "#r-code", handed[0], "accepted")
     scan(receiver, "#r-code", handed[1], "accepted")
     scan(receiver, "#r-code", stray, "warning")  # not on the list: kept as unexpected
-    expect(receiver.locator("#r-counts")).to_have_text("2 diterima, 1 tidak ada, 1 tidak diharapkan.")
+    counts = "2 diterima, 1 belum diterima, 1 tidak diharapkan, 0 ditolak."
+    expect(receiver.locator("#counts")).to_have_text(counts, timeout=15_000)  # once the server has answered all three
     receiver.reload()  # an app closed mid-handover comes back to the same lists
     expect(receiver.locator("body")).to_have_attribute("data-ready", "true")
-    expect(receiver.locator("#r-counts")).to_have_text("2 diterima, 1 tidak ada, 1 tidak diharapkan.")
+    expect(receiver.locator("#counts")).to_have_text(counts)
     expect(receiver.locator("#unexpected-list")).to_contain_text(stray)
-    receiver.locator("#sig-sender-name").fill("Budi Santoso")
-    sign(receiver, "#sig-sender")
-    receiver.locator("#sig-receiver-name").fill("Siti Rahmawati")
-    sign(receiver, "#sig-receiver")
-    receiver.get_by_role("button", name="Tutup dan buat BAST").click()
-    expect(receiver.locator("#closed")).to_be_visible(timeout=15_000)
-    number = receiver.locator("#closed").get_attribute("data-number")
+    number = sign_and_close(receiver)
     receiver.screenshot(path=str(artifacts / "handover-receiver-closed-360.png"), full_page=True)
 
     pdf = receiver.request.get(f"/bast/{number}.pdf")

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.phones import log_in
 from tests.e2e.test_roles import no_horizontal_scroll
 
 
 def test_warehouse_prints_labels_for_a_tps(page: Page, artifacts):
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.goto("/login")
-    page.get_by_label("Nama pengguna").fill("gudang")
-    page.get_by_label("Kata sandi").fill("jejak-gudang")
-    page.get_by_role("button", name="Masuk").click()
+    log_in(page, "gudang", "jejak-gudang")
     page.get_by_role("link", name="Label").click()
     expect(page.get_by_role("heading", name="Cetak label kotak")).to_be_visible()
     expect(page.get_by_label("Dicetak di")).to_have_value("KPU-3101")

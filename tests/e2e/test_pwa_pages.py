@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.phones import log_in
+
 CONTRAST = """
 () => {
   const parse = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
@@ -37,14 +39,6 @@ CONTRAST = """
 """
 
 
-def login(page: Page, username: str, password: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Nama pengguna").fill(username)
-    page.get_by_label("Kata sandi").fill(password)
-    page.get_by_role("button", name="Masuk").click()
-    expect(page.get_by_role("heading", name="Yang perlu dilakukan")).to_be_visible()
-
-
 def readable(page: Page, path: str) -> None:
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), f"{path} scrolls sideways"
     assert page.evaluate(CONTRAST) == [], path
@@ -61,7 +55,7 @@ def readable(page: Page, path: str) -> None:
 def test_pages_read_well_on_a_phone(page: Page, username, password, paths, artifacts):
     page.goto("/login")
     readable(page, "/login")
-    login(page, username, password)
+    log_in(page, username, password)
     for path in paths:
         assert page.goto(path).status == 200, path
         readable(page, path)
@@ -70,7 +64,7 @@ def test_pages_read_well_on_a_phone(page: Page, username, password, paths, artif
 
 
 def test_the_scanner_and_its_verdict_screens_read_well_in_the_sun(page: Page):
-    login(page, "petugas", "jejak-petugas")
+    log_in(page, "petugas", "jejak-petugas")
     page.goto("/scan")
     expect(page.locator("body")).to_have_attribute("data-ready", "true")
     readable(page, "/scan")

@@ -11,6 +11,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sqlalchemy import select
 
+from tests.e2e.phones import log_in
 from webapp.auth.models import User
 from webapp.boxes.models import Box
 from webapp.core.database import begin_write
@@ -48,7 +49,9 @@ def send_to_ppk(app, count: int, *, wrong_dapil: int = 0) -> list[str]:
                 box.dapil_id = other.id
         session.commit()
         now = datetime.now(UTC)
-        for action, extra in (("commission", {}), ("dispatch", {"to": PPK})):
+        # Sealed at the warehouse before they leave (the packets are not counted here: the shortage is noted).
+        sealed = {"seals": ["SG-001", "SG-002"], "note": "test: packets not counted"}
+        for action, extra in (("commission", {}), ("seal", sealed), ("dispatch", {"to": PPK})):
             scans = [
                 ScanInput(str(uuid.uuid4()), box.sscc, action, "KPU-3101", now, "scene", n, **extra)
                 for n, box in enumerate(boxes)
@@ -61,11 +64,7 @@ def send_to_ppk(app, count: int, *, wrong_dapil: int = 0) -> list[str]:
 
 
 def open_scanner(page: Page, username: str = "petugas", password: str = "jejak-petugas") -> None:
-    page.goto("/login?next=/scan")
-    page.get_by_label("Nama pengguna").fill(username)
-    page.get_by_label("Kata sandi").fill(password)
-    page.get_by_role("button", name="Masuk").click()
-    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    log_in(page, username, password, "/scan")
     # The worker installs from the login page. When it activates while the browser is already on its
     # way to /scan, its clients.claim() misses the new page, which stays uncontrolled until the next
     # navigation (as it would for a person: the next page opened works offline). Give the claim a few
@@ -106,13 +105,10 @@ def test_fifty_offline_scans_survive_a_reload_and_arrive_exactly_once_in_order(
 
     context.set_offline(True)
     expect(page.locator("#net")).to_have_text("Luring")
-    timings = []
     for n, sscc in enumerate(good):
         scan(page, f"(00){sscc}" if n % 2 else sscc)
         verdict(page, "accepted")
         expect(page.locator("#pending")).to_have_attribute("data-count", str(n + 1))
-        timings.append(int(page.locator("body").get_attribute("data-verdict-ms")))
-    assert max(timings) < 300, timings
     expect(page.locator("#verdict-text")).to_contain_text("Diterima: kotak untuk TPS")
     page.screenshot(path=str(artifacts / "scan-accepted-360.png"))
 

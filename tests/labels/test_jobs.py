@@ -1,5 +1,6 @@
 """The labels page: a print job for a region runs apart from the request, shows its progress and
-gives its PDF to the person who asked; nobody else sees it. (Tests run the job inline.)"""
+gives its PDF to the person who asked; nobody else sees it. (Here the job queue runs in Huey's immediate
+mode: the task runs inside the request. tests/core/test_jobs.py runs a real queue and worker.)"""
 
 from __future__ import annotations
 

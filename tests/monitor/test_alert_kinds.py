@@ -4,6 +4,7 @@ and on the readiness dashboard of its region. Stalled and overdue come from the 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -24,6 +25,7 @@ T0 = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)  # scans fro
 def wrong_destination(world, app):
     box = world.box(tps=OTHER_TPS)
     world.scan(world.gudang, "commission", box, "KPU-3101")
+    world.scan(world.gudang, "seal", box, "KPU-3101", seals=["S-1"])  # sealed before it leaves
     world.scan(world.gudang, "dispatch", box, "KPU-3101", to="PPK-310102")
     assert world.scan(world.ppk, "receive", box, "PPK-310101").reason == "wrong_destination"
 
@@ -33,6 +35,7 @@ def wrong_dapil(world, app):
     box.dapil_id = world.session.scalar(select(Dapil.id).where(Dapil.contest == "DPRD_PROV", Dapil.id != box.dapil_id))
     world.session.commit()
     world.scan(world.gudang, "commission", box, "KPU-3101")
+    world.scan(world.gudang, "seal", box, "KPU-3101", seals=["S-1"])  # sealed before it leaves
     world.scan(world.gudang, "dispatch", box, "KPU-3101", to="PPK-310101")
     assert world.scan(world.ppk, "receive", box, "PPK-310101").reason == "wrong_dapil"
 
@@ -40,6 +43,7 @@ def wrong_dapil(world, app):
 def seal_mismatch(world, app):
     box = world.box()
     world.scan(world.gudang, "commission", box, "KPU-3101")
+    world.scan(world.gudang, "seal", box, "KPU-3101", seals=["S-1"])  # sealed before it leaves
     world.scan(world.gudang, "seal", box, "KPU-3101", seals=["S-1"])
     world.scan(world.gudang, "dispatch", box, "KPU-3101", to="PPK-310101")
     assert world.scan(world.ppk, "receive", box, "PPK-310101", seals=["X-9"]).reason == "seal_mismatch"
@@ -60,6 +64,7 @@ def lost(world, app):
 def stalled(world, app):
     box = world.box()
     world.scan(world.gudang, "commission", box, "KPU-3101")
+    world.scan(world.gudang, "seal", box, "KPU-3101", seals=["S-1"])  # sealed before it leaves
     world.scan(world.gudang, "dispatch", box, "KPU-3101", to="PPK-310101")
     later = box.last_event_at + timedelta(hours=app.config["STALLED_AFTER_HOURS"] + 1)
     assert sweep(world.session, app.config, now=later).stalled == 1
@@ -76,6 +81,9 @@ def overdue(world, app):
 def cloned_label(world, app):
     box = world.box()
     world.scan(world.gudang, "commission", box, "KPU-3101", scanned_at=T0, **JAKARTA)
+    world.scan(
+        world.gudang, "seal", box, "KPU-3101", seals=["S-1"], scanned_at=T0, **JAKARTA
+    )  # sealed before it leaves
     world.scan(world.gudang, "dispatch", box, "KPU-3101", to="PPK-310101", scanned_at=T0, **JAKARTA)
     # Twenty minutes later "the same box" is scanned 660 km away by the kab/kota's courier: a copy of its label.
     copy = world.scan(world.kurir, "receive", box, OTHER_TPS, scanned_at=T0 + timedelta(minutes=20), **SURABAYA)
@@ -117,6 +125,9 @@ def test_a_cloned_label_alert_says_how_far_and_how_fast(world):
 def test_plausible_journeys_and_gps_jitter_raise_no_clone_alert(world):
     box = world.box()
     world.scan(world.gudang, "commission", box, "KPU-3101", scanned_at=T0, **JAKARTA)
+    world.scan(
+        world.gudang, "seal", box, "KPU-3101", seals=["S-1"], scanned_at=T0, **JAKARTA
+    )  # sealed before it leaves
     world.scan(world.gudang, "dispatch", box, "KPU-3101", to="PPK-310101", scanned_at=T0, **JAKARTA)
     # 3 km of GPS drift a minute later, then 45 km by road in two hours.
     world.scan(
@@ -143,6 +154,7 @@ def test_plausible_journeys_and_gps_jitter_raise_no_clone_alert(world):
 def test_a_stall_is_alerted_once_until_the_box_moves_again(world, app):
     box = world.box()
     world.scan(world.gudang, "commission", box, "KPU-3101")
+    world.scan(world.gudang, "seal", box, "KPU-3101", seals=["S-1"])  # sealed before it leaves
     world.scan(world.gudang, "dispatch", box, "KPU-3101", to=f"courier:{world.kurir.username}")
     world.scan(world.kurir, "receive", box, "KPU-3101")  # the courier holds it: still on the road
     hours = app.config["STALLED_AFTER_HOURS"]
@@ -205,6 +217,9 @@ def test_readiness_check_finds_a_wrong_counter_and_rebuild_mends_it(runner, worl
 def test_a_clone_is_alerted_once_and_never_from_someone_else_s_site(world):
     box = world.box()
     world.scan(world.gudang, "commission", box, "KPU-3101", scanned_at=T0, **JAKARTA)
+    world.scan(
+        world.gudang, "seal", box, "KPU-3101", seals=["S-1"], scanned_at=T0, **JAKARTA
+    )  # sealed before it leaves
     world.scan(world.gudang, "dispatch", box, "KPU-3101", to="PPK-310101", scanned_at=T0, **JAKARTA)
     # A KPPS posting a fake fix at a site that is not theirs: refused as forbidden, no clone alert.
     forbidden = world.scan(world.kpps, "receive", box, OTHER_TPS, scanned_at=T0 + timedelta(minutes=5), **SURABAYA)
@@ -233,3 +248,11 @@ def test_after_voting_an_opened_box_not_back_at_the_ppk_is_overdue(world, app):
     assert result.overdue == 1 and [(a.site.code, a.details["direction"], a.details["level"]) for a in late] == [
         (TPS, "back", "ppk")
     ]  # boxes never opened (all the others) are not on their way back: only this one is late
+
+
+def test_an_overdue_alert_says_its_deadline_as_a_date_in_words(client, world, app):
+    overdue(world, app)
+    login(client, world.supervisor.username)
+    page = client.get("/alerts?kind=overdue").text
+    assert "Februari 2029" in page and "belum sampai di" in page
+    assert not re.search(r"pada 2029-\d\d-\d\d", page)  # not an ISO date

@@ -10,7 +10,7 @@ import uuid
 from openpyxl import load_workbook
 
 from tests.conftest import login
-from tests.custody.conftest import KEY, OTHER_TPS, resealed
+from tests.custody.conftest import KEY, OTHER_TPS
 from webapp.custody.checkpoints import make_checkpoint
 from webapp.custody.handovers import start_handover
 
@@ -23,6 +23,8 @@ def test_an_observer_downloads_the_ledger_and_verifies_it_offline(client, runner
     path = tmp_path / "ledger.jsonl"
     path.write_bytes(whole.data)
     result = runner.invoke(args=["ledger", "verify", "--from-export", str(path)])
+    assert result.exit_code == 1 and result.output.startswith("REFUSED: no public key given")
+    result = runner.invoke(args=["ledger", "verify", "--from-export", str(path), "--trust-file-key"])
     assert result.exit_code == 0, result.output
     assert "20 events" in result.output and "1 signed checkpoints" in result.output
     assert "Warning: the signatures were checked with the public key written in the file" in result.output
@@ -33,40 +35,34 @@ def test_an_observer_downloads_the_ledger_and_verifies_it_offline(client, runner
     assert result.exit_code == 0 and "Warning" not in result.output
 
 
-def test_a_scoped_export_shows_other_regions_by_hash_only_and_still_verifies(client, runner, ledger, tmp_path):
+def test_a_region_download_carries_its_events_with_their_proofs_and_verifies(client, runner, ledger, tmp_path):
     world = ledger
     box = world.box(tps=OTHER_TPS)  # in kecamatan 31.01.02; the ledger's 20 events are in 31.01.01
     world.scan(world.gudang, "commission", box, "KPU-3101")
+    world.scan(world.gudang, "seal", box, "KPU-3101", seals=["S-1"])  # sealed before it leaves
     world.scan(world.gudang, "dispatch", box, "KPU-3101", to="PPK-310102")
     make_checkpoint(world.session, KEY)
     world.session.commit()
     login(client, world.observer.username)
     text = client.get("/api/v1/export/ledger?region=31.01.02").get_data(as_text=True)
     lines = [json.loads(line) for line in text.splitlines()]
-    events = [line for line in lines if line["type"] == "event"]
-    assert [e["box"] for e in events] == [box.sscc, box.sscc]
-    hashes = [line for line in lines if line["type"] == "hash"]
-    assert len(hashes) == 20 and set(hashes[0]) == {"type", "id", "hash"}  # no names, places or seals
+    assert [line["type"] for line in lines] == [
+        "header",
+        *["event", "inclusion"] * 3,
+        "head",
+        "checkpoint",
+        "end",
+    ]  # nothing of the other kecamatan's 20 events: no names, places, seals, or hashes
+    assert {line["box"] for line in lines if line["type"] == "event"} == {box.sscc}
     assert "KPPS" not in text and world.kpps.username not in text
-    path = tmp_path / "scoped.jsonl"
+    assert [line["tree_size"] for line in lines if line["type"] == "inclusion"] == [23] * 3
+    path = tmp_path / "region.jsonl"
     path.write_text(text)
-    result = runner.invoke(args=["ledger", "verify", "--from-export", str(path)])
+    verify = ["ledger", "verify", "--from-export", str(path), "--public-key", KEY.public_text]
+    result = runner.invoke(args=verify)
     assert result.exit_code == 0, result.output
-    assert "2 events" in result.output and "20 events of other boxes were given by hash only" in result.output
-    # A hash-only line changed: the signed Merkle root no longer matches.
-    index = next(i for i, line in enumerate(lines) if line["type"] == "hash")
-    tampered = [dict(line) for line in lines]
-    tampered[index]["hash"] = "0" * 64
-    path.write_text(resealed([json.dumps(line) for line in tampered[:-1]]))
-    result = runner.invoke(args=["ledger", "verify", "--from-export", str(path)])
-    assert result.exit_code == 1 and "checkpoint" in result.output
-    # The region box's last event passed off as another region's (hash only): its head gives it away.
-    last = max(i for i, line in enumerate(lines) if line["type"] == "event")
-    hidden = [dict(line) for line in lines]
-    hidden[last] = {"type": "hash", "id": lines[last]["id"], "hash": lines[last]["hash"]}
-    path.write_text(resealed([json.dumps(line) for line in hidden[:-1]]))
-    result = runner.invoke(args=["ledger", "verify", "--from-export", str(path)])
-    assert result.exit_code == 1 and f"box {box.sscc}" in result.output and "removed" in result.output
+    assert "OK: 3 events in 1 box chains and 1 signed checkpoints verify" in result.output
+    assert "Region 31.01.02: 3 events proven in that checkpoint one by one" in result.output
 
 
 def test_the_ledger_download_is_for_observers_supervisors_and_admins_in_their_area(client, world):

@@ -91,6 +91,7 @@ def scripted_day(world):
     world.scan(world.kpps, "open", boxes[0], TPS)
     for box in boxes[1:]:
         world.scan(world.gudang, "commission", box, "KPU-3101")
+        world.scan(world.gudang, "seal", box, "KPU-3101", seals=["S-1"])  # sealed before it leaves
         world.scan(world.gudang, "dispatch", box, "KPU-3101", to=PPK)
     world.scan(world.ppk, "receive", boxes[2], PPK)
     world.scan(world.ppk, "receive", boxes[3], PPK)
@@ -103,6 +104,7 @@ def scripted_day(world):
     assert world.scan(world.pps, "receive", boxes[0], "PPS-3101011001").verdict == "accepted"
     riding = world.box(OTHER_TPS, contest="DPR")
     world.scan(world.gudang, "commission", riding, "KPU-3101")
+    world.scan(world.gudang, "seal", riding, "KPU-3101", seals=["S-1"])  # sealed before it leaves
     world.scan(world.gudang, "dispatch", riding, "KPU-3101", to=f"courier:{world.kurir.username}")
     assert world.scan(world.kurir, "receive", riding, "KPU-3101").verdict == "accepted"
     return boxes
@@ -124,7 +126,8 @@ def test_the_dashboard_equals_a_replay_of_the_ledger_at_every_level(client, worl
     assert counters(world.session) == recount(world.session)
     assert counter_differences(world.session) == []
     page = client.get("/dashboard/31.01.01")
-    assert page.status_code == 200 and "Kesiapan" in page.text and 'http-equiv="refresh"' in page.text
+    assert page.status_code == 200 and "Kesiapan" in page.text and 'data-refresh="60"' in page.text
+    assert 'http-equiv="refresh"' not in page.text  # refreshed by static/js/refresh.js, not under the reader
 
 
 def test_milestones_turn_late_after_their_deadline(world, scripted_day, app):

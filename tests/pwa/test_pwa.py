@@ -30,7 +30,7 @@ def test_the_manifest_makes_the_app_installable(client):
     assert response.status_code == 200 and response.mimetype == "application/manifest+json"
     manifest = response.json
     assert manifest["name"] and manifest["short_name"] == "Jejak"
-    assert manifest["start_url"] == "/scan" and manifest["display"] == "standalone"
+    assert manifest["start_url"] == "/start" and manifest["display"] == "standalone"
     assert re.fullmatch(r"#[0-9a-f]{6}", manifest["theme_color"])
     sizes = {}
     for icon in manifest["icons"]:
@@ -42,6 +42,35 @@ def test_the_manifest_makes_the_app_installable(client):
     assert '<link rel="manifest" href="/manifest.webmanifest">' in page
 
 
+def test_the_installed_app_opens_on_each_role_s_own_screen(client, seeded):
+    """One tap from the home-screen icon: the people who scan land on the scanner, a supervisor on the
+    dashboard of their area, an observer on the box search, an admin at home; nobody logged in, the login
+    page first and then the same screen."""
+    from sqlalchemy import select
+
+    from webapp.geo.models import Site
+
+    ppk = seeded.scalar(select(Site).where(Site.code == "PPK-310101"))
+    people = {
+        "/scan": [UserFactory(role=r, scope_site=ppk) for r in ("officer", "warehouse")]
+        + [UserFactory(role="courier", scope_region_code="31.01")],
+        "/dashboard": [UserFactory(role="supervisor", scope_region_code="31.01")],
+        "/search": [UserFactory(role="observer", scope_region_code="31.01")],
+        "/": [UserFactory(role="admin", scope_region_code="31.01")],
+    }
+    seeded.commit()
+    first = client.get("/start")
+    assert first.status_code == 302 and "/login" in first.location and "start" in first.location
+    for landing, users in people.items():
+        for user in users:
+            login(client, user.username)
+            response = client.get("/start")
+            assert response.status_code == 302 and response.location == landing, (user.role, response.location)
+            client.post("/logout")
+    sw = client.get("/sw.js").text  # offline, the icon opens the scanner from the shell cache
+    assert 'const START = "/start";' in sw and "url.pathname === START ? SCANNER" in sw
+
+
 def test_the_service_worker_is_served_fresh_and_precaches_a_versioned_shell(client, app):
     response = client.get("/sw.js")
     assert response.status_code == 200 and response.mimetype == "text/javascript"
@@ -49,8 +78,9 @@ def test_the_service_worker_is_served_fresh_and_precaches_a_versioned_shell(clie
     body = response.text
     version = re.search(r'const VERSION = "([0-9a-f]{16})";', body).group(1)
     shell = re.search(r"const SHELL = (\[.*?\]);", body).group(1)
+    static = f"/static/v/{app.config['STATIC_VERSION']}"  # the versioned URLs: a deploy changes them all
     for name in STATIC_SHELL:
-        assert f'"/static/{name}"' in shell and fetch(client, f"/static/{name}").status_code == 200
+        assert f'"{static}/{name}"' in shell and fetch(client, f"{static}/{name}").status_code == 200
     assert '"/scan"' in shell and '"/offline"' in shell and "/api/" not in shell
     assert 'url.pathname.startsWith("/api/")' in body  # the API is never answered from a cache
     assert fetch(client, "/static/vendor/zxing-wasm/zxing_reader.wasm").mimetype == "application/wasm"

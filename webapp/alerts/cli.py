@@ -16,7 +16,7 @@ alerts_cli = click.Group("alerts", help="Alerts: the periodic sweep for stalled 
 @alerts_cli.command("scan")
 @with_appcontext
 def scan_command() -> None:
-    """Raise stalled and overdue alerts (run every few minutes from cron or a systemd timer)."""
+    """Raise stalled and overdue alerts now (the job worker runs this every ALERTS_SWEEP_MINUTES)."""
     result = in_transaction(lambda: sweep(db.session, current_app.config))
     click.echo(f"stalled: {result.stalled} new, overdue: {result.overdue} new ({result.tps_behind} TPS newly behind)")
     for note in result.notes:

@@ -6,8 +6,8 @@
   H-1; back at the PPK and the warehouse after voting). One alert per TPS and milestone.
 
 A cloned label is caught as it is scanned (custody/clones.py). The sweep only adds
-alerts and is safe to run again at any time; run it from one scheduler (cron, a systemd timer), since two
-sweeps at the same moment could each raise the same alert.
+alerts and is safe to run again at any time; the job worker runs it every ALERTS_SWEEP_MINUTES under a lock
+(alerts/tasks.py), since two sweeps at the same moment could each raise the same alert.
 """
 
 from __future__ import annotations

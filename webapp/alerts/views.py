@@ -27,6 +27,7 @@ from webapp.core.database import in_transaction
 from webapp.core.exports import csv_response, xlsx_response
 from webapp.core.names import alert_kind_label, alert_state_label
 from webapp.custody.event import utc_text
+from webapp.custody.holders import holder_words
 from webapp.custody.models import Alert, AlertAction
 from webapp.extensions import db
 
@@ -79,7 +80,20 @@ def alerts():
         older=older,
         form=AlertActionForm(),
         may_act=current_user.role in ACTORS,
+        holders=holder_words(db.session, _holders(rows)),
     )
+
+
+def _holders(rows: list[Alert]) -> set[str]:
+    """The holders and sites an alert's details name by code, to be shown by name."""
+    found = set()
+    for alert in rows:
+        details = alert.details or {}
+        found.add(details.get("to"))
+        for seen in ("seen_before", "seen_now"):
+            if isinstance(details.get(seen), dict):
+                found.add(details[seen].get("site"))
+    return {h for h in found if isinstance(h, str)}
 
 
 @bp.route("/alerts/<int:alert_id>", methods=["POST"])

@@ -1,4 +1,5 @@
-"""Custody endpoints of API v1: scans (one or a batch), a box's chain, expected boxes, alerts, checkpoints."""
+"""Custody endpoints of API v1: scans (one or a batch), a box's chain, expected boxes, alerts (the ledger's
+public endpoints are in api/ledger.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 from decimal import Decimal
 
 from flask import current_app, g, jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import String, bindparam, or_, select
 from sqlalchemy.exc import DBAPIError
@@ -16,22 +18,23 @@ from webapp.alerts.services import STATE_FILTERS, act, alert_query, alerts_in_sc
 from webapp.api.body import json_body
 from webapp.api.schemas import BatchIn, NoteIn, PackIn, ScanIn
 from webapp.api.views import box_brief, bp, checked_region
-from webapp.auth.access import require_box, require_site, roles_required
+from webapp.auth.access import box_clause, require_box, require_site, roles_required
 from webapp.auth.models import Role, User
 from webapp.boxes.models import Box, BoxStatus
 from webapp.boxes.packing import pack_packet
 from webapp.core.database import in_transaction, writes
 from webapp.core.errors import error_response
 from webapp.custody import event
-from webapp.custody.checkpoints import checkpoint_due, checkpoint_json, make_checkpoint, signing_key
+from webapp.custody.arrivals import site_arrivals
+from webapp.custody.checkpoints import CheckpointRefused, checkpoint_due, make_checkpoint, signing_key
 from webapp.custody.event import utc_text
 from webapp.custody.messages import message, warning_label
-from webapp.custody.models import Alert, CustodyEvent, LedgerCheckpoint, Verdict
+from webapp.custody.models import Alert, CustodyEvent, Verdict
 from webapp.custody.outcome import Outcome
 from webapp.custody.pipeline import ScanInput, record_scans
 from webapp.extensions import csrf, db
 from webapp.geo.models import Site
-from webapp.pwa.cache import offline_cache
+from webapp.pwa.cache import BadCursor, offline_cache
 
 log = logging.getLogger(__name__)
 WRITE_ROLES = (Role.WAREHOUSE, Role.COURIER, Role.OFFICER, Role.SUPERVISOR, Role.ADMIN)
@@ -113,7 +116,7 @@ def _maybe_checkpoint() -> None:
     try:
         if checkpoint_due(db.session, current_app.config["LEDGER_CHECKPOINT_EVERY"]):
             in_transaction(lambda: make_checkpoint(db.session, signing_key(current_app.config)), attempts=1)
-    except DBAPIError:
+    except (DBAPIError, CheckpointRefused):
         db.session.rollback()
         log.exception("automatic checkpoint failed; `flask ledger checkpoint` will catch up")
 
@@ -189,6 +192,14 @@ def expected(code: str):
     }
 
 
+@bp.route("/sites/<code>/arrivals")
+@roles_required()
+def arrivals(code: str):
+    """The boxes on their way to a site and those that arrived there today, by final destination."""
+    site = require_site(current_user, db.session.scalar(select(Site).where(Site.code == code.upper())))
+    return site_arrivals(db.session, site, box_clause(current_user)).json()
+
+
 @bp.route("/alerts")
 @roles_required()
 def alerts():
@@ -231,19 +242,6 @@ def alert_json(alert: Alert) -> dict:
     }
 
 
-@bp.route("/ledger/checkpoints")
-def checkpoints():
-    """Public: every signed checkpoint and the key to check them with (no login needed)."""
-    key = signing_key(current_app.config)
-    rows = db.session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.upto_event_id)).all()
-    return {
-        "algorithm": "Ed25519",
-        "public_key": key.public_text,
-        "key_id": key.key_id,
-        "checkpoints": [checkpoint_json(c) for c in rows],
-    }
-
-
 @bp.route("/packing", methods=["POST"])
 @roles_required(Role.WAREHOUSE)
 @writes
@@ -274,9 +272,24 @@ def pack():
 @bp.route("/sites/<code>/offline")
 @roles_required()
 def offline(code: str):
-    """The boxes a phone at this site may meet, compact, to judge scans without a network (pwa/cache.py)."""
+    """The boxes a phone at this site may meet, compact, to judge scans without a network (pwa/cache.py).
+
+    Without `since`, the whole list (`full: true`). With `?since=CURSOR` (the `cursor` of an earlier
+    answer), only the boxes changed since (`boxes`) and those that left the list (`gone`, SSCCs), with
+    `full: false`; a cursor from the future or older than a week gets the whole list, `full: true` and
+    `full_because` "future" or "too_old"; one that is not a cursor at all is refused 400. Each box is an
+    array in the order of `fields`: sscc, destination (site code), contest, dapil (code), status,
+    in_transit_to and held_at (this site's code or null), sealed (bool). `destinations` and `dapils` name
+    the sites and dapils the boxes sent refer to; `count` is the size of the whole list, which a phone's
+    merged copy must match (else it asks for the whole list). Keep the new `cursor` for the next call.
+    """
     site = require_site(current_user, db.session.scalar(select(Site).where(Site.code == code.upper())))
-    return offline_cache(db.session, site)
+    try:
+        return offline_cache(db.session, site, since=request.args.get("since"))
+    except BadCursor:
+        return error_response(
+            400, "invalid_request", _("since must be the cursor of an earlier answer of this list, or left out.")
+        )
 
 
 @bp.route("/alerts/<alert_id>/acknowledge", methods=["POST"], defaults={"action": "acknowledge"})

@@ -15,8 +15,8 @@ from webapp.auth.access import home_region_code, roles_required
 from webapp.auth.models import Role
 from webapp.core.errors import error_response
 from webapp.core.streaming import guarded, in_chunks, take_slot
-from webapp.custody.checkpoints import signing_key
-from webapp.custody.export import export_lines
+from webapp.custody.checkpoints import signed_checkpoint, signing_key
+from webapp.custody.export import MAX_DELAY, export_lines
 from webapp.exports.epcis import stream_document
 from webapp.extensions import db, limiter
 from webapp.readiness.report import local_today, readiness_report
@@ -87,15 +87,25 @@ def export_epcis():
 )
 def export_ledger_file():
     """Events and signed checkpoints as JSON Lines, for `flask ledger verify --from-export FILE`: the boxes
-    of ?region= (default: the caller's area) in full, every other event by its hash alone; streamed, and
+    of ?region= (default: the caller's area), each event with its inclusion proof in the newest signed
+    checkpoint (and, with ?since=M, a consistency proof from the checkpoint of M events); streamed, and
     ending with the end line without which the file never verifies."""
     region, error = checked_region(home_region_code(current_user))
     if error:
         return error
-    key = signing_key(current_app.config).public_text
-    # Every event is in the file (other regions' by hash): a whole-country ledger is better taken with
-    # `flask ledger export` on the server than through a web worker; hence the rate limit.
-    lines = (line for _kind, line in export_lines(db.session, key, region or None))
+    since = request.args.get("since")
+    if since is not None:
+        message = _("since must be the size of a checkpoint the log signed (GET /api/v1/ledger/checkpoints).")
+        if not since.isdigit() or int(since) < 1:
+            return error_response(400, "invalid_request", message)
+        if signed_checkpoint(db.session, int(since)) is None:  # as the proof endpoints answer an unsigned size
+            return error_response(404, "not_found", message)
+        since = int(since)
+    key = signing_key(current_app.config)
+    max_delay = int(current_app.config.get("LEDGER_MAX_DELAY") or MAX_DELAY)
+    # A region's file carries its own events with their proofs; the whole country's (region=ID) is better
+    # taken with `flask ledger export` on the server than through a web worker; hence the rate limit.
+    lines = (line for _kind, line in export_lines(db.session, key, region or None, max_delay=max_delay, since=since))
     name = region or "ID"
     return _streamed(
         lines, what=f"ledger export of {name}", filename=f"jejak-ledger-{name}.jsonl", mimetype="application/x-ndjson"

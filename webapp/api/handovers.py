@@ -7,6 +7,7 @@ import base64
 import binascii
 
 from flask import current_app, jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -22,6 +23,7 @@ from webapp.custody.handovers import (
     add_signature,
     close_handover,
     handover_json,
+    handover_parties,
     may_act,
     may_see,
     start_handover,
@@ -32,7 +34,7 @@ from webapp.extensions import db
 
 
 def _no_handover():
-    return error_response(404, "not_found", "no handover with that token in your area")
+    return error_response(404, "not_found", _("No handover with that token in your area."))
 
 
 def _handover(token: str, *, act: bool = False) -> Handover | None:
@@ -56,6 +58,13 @@ def open_handover():
         db.session, actor=current_user._get_current_object(), token=str(body.token), site_code=body.site, to=body.to
     )
     return jsonify(handover_json(db.session, handover)), 200 if existed else 201
+
+
+@bp.route("/handovers/parties")
+@roles_required(*HANDOVER_ROLES)
+def handover_parties_of_caller():
+    """Who the caller hands over from and to whom they may: the phone fills both in, nobody types a code."""
+    return handover_parties(db.session, current_user._get_current_object())
 
 
 @bp.route("/handovers/<token>")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
+from webapp.api.corrections import CorrectionIn, DecisionIn
 from webapp.api.schemas import BatchIn, HandoverIn, PackIn, ScanIn, SignatureIn
 from webapp.api.views import bp
 from webapp.custody import event
@@ -49,6 +50,7 @@ PACK_RESULT = {
                 "wrong_dapil",
                 "wrong_tps",
                 "already_packed",
+                "box_sealed",
                 "is_carton",
                 "not_a_carton",
                 "carton_not_open",
@@ -80,7 +82,12 @@ HANDOVER = {
             "items": {
                 "type": "object",
                 "required": ["sscc", "destination", "seals", "outcome"],
-                "properties": {"outcome": {"enum": ["received", "missing", "unexpected"]}},
+                "properties": {
+                    "outcome": {"enum": ["received", "missing", "unexpected", "refused"]},
+                    "witness": {"type": ["string", "null"], "description": "Who witnessed a change of seals"},
+                    "reason": {"type": ["string", "null"], "description": "Why a refused box was refused"},
+                    "message": {"type": ["string", "null"], "description": "That refusal in words"},
+                },
             },
         },
         "counts": {"type": "object"},
@@ -107,6 +114,8 @@ SCAN_RESULT = {
                 "forbidden",
                 "seal_mismatch",
                 "incomplete",
+                "not_sealed",
+                "box_sealed",
             ],
         },
         "message": {"type": "string"},
@@ -143,31 +152,125 @@ BOX = {
         "in_transit_to": {"type": ["string", "null"]},
     },
 }
-EVENT = event.api_schema()  # derived from the event declaration (custody/event.py)
-CHECKPOINTS = {
+ARRIVAL_BOX = {
     "type": "object",
-    "required": ["algorithm", "public_key", "key_id", "checkpoints"],
+    "required": ["sscc", "kind", "contest", "set", "status", "from", "at"],
     "properties": {
-        "algorithm": {"const": "Ed25519"},
-        "public_key": {"type": "string"},
-        "key_id": {"type": "string"},
-        "checkpoints": {
+        "sscc": {"type": "string", "pattern": "^[0-9]{18}$"},
+        "kind": {"type": "string"},
+        "contest": {"type": ["string", "null"]},
+        "contest_name": {"type": ["string", "null"], "description": "The contest as on its ballot, in words"},
+        "dapil": {"type": ["string", "null"], "description": "The dapil by name"},
+        "item": {"type": ["string", "null"], "description": "A printer's carton: the item it holds, in words"},
+        "set": {"type": "object", "required": ["index", "size"]},
+        "status": {"type": "string"},
+        "from": {"type": ["string", "null"], "description": "On the way: the sending site"},
+        "at": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "On the way: when it was sent; arrived: when it was received here",
+        },
+    },
+}
+ARRIVAL_PART = {
+    "type": "object",
+    "required": ["count", "destinations"],
+    "properties": {
+        "count": {"type": "integer", "minimum": 0},
+        "destinations": {
             "type": "array",
+            "description": "One entry per final destination (the TPS or PPS the boxes are for), by code",
             "items": {
                 "type": "object",
-                "required": ["upto_event_id", "event_count", "root", "key_id", "signature", "created_at"],
+                "required": ["code", "name", "kind", "count", "boxes"],
                 "properties": {
-                    "upto_event_id": {"type": "integer"},
-                    "event_count": {"type": "integer"},
-                    "root": {"type": "string"},
-                    "key_id": {"type": "string"},
-                    "signature": {"type": "string"},
-                    "created_at": {"type": "string", "format": "date-time"},
+                    "code": {"type": "string"},
+                    "name": {"type": "string"},
+                    "kind": {"type": "string"},
+                    "count": {"type": "integer", "minimum": 1},
+                    "boxes": {"type": "array", "items": ARRIVAL_BOX},
                 },
             },
         },
     },
 }
+ARRIVALS = {
+    "type": "object",
+    "required": ["site", "name", "zone", "day", "in_transit", "arrived_today"],
+    "properties": {
+        "site": {"type": "string"},
+        "name": {"type": "string"},
+        "zone": {"enum": ["WIB", "WITA", "WIT"], "description": "The site's time zone, from its province"},
+        "day": {"type": "string", "format": "date", "description": "Today at the site (its local day)"},
+        "in_transit": {**ARRIVAL_PART, "description": "Sent to this site and not yet received"},
+        "arrived_today": {**ARRIVAL_PART, "description": "Received at this site today (local day)"},
+    },
+}
+EVENT = event.api_schema()  # derived from the event declaration (custody/event.py)
+CHECKPOINTS = {
+    "type": "object",
+    "required": ["algorithm", "public_key", "key_id", "vkey", "checkpoints"],
+    "properties": {
+        "algorithm": {"const": "Ed25519"},
+        "public_key": {"type": "string", "description": "Base64 of the raw Ed25519 public key"},
+        "key_id": {"type": "string", "description": "The first 16 hex digits of SHA-256(public key)"},
+        "vkey": {"type": "string", "description": "The log's signed-note verifier key, as GET /ledger/key"},
+        "checkpoints": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": [
+                    "upto_event_id",
+                    "event_count",
+                    "size",
+                    "root",
+                    "key_id",
+                    "signature",
+                    "created_at",
+                    "note",
+                ],
+                "properties": {
+                    "upto_event_id": {"type": "integer"},
+                    "event_count": {"type": "integer"},
+                    "size": {"type": "integer", "description": "The tree size (= event_count)"},
+                    "root": {"type": "string", "description": "The root hash, hex"},
+                    "key_id": {"type": "string"},
+                    "signature": {"type": "string", "description": "Base64 Ed25519 over the JSON checkpoint message"},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "note": {
+                        "type": ["string", "null"],
+                        "description": "The checkpoint as a C2SP signed note with the log's signature only; "
+                        "null for a checkpoint made before notes",
+                    },
+                },
+            },
+        },
+    },
+}
+BASE64_HASH = {"type": "string", "contentEncoding": "base64", "description": "32 bytes, base64"}
+INCLUSION = {
+    "type": "object",
+    "required": ["event", "leaf_index", "tree_size", "leaf_hash", "proof"],
+    "properties": {
+        "event": {"type": "integer"},
+        "leaf_index": {"type": "integer", "minimum": 0, "description": "The event's position in id order"},
+        "tree_size": {"type": "integer", "minimum": 1},
+        "leaf_hash": {**BASE64_HASH, "description": "SHA-256(0x00 || the event hash's 32 bytes), base64"},
+        "proof": {"type": "array", "items": BASE64_HASH, "description": "RFC 9162 PATH, deepest first"},
+    },
+    "additionalProperties": False,
+}
+CONSISTENCY = {
+    "type": "object",
+    "required": ["from", "to", "proof"],
+    "properties": {
+        "from": {"type": "integer", "minimum": 0},
+        "to": {"type": "integer", "minimum": 0},
+        "proof": {"type": "array", "items": BASE64_HASH, "description": "RFC 9162 PROOF"},
+    },
+    "additionalProperties": False,
+}
+TREE_SIZE = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
 
 
 ALERT = {
@@ -187,6 +290,41 @@ ALERT = {
         "resolution_note": {"type": ["string", "null"]},
     },
 }
+CORRECTION_REQUEST = {
+    "type": "object",
+    "required": [
+        "id", "state", "box", "event", "client_id", "reason", "requested_by", "requested_at", "decided_by",
+        "decided_at", "decision_note", "correction_event_id",
+    ],
+    "properties": {
+        "id": {"type": "integer"},
+        "state": {"enum": ["pending", "approved", "rejected"]},
+        "box": {"type": "string", "pattern": "^[0-9]{18}$"},
+        "event": {
+            "type": "object",
+            "description": "The scan to correct, as the ledger has it",
+            "required": ["id", "seq", "kind", "hash"],
+            "properties": {
+                "id": {"type": "integer"},
+                "seq": {"type": "integer"},
+                "kind": {"type": "string"},
+                "hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            },
+        },
+        "client_id": {"type": "string", "description": "That scan's id, as the phone sent it"},
+        "reason": {"type": "string"},
+        "requested_by": {"type": "string"},
+        "requested_at": {"type": "string", "format": "date-time"},
+        "decided_by": {"type": ["string", "null"]},
+        "decided_at": {"type": ["string", "null"], "format": "date-time"},
+        "decision_note": {"type": ["string", "null"]},
+        "correction_event_id": {
+            "type": ["integer", "null"],
+            "description": "Approved: the ledger's correction event (kind `correct`, `corrects` names the scan's hash)",
+        },
+    },
+    "additionalProperties": False,
+}  # fmt: skip
 # A refused scan answered 403: the box or the site is outside the caller's area.
 FORBIDDEN_SCAN = {
     "allOf": [
@@ -291,6 +429,120 @@ def _body(name: str) -> dict:
     return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
 
 
+def _public(summary: str, description: str, ok: dict, *errors: int, params: tuple = ()) -> dict:
+    """A public read of the ledger: no login, the shared ledger rate limit (429)."""
+    op = {
+        "summary": summary,
+        "description": description + LEDGER_LIMIT,
+        "security": [],
+        "parameters": list(params),
+        "responses": {"200": ok, **_errors(*errors, 429, public=True)},
+    }
+    return {"get": op}
+
+
+def _plain(description: str) -> dict:
+    return {"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}}
+
+
+LEDGER_LIMIT = (
+    " No login. All the ledger's public endpoints share one rate limit per client address "
+    "(LEDGER_RATE_LIMIT, by default 300 a minute)."
+)
+LEDGER_PATHS = {
+    "/ledger/key": _public(
+        "The log's verifier key (C2SP signed-note vkey)",
+        "`<origin>+<key ID, 8 hex>+base64(0x01 || Ed25519 public key)` and a newline, text/plain.",
+        _plain("The vkey"),
+    ),
+    "/ledger/checkpoint": _public(
+        "The newest checkpoint as a C2SP signed note (tlog-checkpoint)",
+        "The checkpoint text (origin, tree size, base64 root hash), a blank line, the log's signature line, "
+        "then one tlog-cosignature/v1 line per stored cosignature of an active registered witness. 404 "
+        "before the first signed checkpoint.",
+        _plain("The signed note"),
+        404,
+    ),
+    "/ledger/checkpoints": _public(
+        "Every checkpoint, oldest first, with its signed note, and the public key",
+        "Checkpoints made before signed notes have `note: null`.",
+        _json("Checkpoints", "OK"),
+    ),
+    "/ledger/proof/inclusion": _public(
+        "RFC 9162 inclusion proof of an event's leaf in a signed tree",
+        "400 for a missing or malformed parameter; 404 when no signed checkpoint has that size, or the "
+        "event is not covered by it.",
+        _json("InclusionProof", "The proof"),
+        400,
+        404,
+        params=(
+            {**_query("event", TREE_SIZE, "The event id"), "required": True},
+            _query("size", TREE_SIZE, "A signed checkpoint's tree size (default: the newest)"),
+        ),
+    ),
+    "/ledger/proof/consistency": _public(
+        "RFC 9162 consistency proof between two signed trees",
+        "400 for a missing or malformed parameter or from > to; 404 when a size is not a signed "
+        "checkpoint's (from may be 0: the proof is then empty).",
+        _json("ConsistencyProof", "The proof"),
+        400,
+        404,
+        params=(
+            {**_query("from", TREE_SIZE, "The older tree size (0, or a signed checkpoint's)"), "required": True},
+            _query("to", TREE_SIZE, "The newer signed tree size (default: the newest)"),
+        ),
+    ),
+}
+
+
+# POST /ledger/cosignatures (webapp/api/cosignatures.py): a witness's cosignature, its signature the authentication.
+COSIGNED = {
+    "type": "object",
+    "required": ["witness", "size", "timestamp"],
+    "properties": {
+        "witness": {"type": "string", "description": "The witness's key name"},
+        "size": {"type": "integer", "minimum": 0, "description": "The cosigned checkpoint's tree size"},
+        "timestamp": {"type": "integer", "minimum": 0, "description": "The kept cosignature's time, POSIX seconds"},
+    },
+}
+COSIGNATURES = {
+    "post": {
+        "summary": "A registered witness posts its cosignature (c2sp.org/tlog-cosignature) of a checkpoint; no login",
+        "description": "The body is the checkpoint's note (its text byte for byte as the log signed it, a blank "
+        "line, signature lines) carrying one cosignature line of a registered, active witness; other signature "
+        "lines are ignored. The first cosignature of a witness for a checkpoint is kept and served with it. "
+        "Each address may post 60 times a minute.",
+        "security": [],
+        "requestBody": {
+            "required": True,
+            "content": {"text/plain": {"schema": {"type": "string", "maxLength": 4096}}},
+        },
+        "responses": {
+            "201": {"description": "Kept", "content": {"application/json": {"schema": COSIGNED}}},
+            "200": {
+                "description": "This witness's cosignature of that checkpoint was kept before: the kept one",
+                "content": {"application/json": {"schema": COSIGNED}},
+            },
+            "422": {
+                "description": "Not a checkpoint note (`invalid_note`), the cosignatures of several witnesses "
+                "(`several_witnesses`), or dated more than 10 minutes ahead (`clock_skew`)",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+            "403": {
+                "description": "No cosignature of a registered, active witness (`unknown_witness`), or one that does "
+                "not verify (`bad_signature`)",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+            "404": {
+                "description": "No checkpoint of this log has exactly this text (`unknown_checkpoint`)",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+            **_errors(415, 429, method="post", public=True),
+        },
+    }
+}
+
+
 def document() -> dict:
     """The whole OpenAPI 3.1 document."""
     components = {
@@ -300,6 +552,8 @@ def document() -> dict:
         "Box": BOX,
         "Event": EVENT,
         "Checkpoints": CHECKPOINTS,
+        "InclusionProof": INCLUSION,
+        "ConsistencyProof": CONSISTENCY,
         "BoxEvents": {
             "type": "object",
             "required": ["box", "events"],
@@ -321,6 +575,7 @@ def document() -> dict:
                 "boxes": {"type": "array", "items": {"$ref": "#/components/schemas/Box"}},
             },
         },
+        "Arrivals": ARRIVALS,
         "Alert": ALERT,
         "Alerts": {
             "type": "object",
@@ -330,6 +585,7 @@ def document() -> dict:
         "AlertNote": {
             "type": "object",
             "properties": {"note": {**NO_NUL, "maxLength": 1000}},
+            "additionalProperties": False,
             "description": "A resolution needs a note; an acknowledgement may have one",
         },
         "Me": {
@@ -350,15 +606,72 @@ def document() -> dict:
         "OpenAPI": {"type": "object", "required": ["openapi", "info", "paths"]},
         "PackResult": PACK_RESULT,
         "Handover": HANDOVER,
-        "Offline": {"type": "object", "required": ["site", "fields", "boxes", "destinations", "dapils"]},
+        "HandoverParties": {
+            "type": "object",
+            "required": ["from", "to"],
+            "properties": {
+                "from": {"type": ["object", "null"], "description": "The caller's site, or the courier themself"},
+                "to": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["value", "text", "kind"],
+                        "properties": {
+                            "value": {"type": "string"},
+                            "text": {"type": "string"},
+                            "kind": {"enum": ["site", "courier"]},
+                        },
+                    },
+                },
+            },
+        },
+        "Offline": {
+            "type": "object",
+            "description": "Each box is an array in the order of `fields` (sscc, destination, contest, dapil, "
+            "status, in_transit_to, held_at, sealed); in_transit_to and held_at are this site's code or null. "
+            "`destinations` (site code: name, desa, kecamatan, dapils by contest) and `dapils` (code: name) "
+            "cover the boxes sent. A phone keeps `cursor` for `?since=`, applies `boxes` and removes `gone` "
+            "from its copy, and fetches the whole list again if its copy's size is not `count`.",
+            "required": ["site", "cursor", "full", "count", "fields", "boxes", "gone", "destinations", "dapils"],
+            "properties": {
+                "cursor": {"type": "string", "description": "Give it as `since` next time"},
+                "since": {"type": ["string", "null"], "description": "The cursor this delta starts from"},
+                "full": {"type": "boolean", "description": "The whole list (else only what changed)"},
+                "full_because": {"type": "string", "enum": ["future", "too_old"]},
+                "count": {"type": "integer", "description": "Boxes in the whole list now"},
+                "fields": {"type": "array", "items": {"type": "string"}},
+                "boxes": {"type": "array", "items": {"type": "array"}},
+                "gone": {"type": "array", "items": {"type": "string"}, "description": "SSCCs no longer listed"},
+                "destinations": {"type": "object"},
+                "dapils": {"type": "object"},
+            },
+        },
         "Readiness": {"type": "object"},
+        "CorrectionRequest": CORRECTION_REQUEST,
+        "Corrections": {
+            "type": "object",
+            "required": ["to_decide", "mine"],
+            "properties": {
+                "to_decide": {
+                    "type": "array",
+                    "description": "A supervisor's: the pending requests of their area that another person asked, "
+                    "oldest first (at most 200); empty for other roles",
+                    "items": {"$ref": "#/components/schemas/CorrectionRequest"},
+                },
+                "mine": {
+                    "type": "array",
+                    "description": "The caller's own requests in their area, newest first (at most 200)",
+                    "items": {"$ref": "#/components/schemas/CorrectionRequest"},
+                },
+            },
+        },
         "Photo": {
             "type": "object",
             "required": ["sha256"],
             "properties": {"sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
         },
     }
-    for model in (ScanIn, BatchIn, PackIn, HandoverIn, SignatureIn):
+    for model in (ScanIn, BatchIn, PackIn, HandoverIn, SignatureIn, CorrectionIn, DecisionIn):
         schema = model.model_json_schema(ref_template=REF)
         components.update(schema.pop("$defs", {}))
         components[model.__name__] = schema
@@ -439,12 +752,30 @@ def document() -> dict:
             "/sites/{code}/expected": _get(
                 "Boxes in transit to or held at a site", "Expected", 403, 404, params=(_path("code"),)
             ),
-            "/sites/{code}/offline": _get(
-                "The phone's offline cache of a site's area (compact rows)",
-                "Offline",
+            "/sites/{code}/arrivals": _get(
+                "Boxes on their way to a site and not yet arrived, and those arrived there today (the site's "
+                "local day), grouped by final destination",
+                "Arrivals",
                 403,
                 404,
                 params=(_path("code"),),
+            ),
+            "/sites/{code}/offline": _get(
+                "The phone's offline cache of a site's area (compact rows), whole or as a delta since a cursor",
+                "Offline",
+                400,
+                403,
+                404,
+                params=(
+                    _path("code"),
+                    _query(
+                        "since",
+                        {"type": "string", "pattern": "^[0-9]{1,18}\\.[0-9]{1,11}$"},
+                        "The `cursor` of an earlier answer: only the boxes changed since, and those gone. "
+                        "Not a cursor: 400. From the future or older than a week: the whole list "
+                        "(`full_because`).",
+                    ),
+                ),
             ),
             "/handovers": {
                 "post": {
@@ -457,6 +788,11 @@ def document() -> dict:
                     },
                 }
             },
+            "/handovers/parties": _get(
+                "Who the caller hands over from, and the receivers they may choose (from role and scope)",
+                "HandoverParties",
+                403,
+            ),
             "/handovers/{token}": _get(
                 "A handover read from the ledger: received, missing, unexpected",
                 "Handover",
@@ -489,6 +825,40 @@ def document() -> dict:
                         "201": _json("Photo", "Kept"),
                         "200": _json("Photo", "Already kept"),
                         **_errors(403, 415, method="post"),
+                    },
+                }
+            },
+            "/corrections": {
+                **_get(
+                    "The pending corrections the caller may decide (supervisors, in their area) and the caller's own "
+                    "requests with their state",
+                    "Corrections",
+                    403,
+                ),
+                "post": {
+                    "summary": "Ask to correct one's own accepted scan (by its id) with a reason; only the box's latest "
+                    "scan, and one request at a time",
+                    "description": "404: no such scan in your area; 403: the scan is another person's; 400: no reason, "
+                    "or the scan was not accepted (nothing to correct); 409: not the box's latest scan, or a "
+                    "request for it already waits.",
+                    "requestBody": _body("CorrectionIn"),
+                    "responses": {
+                        "201": _json("CorrectionRequest", "Asked: pending until a supervisor decides"),
+                        **_errors(403, 404, 409, 415, method="post"),
+                    },
+                },
+            },
+            "/corrections/{request_id}/decision": {
+                "post": {
+                    "summary": "Approve or reject a pending correction (a supervisor of the box's area, not the one "
+                    "who asked); approving adds the correction to the ledger and puts the box back as it was",
+                    "description": "404: no such pending request in your area; 403: your own request; 409: already "
+                    "decided, or the scan is no longer the box's latest; 400: a rejection without a note.",
+                    "parameters": [_path("request_id")],
+                    "requestBody": _body("DecisionIn"),
+                    "responses": {
+                        "200": _json("CorrectionRequest", "Decided"),
+                        **_errors(403, 404, 409, 415, method="post"),
                     },
                 }
             },
@@ -554,20 +924,33 @@ def document() -> dict:
             "/export/ledger": {
                 "get": {
                     "summary": "Events and signed checkpoints as JSON Lines for `flask ledger verify --from-export`: "
-                    "the region's boxes in full (default: the caller's area), other events by hash only; streamed",
+                    "the region's boxes (default: the caller's area), each event with its inclusion proof in the "
+                    "newest signed checkpoint; streamed",
                     "description": EXPORT_SLOTS + " Each caller may also download it 10 times an hour.",
-                    "parameters": [region],
+                    "parameters": [
+                        region,
+                        {
+                            "name": "since",
+                            "in": "query",
+                            "required": False,
+                            "description": "The size of a signed checkpoint the reader trusts: the file adds the "
+                            "consistency proof from it to the newest (docs/ledger.md, section 1)",
+                            "schema": {"type": "integer", "minimum": 1},
+                        },
+                    ],
                     "responses": {
                         "200": {
-                            "description": "JSON Lines: header, events (or hashes), heads, checkpoints, and last the "
-                            "end line {type: end, lines, sha256} (a file without it was cut off)",
+                            "description": "JSON Lines: header, events each followed by its inclusion line, heads, "
+                            "the checkpoint, the consistency line (with since), and last the end line "
+                            "{type: end, lines, sha256} (a file without it was cut off)",
                             "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
                         },
-                        **_errors(403, 404, 429),
+                        **_errors(400, 403, 404, 429),
                     },
                 }
             },
-            "/ledger/checkpoints": _get("Signed Merkle checkpoints and the public key", "Checkpoints", public=True),
+            **LEDGER_PATHS,
+            "/ledger/cosignatures": COSIGNATURES,
             "/openapi.json": _get("This document", "OpenAPI", public=True),
         },
         "components": {

@@ -175,7 +175,13 @@ class HandoverIn(BaseModel):
     max_body: ClassVar[int] = 4 * 1024
 
     token: UUID = Field(description="The handover's token: dispatch and receive scans carry it as `handover`.")
-    site: str = Field(min_length=3, max_length=24, pattern=NO_NUL, description="The sender's site.")
+    site: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=24,
+        pattern=NO_NUL,
+        description="The sender's site (a courier hands over at the receiving site and sends none).",
+    )
     to: str = Field(
         min_length=3, max_length=80, pattern=NO_NUL, description="The receiver: a site code or courier:USERNAME."
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import secrets
 from datetime import UTC, datetime
@@ -23,6 +24,13 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db
 from webapp.geo.models import Region, Site
+
+
+@functools.cache
+def dummy_password_hash() -> str:
+    """A hash of a random password, made as `set_password` makes one (werkzeug's default method and cost), once
+    per process: what a login for an unknown username is checked against."""
+    return generate_password_hash(secrets.token_urlsafe(32))
 
 
 class Role(enum.StrEnum):
@@ -95,6 +103,16 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         """Whether the password matches the stored hash."""
         return check_password_hash(self.password_hash, password)
+
+    @staticmethod
+    def password_matches(user: User | None, password: str) -> bool:
+        """Whether `user` exists and the password is theirs. An unknown username checks the password against a
+        dummy hash of the same method and cost, so its answer takes as long as a wrong password's and the
+        time does not tell which usernames exist."""
+        if user is None:
+            check_password_hash(dummy_password_hash(), password)
+            return False
+        return user.check_password(password)
 
     @property
     def scope_label(self) -> str:

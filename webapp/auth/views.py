@@ -13,7 +13,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from webapp.auth.forms import LoginForm
-from webapp.auth.models import User
+from webapp.auth.models import User, dummy_password_hash
 from webapp.auth.services import normal_username
 from webapp.auth.throttle import BROWSER_COOKIE, LoginThrottle, account_bucket, browser_bucket, remember_browser
 from webapp.core.database import in_transaction
@@ -23,6 +23,12 @@ from webapp.extensions import db, limiter
 bp = Blueprint("auth", __name__)
 
 log = logging.getLogger(__name__)
+
+
+@bp.record_once
+def _make_the_dummy_hash(_state) -> None:
+    """At start-up, not during the first login for an unknown username (which would then take longer)."""
+    dummy_password_hash()
 
 
 def _wait_before_trying(form: LoginForm, wait: int):
@@ -81,7 +87,7 @@ def login():
             log.warning("login for %r refused: %d s to wait", username, wait)
             return _wait_before_trying(form, wait)
         user = db.session.scalar(select(User).where(User.username == username))
-        if user is None or not user.check_password(form.password.data):
+        if not User.password_matches(user, form.password.data):  # as long for an unknown username
             flash(_("Wrong username or password."), "error")
         elif not user.active:
             flash(_("This account is disabled. Ask your administrator."), "error")

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
+    FetchedValue,
     ForeignKey,
     Integer,
     SmallInteger,
@@ -99,6 +100,11 @@ class Box(db.Model):
     chain_length: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     chain_head: Mapped[str | None] = mapped_column(String(64))
     last_event_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set by a database trigger on every insert and update of the row (migration 0021): the offline list's
+    # cursor (pwa/cache.py). Never written by the application.
+    change_stamp: Mapped[int] = mapped_column(
+        BigInteger, index=True, server_default="0", server_onupdate=FetchedValue()
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     destination: Mapped[Site] = relationship(foreign_keys=[destination_id])

@@ -10,6 +10,7 @@ ledger naming the packet. Sealing then needs every planned packet in the box, or
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -23,7 +24,7 @@ from webapp.boxes.models import Box, BoxKind, BoxStatus, ManifestLine, Packet
 from webapp.boxes.services import allocate_ssccs
 from webapp.core.batching import chunks
 from webapp.core.bulk import insert_rows
-from webapp.custody.actions import packet_into_box
+from webapp.custody.actions import at_the_table, packet_into_box, sealed_shut
 from webapp.custody.models import Verdict
 from webapp.custody.outcome import Outcome
 from webapp.custody.pipeline import ScanInput, record_scans
@@ -144,6 +145,9 @@ def pack_packet(
         if refusal in QUIET_REFUSALS:  # the person scanned the wrong thing: nothing to alert about
             return Outcome(Verdict.REFUSED, refusal, details, missing=_missing(session, box))
         reason = refusal
+    if reason is None and at_the_table(box, site) and sealed_shut(box):  # nothing goes into a sealed box:
+        details["seals"] = list(box.seals)  # the person is told it must be opened, with a reason, first
+        return Outcome(Verdict.REFUSED, "box_sealed", details, missing=_missing(session, box))
     if reason:
         details_kept = {"action": "pack", "verdict": Verdict.REFUSED, **details}
         write_alerts(
@@ -225,3 +229,45 @@ def _carton_for(
 
 def _missing(session: Session, box: Box) -> list[dict]:
     return [packet_json(packet) for packet in missing_packets(session, box)]
+
+
+def parse_seals(text: str) -> list[str] | None:
+    """Seal numbers as typed or scanned into one field (commas, semicolons or spaces between them), in
+    the order given and without repeats; None when one is not a seal number (api/schemas.py `Seal`)."""
+    seals = list(dict.fromkeys(part for part in SEAL_SEPARATORS.split(text or "") if part))
+    if len(seals) > MAX_SEALS or not all(SEAL_NUMBER.fullmatch(seal) for seal in seals):
+        return None
+    return seals
+
+
+SEAL_SEPARATORS = re.compile(r"[\s,;]+")
+SEAL_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-/.]{0,39}")
+MAX_SEALS = 20
+
+
+def seal_box(
+    session: Session,
+    *,
+    actor: User,
+    site_code: str,
+    box: Box,
+    seals: list[str],
+    note: str | None,
+    device_id: str,
+    device_seq: int,
+    now: datetime | None = None,
+) -> Outcome:
+    """Seal a box at the packing table: a `seal` event with its seal numbers, through the scan pipeline
+    (which checks the box is held here and complete, or its shortage noted). The caller commits."""
+    scan = ScanInput(
+        client_id=str(uuid.uuid4()),
+        code=box.sscc,
+        action="seal",
+        site=site_code.strip().upper(),
+        scanned_at=now or datetime.now(UTC),
+        device_id=device_id,
+        device_seq=device_seq,
+        seals=seals,
+        note=(note or "").strip() or None,
+    )
+    return record_scans(session, actor=actor, scans=[scan], now=now)[0]

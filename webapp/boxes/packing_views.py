@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import StringField
+from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from webapp.auth.access import box_writable, roles_required
@@ -16,9 +16,10 @@ from webapp.auth.models import Role
 from webapp.boxes.cartons import carton_json, find_carton, open_carton
 from webapp.boxes.codes import CodeError, parse_code
 from webapp.boxes.models import Box
-from webapp.boxes.packing import missing_packets, pack_packet, packet_json
+from webapp.boxes.packing import missing_packets, pack_packet, packet_json, parse_seals, seal_box
 from webapp.core.database import writes
 from webapp.custody import messages
+from webapp.custody.actions import unsealed
 from webapp.custody.models import Verdict
 from webapp.extensions import db
 
@@ -30,6 +31,9 @@ class PackForm(FlaskForm):
     carton = StringField(_l("Printer's carton (counting from)"), validators=[Optional(), Length(max=512)])
     box = StringField(_l("Box label"), validators=[Optional(), Length(max=512)])
     packet = StringField(_l("Packet label"), validators=[Length(max=512)])
+    seals = StringField(_l("Seal numbers"), validators=[Length(max=900)])
+    note = TextAreaField(_l("Why packets are missing (a shortage)"), validators=[Length(max=800)])
+    step = HiddenField()
 
 
 def _next_seq() -> int:
@@ -46,7 +50,7 @@ def station():
     form = PackForm()
     if not form.is_submitted():
         form.site.data = current_user.scope_site.code if current_user.scope_site else ""
-    result = message = carton = carton_result = None
+    result = message = carton = carton_result = sealed = seal_message = None
     box = None
     actor = current_user._get_current_object()
     device = f"web-{current_user.username}"[:64]
@@ -77,7 +81,10 @@ def station():
                 box = None
         elif not form.carton.data:
             form.box.errors = [_("Scan a box label (or a printer's carton first).")]
-        if box is not None and form.packet.data and (carton is not None or not form.carton.data):
+        if box is not None and form.step.data == "seal":
+            sealed, seal_message = _seal(form, box, actor, device)
+            box = db.session.get(Box, box.id)
+        elif box is not None and form.packet.data and (carton is not None or not form.carton.data):
             result = pack_packet(
                 db.session,
                 actor=actor,
@@ -91,6 +98,7 @@ def station():
             message = messages.message(result, "pack")
             box = db.session.get(Box, box.id)
         form.packet.data = ""  # ready for the next packet
+        form.step.data = ""
     missing = [packet_json(p) for p in missing_packets(db.session, box)] if box is not None else []
     return render_template(
         "boxes/packing.html",
@@ -103,4 +111,34 @@ def station():
         carton_result=carton_result,
         carton_message=messages.message(carton_result, "carton") if carton_result else None,
         posted=request.method == "POST",
+        sealed=sealed,
+        seal_message=seal_message,
+        may_travel=box is not None and not unsealed(box),
     )
+
+
+def _seal(form: PackForm, box: Box, actor, device: str):
+    """Seal the box with the seal numbers given (and the shortage's reason, when packets are missing):
+    the outcome and what the person reads, or (None, None) with the field's error when a number is wrong."""
+    seals = parse_seals(form.seals.data)
+    if not seals:
+        form.seals.errors = [
+            _("Give the seal numbers, separated by commas: letters, digits, - / . only, at most 20 seals.")
+            if seals is None
+            else _("Give the seal numbers put on the box.")
+        ]
+        return None, None
+    result = seal_box(
+        db.session,
+        actor=actor,
+        site_code=form.site.data,
+        box=box,
+        seals=seals,
+        note=form.note.data,
+        device_id=device,
+        device_seq=_next_seq(),
+    )
+    if result.verdict == Verdict.REFUSED:
+        return result, messages.message(result)
+    form.seals.data = form.note.data = ""
+    return result, _("Sealed with %(seals)s: the box is ready to dispatch.", seals=", ".join(seals))

@@ -94,6 +94,7 @@ def alert_kind_label(kind: str) -> str:
         "wrong_item": _("Counted from the wrong carton"),
         "carton_short": _("Carton short"),
         "already_packed": _("Packet already in another box"),
+        "box_sealed": _("Packing into a sealed box"),
         "seal_mismatch": _("Seal numbers differ"),
         "damaged": _("Damaged"),
         "lost": _("Lost"),
@@ -143,7 +144,12 @@ def readiness_level_label(level: str) -> str:
 
 def handover_outcome_label(outcome: str) -> str:
     """What became of a box in a handover."""
-    return {"received": _("received"), "missing": _("MISSING"), "unexpected": _("UNEXPECTED")}.get(outcome, outcome)
+    return {
+        "received": _("received"),
+        "missing": _("MISSING"),
+        "unexpected": _("UNEXPECTED"),
+        "refused": _("REFUSED at the handover"),
+    }.get(outcome, outcome)
 
 
 def signer_role_label(role: str) -> str:

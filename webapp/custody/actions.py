@@ -43,6 +43,7 @@ class EventKind(enum.StrEnum):
     DAMAGE = "damage"
     LOSS = "loss"
     VOID = "void"
+    CORRECT = "correct"
 
 
 @dataclass
@@ -105,18 +106,26 @@ def commission(scan: Scan) -> Ruling:
     return accept(scan, to=site_holder(site.code), status=status, holder_site_id=site.id, current_site_id=site.id)
 
 
-def _at_the_table(scan: Scan) -> bool:
-    box = scan.box
-    return box.holder_site_id == scan.site.id and box.status not in (
+def at_the_table(box: Box, site: Site) -> bool:
+    """Whether the box is on a table of the site: held there, labelled, neither sent on nor lost."""
+    return box.holder_site_id == site.id and box.status not in (
         BoxStatus.PLANNED,
         BoxStatus.IN_TRANSIT,
         BoxStatus.LOST,
     )
 
 
+def _at_the_table(scan: Scan) -> bool:
+    return at_the_table(scan.box, scan.site)
+
+
 def pack(scan: Scan) -> Ruling:
-    """A packet put into the box at the warehouse holding it."""
-    return accept(scan, status=BoxStatus.PACKED) if _at_the_table(scan) else not_held(scan)
+    """A packet put into the box at the warehouse holding it; never into a box closed by its seals."""
+    if not _at_the_table(scan):
+        return not_held(scan)
+    if sealed_shut(scan.box):
+        return refuse("box_sealed", seals=list(scan.box.seals), why="a sealed box is opened, with a reason, first")
+    return accept(scan, status=BoxStatus.PACKED)
 
 
 def seal(scan: Scan) -> Ruling:
@@ -136,11 +145,26 @@ def reseal(scan: Scan) -> Ruling:
     return accept(scan, seals=list(scan.input.seals or []), status=BoxStatus.SEALED)
 
 
+def unsealed(box: Box) -> bool:
+    """A ballot box that may not travel: it carries no seals, or it was opened (for the count) and not
+    resealed. A printer's carton travels closed by its printer, without Jejak's seals."""
+    return box.kind != BoxKind.VENDOR_CARTON and (not box.seals or box.status == BoxStatus.OPENED)
+
+
+def sealed_shut(box: Box) -> bool:
+    """A ballot box closed by its seals (sealed, or resealed after the count): nothing may go into it until it
+    is opened, with the reason recorded."""
+    return box.kind != BoxKind.VENDOR_CARTON and not unsealed(box)
+
+
 def dispatch(scan: Scan) -> Ruling:
-    """Handed over to the next site of the box's route, or to a courier whose area covers it."""
+    """Handed over to the next site of the box's route, or to a courier whose area covers it; a ballot box
+    only once sealed (at the packing table, or resealed after the count)."""
     box = scan.box
     if not scan.holds() or box.status in (BoxStatus.PLANNED, BoxStatus.LOST):
         return not_held(scan)
+    if unsealed(box):
+        return refuse("not_sealed", status=box.status, why="a ballot box is sealed before it is handed over")
     receiver = (scan.input.to or "").strip()
     username = receiver_username(receiver)
     if username is not None:
@@ -243,6 +267,17 @@ def void(scan: Scan) -> Ruling:
     return accept(scan, status=BoxStatus.VOIDED)
 
 
+def correct(scan: Scan) -> Ruling:
+    """A mistaken scan corrected, on a request by its author that a supervisor of the box's area approved:
+    the box goes back to its state before the corrected event (custody/corrections.py)."""
+    from webapp.custody.corrections import restoring  # it records through the pipeline, which reads this table
+
+    refusal, changes, holder = restoring(scan.ctx.session, scan.box, scan.input, scan.actor)
+    if refusal:
+        return refuse(refusal, why="correction")
+    return Ruling(changes=changes, to=holder)
+
+
 def packet_into_box(actor: User, packet: Packet, box: Box) -> Ruling:
     """The pre-check of `pack` at the packing table (boxes/packing.py): the packet belongs in this box. The
     `pack` rule above then checks the box itself, as for any scan."""
@@ -304,6 +339,8 @@ ACTIONS: dict[EventKind, Action] = {
         Action(EventKind.LOSS, HANDLERS | {SUPERVISOR}, loss, ("inspecting", "unknown"), _l("Reported lost")),
         Action(EventKind.VOID, frozenset({SUPERVISOR, ADMIN}), void, ("decommissioning", "inactive"),
                _l("Label voided"), epcis_action="DELETE"),
+        # recorded on a supervisor's approval of a correction request, never scanned (custody/corrections.py)
+        Action(EventKind.CORRECT, frozenset({SUPERVISOR}), correct, ("inspecting", "in_progress"), _l("Correction")),
     )
 }  # fmt: skip
 SEALING = frozenset(kind for kind, action in ACTIONS.items() if action.seals)

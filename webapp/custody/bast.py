@@ -19,8 +19,14 @@ from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Tabl
 
 from webapp.custody.handovers import party
 from webapp.custody.models import Handover
+from webapp.geo.zones import local_time
 
-OUTCOME = {"received": "Diterima", "missing": "TIDAK ADA (hilang)", "unexpected": "TIDAK DIHARAPKAN"}
+OUTCOME = {
+    "received": "Diterima",
+    "missing": "TIDAK ADA (hilang)",
+    "unexpected": "TIDAK DIHARAPKAN",
+    "refused": "DITOLAK di serah terima",
+}
 ROLE = {"sender": "Pihak yang menyerahkan", "receiver": "Pihak yang menerima", "witness": "Saksi"}
 
 
@@ -72,7 +78,7 @@ def bast_pdf(handover: Handover, base_url: str) -> tuple[bytes, str]:
 
 
 def _heading(handover: Handover, base_url: str, styles, body) -> list:
-    closed = handover.closed_at.strftime("%d-%m-%Y %H:%M UTC")
+    closed = local_time(handover.closed_at, handover.sender_site)  # in the sender's zone: WIB, WITA or WIT
     return [
         Table(
             [
@@ -102,7 +108,7 @@ def _box_table(items: list[dict], small) -> Table:
                 str(n),
                 item["sscc"],
                 Paragraph(escape(f"{item['destination_name']} ({item['destination']})"), small),
-                Paragraph(escape(", ".join(item["seals"]) or "-"), small),
+                Paragraph(escape(_seals(item)), small),
                 item["condition"] or ("-" if item["outcome"] == "missing" else "baik"),
                 Paragraph(f"<b>{OUTCOME[item['outcome']]}</b>", small),
             ]
@@ -122,12 +128,18 @@ def _box_table(items: list[dict], small) -> Table:
     return table
 
 
+def _seals(item: dict) -> str:
+    seals = ", ".join(item["seals"]) or "-"
+    return f"{seals} (segel berbeda, disaksikan {item['witness']})" if item.get("witness") else seals
+
+
 def _totals(items: list[dict], body) -> list:
     counts = {k: sum(1 for i in items if i["outcome"] == k) for k in OUTCOME}
     story = [
         Paragraph(
             f"Jumlah: {len(items)} kotak; diterima {counts['received']}, "
-            f"<b>tidak ada {counts['missing']}</b>, <b>tidak diharapkan {counts['unexpected']}</b>.",
+            f"<b>tidak ada {counts['missing']}</b>, <b>tidak diharapkan {counts['unexpected']}</b>, "
+            f"<b>ditolak {counts['refused']}</b>.",
             body,
         )
     ]
@@ -135,7 +147,8 @@ def _totals(items: list[dict], body) -> list:
     if discrepancies:
         story.append(Paragraph("<b>Selisih:</b>", body))
         for item in discrepancies:
-            story.append(Paragraph(escape(f"{item['sscc']}: {OUTCOME[item['outcome']]}"), body))
+            why = f" ({item['message']})" if item.get("message") else ""
+            story.append(Paragraph(escape(f"{item['sscc']}: {OUTCOME[item['outcome']]}{why}"), body))
     story.append(Spacer(1, 6 * mm))
     return story
 

@@ -60,7 +60,9 @@ class Field:
     (None for the encoding version, which is not stored); encoding: a key of ENCODINGS; hashed: whether
     the event's hash covers it; ref: the column holds an id that the event names by this instead ("sscc",
     "site" code, "actor" username); api: its name in the API's event ("": not published there); nullable:
-    it may be null; epcis: what it becomes in the EPCIS export (exports/epcis.py), if anything.
+    it may be null; epcis: what it becomes in the EPCIS export (exports/epcis.py), if anything; optional:
+    a hashed field added after events were first hashed, left out of the canonical bytes when null, so
+    every event hashed before it existed keeps its hash (docs/ledger.md, section 3).
     """
 
     name: str
@@ -71,6 +73,7 @@ class Field:
     api: str | None = None
     nullable: bool = False
     epcis: str | None = None
+    optional: bool = False
 
     @property
     def api_name(self) -> str | None:
@@ -99,6 +102,8 @@ FIELDS: tuple[Field, ...] = (
     Field("note", "note", nullable=True),
     Field("witness", "witness", nullable=True),
     Field("handover", "handover", nullable=True),
+    # a correction (kind `correct`) names the hash of the event it corrects; null (and so not hashed) otherwise
+    Field("corrects", "corrects", nullable=True, optional=True),
     Field("prev_hash", "prev_hash", hashed=False),
     Field("hash", "hash", hashed=False, epcis="eventID"),
 )
@@ -107,6 +112,8 @@ BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
 BY_COLUMN: dict[str, Field] = {f.column: f for f in FIELDS if f.column}
 # The fields an event's hash covers, in the order docs/ledger.md lists them.
 HASHED_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.hashed)
+# The hashed fields left out of the canonical bytes when null (added after the first events were hashed).
+OPTIONAL_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.hashed and f.optional)
 # The custody_event columns that hold an event, in FIELDS order (with `id` first where rows are read).
 COLUMNS: tuple[str, ...] = tuple(f.column for f in FIELDS if f.column)
 READ_COLUMNS: tuple[str, ...] = ("id", *COLUMNS)
@@ -119,7 +126,7 @@ def _hashed_view_function() -> Callable[[Mapping], dict]:
     for f in FIELDS[1:]:
         if not f.hashed:
             continue
-        value = f'values["{f.name}"]'
+        value = f'values.get("{f.name}")' if f.optional else f'values["{f.name}"]'
         if ENCODINGS[f.encoding] is not None:
             namespace["_encode"][f.name] = ENCODINGS[f.encoding]
             value = f'_encode["{f.name}"]({value})'
@@ -172,7 +179,7 @@ def stored_row(values: Mapping, ids: Mapping[str, int | None]) -> dict:
     for f in FIELDS:
         if f.column is None:
             continue
-        row[f.column] = ids[f.ref] if f.ref is not None else values[f.name]
+        row[f.column] = ids[f.ref] if f.ref is not None else values.get(f.name) if f.optional else values[f.name]
     row["seals"] = list(row["seals"] or [])
     return row
 

@@ -25,3 +25,34 @@ def receiver_username(receiver: str | None) -> str | None:
     site code (the phone's own judgement reads receivers the same way: static/js/scan/judge.js)."""
     text = (receiver or "").strip()
     return text[len(COURIER) :].lower() if text.lower().startswith(COURIER) else None
+
+
+def holder_words(session, holders) -> dict[str, str]:
+    """Each holder (`site:CODE`, `user:USERNAME`, or a bare site code) as a person reads it: the site's name
+    and code ("Gudang KPU Jakarta Utara (KPU-3175)"), a courier as "kurir Budi Santoso". One query per kind;
+    a holder not found keeps its own spelling."""
+    from flask_babel import gettext as _
+    from sqlalchemy import select
+
+    from webapp.auth.models import User
+    from webapp.geo.models import Site
+
+    holders = {h for h in holders if h}
+    codes = {h: h.removeprefix(SITE).upper() for h in holders if not h.startswith(USER)}
+    usernames = {h: h.removeprefix(USER) for h in holders if h.startswith(USER)}
+    sites = (
+        {s.code: s for s in session.scalars(select(Site).where(Site.code.in_(set(codes.values()))))} if codes else {}
+    )
+    users = (
+        {u.username: u for u in session.scalars(select(User).where(User.username.in_(set(usernames.values()))))}
+        if usernames
+        else {}
+    )
+    words = {h: h for h in holders}
+    for holder, code in codes.items():
+        if code in sites:
+            words[holder] = f"{sites[code].name} ({code})"
+    for holder, username in usernames.items():
+        if username in users:
+            words[holder] = _("courier %(name)s", name=users[username].full_name or username)
+    return words

@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from webapp.custody.event import ENCODING_VERSION, HASHED_FIELDS, utc_text
+from webapp.custody.event import ENCODING_VERSION, HASHED_FIELDS, OPTIONAL_FIELDS, utc_text
 
 GENESIS = "0" * 64
 
@@ -33,6 +33,10 @@ def _canonical_json(value) -> str:
 # and every verification; tests/custody/test_integrity.py checks it against json.dumps on random values.
 _SORTED_KEYS = tuple(sorted(HASHED_FIELDS))
 _PREFIXED_KEYS = tuple((("{" if n == 0 else ",") + f'"{key}":', key) for n, key in enumerate(_SORTED_KEYS))
+# An optional field (a correction's `corrects`) is left out when null, so events hashed before it existed keep
+# their bytes; none sorts first, so the "{" prefix stays with the first key either way.
+_BASE_KEYS = tuple(pair for pair in _PREFIXED_KEYS if pair[1] not in OPTIONAL_FIELDS)
+assert _SORTED_KEYS[0] not in OPTIONAL_FIELDS
 
 
 def _value_json(value) -> str:
@@ -49,8 +53,10 @@ def _value_json(value) -> str:
 
 
 def canonical_event(fields: dict) -> bytes:
-    """The event's canonical JSON: sorted keys, no spaces, UTF-8, nothing but HASHED_FIELDS."""
-    return ("".join([prefix + _value_json(fields[key]) for prefix, key in _PREFIXED_KEYS]) + "}").encode("utf-8")
+    """The event's canonical JSON: sorted keys, no spaces, UTF-8, nothing but HASHED_FIELDS (an optional one
+    only when it is not null)."""
+    keys = _BASE_KEYS if all(fields.get(key) is None for key in OPTIONAL_FIELDS) else _PREFIXED_KEYS
+    return ("".join([prefix + _value_json(fields[key]) for prefix, key in keys]) + "}").encode("utf-8")
 
 
 def chain_hash(prev_hash: str, canonical: bytes) -> str:
@@ -105,7 +111,8 @@ class MerkleAccumulator:
 
 
 def checkpoint_message(*, event_count: int, upto_event_id: int, root: str, created_at: datetime) -> bytes:
-    """The exact bytes a checkpoint signature covers."""
+    """The exact bytes a checkpoint's JSON signature (`signature`) covers; its signed note (`note`, the C2SP
+    form, notes.py) signs the checkpoint text instead."""
     body = {
         "v": ENCODING_VERSION,
         "count": event_count,
@@ -118,17 +125,19 @@ def checkpoint_message(*, event_count: int, upto_event_id: int, root: str, creat
 
 @dataclass(frozen=True)
 class SigningKey:
-    """The server's Ed25519 key for checkpoints."""
+    """The server's Ed25519 key for checkpoints, and the name it signs notes with (the log's origin; None:
+    the application's LEDGER_ORIGIN, see checkpoints.ledger_origin)."""
 
     private: Ed25519PrivateKey
+    origin: str | None = None
 
     @classmethod
-    def from_text(cls, text: str) -> SigningKey:
+    def from_text(cls, text: str, origin: str | None = None) -> SigningKey:
         """Read a key given as base64 of its 32-byte seed (LEDGER_SIGNING_KEY)."""
         seed = base64.b64decode(text.strip(), validate=True)
         if len(seed) != 32:
             raise ValueError("LEDGER_SIGNING_KEY must be base64 of 32 bytes (an Ed25519 seed)")
-        return cls(Ed25519PrivateKey.from_private_bytes(seed))
+        return cls(Ed25519PrivateKey.from_private_bytes(seed), origin)
 
     @staticmethod
     def new_text() -> str:
@@ -198,7 +207,6 @@ class VerifyReport:
     boxes: int = 0
     checkpoints: int = 0
     problem: Problem | None = None
-    hash_only: int = 0  # events of a scoped export given by their hash alone (other regions' boxes)
     key_from_file: bool = False  # signatures were checked against the key the export itself carries
 
     @property
@@ -243,9 +251,12 @@ class ChainChecker:
         self.events += 1
         return None
 
-    def compare_heads(self, box_heads: dict[str, tuple[int, str | None]]) -> Problem | None:
+    def compare_heads(self, box_heads: dict[str, tuple[int, str | None]], every: bool = False) -> Problem | None:
         """Each box's (chain_length, chain_head) as the box table has them must match its chain's end:
-        this catches a deleted last event."""
+        this catches a deleted last event. With `every`, each box with events must have a head."""
+        if every:
+            for sscc in sorted(set(self.heads) - set(box_heads)):
+                return Problem("the box has events but no head line: its head was removed", sscc)
         for sscc, (length, head) in box_heads.items():
             seen = self.heads.get(sscc, (0, None))
             if (length, head) != (seen[0], seen[1] if seen[0] else None):
@@ -258,27 +269,34 @@ class ChainChecker:
 
 
 class CheckpointChecker:
-    """Recomputes the Merkle tree over event hashes in id order and checks each checkpoint on the way."""
+    """Recomputes the Merkle tree over event hashes in id order and checks each checkpoint on the way: when
+    the tree holds `event_count` leaves, its root must be `root`. A checkpoint with `upto_event_id` must end
+    at that event; one with a JSON `signature` (and `created_at`) must carry a valid one, and one with a
+    `note` a valid signed note of the same tree (as the database keeps them). A checkpoint read from an
+    export's note (verified before) has neither; `label` names a checkpoint in a problem."""
 
-    def __init__(self, checkpoints: list[dict], public_key: str | None):
-        self.pending = sorted(checkpoints, key=lambda c: c["upto_event_id"])
+    def __init__(self, checkpoints: list[dict], public_key: str | None, origin: str | None = None):
+        self.pending = sorted(checkpoints, key=lambda c: (c["event_count"], c.get("upto_event_id") or 0))
         self.public_key = public_key
+        self.origin = origin
         self.accumulator = MerkleAccumulator()
         self.checked = 0
+        self.last_id: int | None = None
 
-    def before(self, event_id: int | None) -> Problem | None:
-        """Check every checkpoint that ends before this event (all that remain, with None)."""
-        while self.pending and (event_id is None or self.pending[0]["upto_event_id"] < event_id):
-            cp = self.pending.pop(0)
-            self.checked += 1
-            accumulator = self.accumulator
-            if accumulator.count != cp["event_count"] or accumulator.root() != cp["root"]:
-                return Problem(
-                    f"checkpoint up to event {cp['upto_event_id']} does not match the events "
-                    f"({accumulator.count} events, root {accumulator.root()[:16]}...; the checkpoint says "
-                    f"{cp['event_count']} events, root {cp['root'][:16]}...): events were altered, removed or inserted",
-                    event_id=cp["upto_event_id"],
-                )
+    def _check(self, cp: dict, event_id: int | None) -> Problem | None:
+        accumulator = self.accumulator
+        label = cp.get("label") or f"checkpoint up to event {cp.get('upto_event_id')}"
+        where = cp.get("upto_event_id") if cp.get("upto_event_id") is not None else event_id
+        if accumulator.root() != cp["root"]:
+            return Problem(
+                f"{label} does not match the events ({accumulator.count} events, root {accumulator.root()[:16]}...; "
+                f"the checkpoint says {cp['event_count']} events, root {cp['root'][:16]}...): events were altered, "
+                "removed or inserted",
+                event_id=where,
+            )
+        if cp.get("upto_event_id") is not None and cp["upto_event_id"] != self.last_id:
+            return Problem(f"{label} says it ends at event {cp['upto_event_id']}, its last event is {self.last_id}")
+        if "signature" in cp and self.public_key is not None:
             created = cp["created_at"]
             created = (
                 created if isinstance(created, datetime) else datetime.fromisoformat(created.replace("Z", "+00:00"))
@@ -286,19 +304,64 @@ class CheckpointChecker:
             message = checkpoint_message(
                 event_count=cp["event_count"], upto_event_id=cp["upto_event_id"], root=cp["root"], created_at=created
             )
-            if self.public_key is not None and not verify_signature(self.public_key, message, cp["signature"]):
-                return Problem(
-                    f"checkpoint up to event {cp['upto_event_id']} has an invalid signature",
-                    event_id=cp["upto_event_id"],
-                )
+            if not verify_signature(self.public_key, message, cp["signature"]):
+                return Problem(f"{label} has an invalid signature", event_id=where)
+        if cp.get("note") and self.public_key is not None:
+            return self._check_note(cp, label, where)
+        return None
+
+    def _check_note(self, cp: dict, label: str, where: int | None) -> Problem | None:
+        """The checkpoint's signed note (section 4 of docs/ledger.md): the log's signature with the public key
+        under the note's origin (which must be `origin` when one is given), and the same size and root."""
+        from webapp.custody import notes  # notes imports nothing of the ledger; kept local to stay light
+
+        try:
+            origin = cp["note"].split("\n", 1)[0]
+            if self.origin is not None and origin != self.origin:
+                raise notes.NoteError(f"it names the log {origin!r}, not {self.origin!r}")
+            log = notes.Verifier(origin, notes.ED25519, base64.b64decode(self.public_key))
+            checkpoint = notes.Checkpoint.parse(notes.open_note(cp["note"], log)[0])
+        except (notes.NoteError, ValueError) as exc:
+            return Problem(f"{label} has a signed note that does not verify: {exc}", event_id=where)
+        if (checkpoint.size, checkpoint.root.hex()) != (cp["event_count"], cp["root"]):
+            return Problem(f"{label} has a signed note of another tree ({checkpoint.size} events)", event_id=where)
+        return None
+
+    def before(self, event_id: int | None) -> Problem | None:
+        """Check every checkpoint of the tree as it is now, before this event's leaf; with None (the end),
+        every checkpoint that remains: one larger than the tree covers events that are not there."""
+        while self.pending and self.pending[0]["event_count"] <= self.accumulator.count:
+            cp = self.pending.pop(0)
+            self.checked += 1
+            if cp["event_count"] < self.accumulator.count:  # sizes 0, or ones out of order
+                return Problem(f"checkpoint of {cp['event_count']} events is out of order", event_id=event_id)
+            problem = self._check(cp, event_id)
+            if problem:
+                return problem
+        if event_id is None and self.pending:
+            cp = self.pending[0]
+            label = cp.get("label") or f"checkpoint up to event {cp.get('upto_event_id')}"
+            return Problem(
+                f"{label} covers {cp['event_count']} events, only {self.accumulator.count} are here: "
+                "events were removed",
+                event_id=cp.get("upto_event_id"),
+            )
         return None
 
     def add(self, event_id: int, event_hash: str) -> Problem | None:
         """The next event in id order: first the checkpoints before it, then its leaf."""
         problem = self.before(event_id) if self.pending else None
         if problem is None:
-            self.accumulator.add(event_hash)
+            self.leaf(event_id, event_hash)
         return problem
+
+    def leaf(self, event_id: int | None, event_hash: str) -> None:
+        self.accumulator.add(event_hash)
+        self.last_id = event_id
+
+
+def _is_hash(value) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
 def verify_stream(
@@ -306,38 +369,27 @@ def verify_stream(
     checkpoints: list[dict],
     public_key: str | None,
     box_heads: dict[str, tuple[int, str | None]] | None = None,
+    every_head: bool = False,
+    origin: str | None = None,
 ) -> VerifyReport:
     """Recompute every chain and checkpoint from events in id order; stop at the first broken link.
 
     `events` yields dicts with `id`, `hash`, `prev_hash` and the HASHED_FIELDS values. `checkpoints`
     are dicts with upto_event_id, event_count, root, signature, created_at (text or datetime).
     `box_heads` maps SSCC to (chain_length, chain_head) as the box table has them, which catches a
-    deleted last event.
+    deleted last event; with `every_head`, a box with events must be in it.
     """
     report = VerifyReport()
     chains = ChainChecker()
-    tree = CheckpointChecker(checkpoints, public_key)
+    tree = CheckpointChecker(checkpoints, public_key, origin)
     for event in events:
         event_id = event.get("id") if isinstance(event, dict) else None
-        if isinstance(event, dict) and event.get("hash_only"):
-            # An event outside a scoped export: only its place in the signed Merkle tree is checked.
-            if not isinstance(event_id, int) or event_id <= chains.last_id or not isinstance(event.get("hash"), str):
-                report.problem = Problem("a hash-only entry is malformed or out of order", event_id=event_id)
-                break
-            problem = tree.before(event_id)
-            if problem:
-                report.problem = problem
-                break
-            chains.last_id = event_id
-            report.hash_only += 1
-            tree.accumulator.add(event["hash"])
-            continue
         problem = (tree.before(event_id) if isinstance(event_id, int) else None) or chains.check(event)
         if problem:
             report.problem = problem
             break
-        tree.accumulator.add(event["hash"])
-    report.problem = report.problem or tree.before(None) or chains.compare_heads(box_heads or {})
+        tree.leaf(event_id, event["hash"])
+    report.problem = report.problem or tree.before(None) or chains.compare_heads(box_heads or {}, every_head)
     report.events, report.checkpoints = chains.events, tree.checked
     report.boxes = 0 if report.problem else len(chains.heads)
     return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from webapp.core.names import contest_label
 from webapp.custody.models import Verdict
 from webapp.custody.outcome import Outcome
 
@@ -62,6 +63,15 @@ def _scan(result: Outcome) -> str:
         return _("Unknown box: this SSCC is not in Jejak.")
     if reason == "seal_mismatch":
         return _("The seal numbers differ from the record. A witness must sign.")
+    if reason == "not_sealed":
+        return _(
+            "The box is not sealed: seal it at the packing table (or reseal it after the count) before it is sent."
+        )
+    if reason == "box_sealed":
+        return _(
+            "This box is sealed: nothing may go into it. It must first be opened, with the reason recorded, "
+            "before anything goes in."
+        )
     if reason == "incomplete":
         return _(
             "The box is not complete: %(n)s packets are missing. Pack them, or write the shortage's reason.",
@@ -98,7 +108,7 @@ def _pack(result: Outcome) -> str:
     if result.reason == "wrong_dapil" and "carton" in details:
         return _(
             "This packet is %(packet)s, the carton holds %(carton)s. DO NOT COUNT IT FROM THIS CARTON.",
-            packet=" ".join(filter(None, [details.get("packet_contest"), details.get("packet_dapil")])),
+            packet=_contest_dapil(details, "packet"),
             carton=details.get("carton_dapil") or "?",
         )
     if result.reason == "wrong_item":
@@ -115,8 +125,8 @@ def _pack(result: Outcome) -> str:
     if result.reason == "wrong_dapil":
         return _(
             "This packet is %(packet)s, the box is %(box)s. DO NOT PACK.",
-            packet=" ".join(filter(None, [details.get("packet_contest"), details.get("packet_dapil")])),
-            box=" ".join(filter(None, [details.get("box_contest"), details.get("box_dapil")])),
+            packet=_contest_dapil(details, "packet"),
+            box=_contest_dapil(details, "box"),
         )
     if result.reason == "wrong_tps":
         return _(
@@ -131,6 +141,12 @@ def _pack(result: Outcome) -> str:
     if result.reason in ("not_a_carton", "is_carton", "carton_not_open"):
         return _carton_refusal(result.reason, details)
     return _scan(Outcome(client_id="", verdict=result.verdict, reason=result.reason, details=details))
+
+
+def _contest_dapil(details: dict, side: str) -> str:
+    """A packet's or box's contest by its name on the ballot, and its dapil: "DPRD Provinsi DKI Jakarta 6"."""
+    contest = details.get(f"{side}_contest")
+    return " ".join(filter(None, [contest_label(contest) if contest else None, details.get(f"{side}_dapil")]))
 
 
 def _carton(result: Outcome) -> str:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -16,9 +17,12 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
+    text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -65,6 +69,8 @@ class CustodyEvent(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
     witness: Mapped[str | None] = mapped_column(String(120))
     handover: Mapped[str | None] = mapped_column(String(36), index=True)
+    # A correction (kind `correct`) names the hash of the event it corrects (a hashed field, docs/ledger.md).
+    corrects: Mapped[str | None] = mapped_column(String(64), index=True)
     # The hash chain: hash = SHA-256(prev_hash || canonical JSON); see docs/ledger.md.
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
@@ -99,6 +105,8 @@ class ScanReceipt(db.Model):
     warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The handover token the scan carried: a refusal at a handover has no event, and the BAST lists it.
+    handover: Mapped[str | None] = mapped_column(String(36), index=True)
 
     def __repr__(self) -> str:
         return f"<ScanReceipt {self.client_id} {self.verdict}>"
@@ -145,22 +153,89 @@ class Alert(db.Model):
 
 
 class LedgerCheckpoint(db.Model):
-    """A signed Merkle root over every event hash up to `upto_event_id` (RFC 6962 tree)."""
+    """A signed root of the ledger's Merkle tree (RFC 6962/9162) over the first `event_count` events, the
+    events up to `upto_event_id` in id order.
+
+    `note` is the checkpoint as a C2SP signed note (tlog-checkpoint text: origin, size, base64 root; a blank
+    line; the log's Ed25519 note signature line), as published at GET /api/v1/ledger/checkpoint.
+    `signature` is the older signature over the JSON of checkpoint_message(), still written so that
+    verifiers of that form keep working. A checkpoint made before migration 0019 has no note ("legacy");
+    the first checkpoint after the upgrade signs the same tree again as a note (see that migration).
+    """
 
     __tablename__ = "ledger_checkpoint"
+    __table_args__ = (
+        # One signed note per tree size (and per last event); legacy rows may share theirs with the note
+        # that re-signed their tree.
+        Index(
+            "uq_ledger_checkpoint_signed_size",
+            "event_count",
+            unique=True,
+            sqlite_where=text("note IS NOT NULL"),
+            postgresql_where=text("note IS NOT NULL"),
+        ),
+        Index(
+            "uq_ledger_checkpoint_signed_upto",
+            "upto_event_id",
+            unique=True,
+            sqlite_where=text("note IS NOT NULL"),
+            postgresql_where=text("note IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    upto_event_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    upto_event_id: Mapped[int] = mapped_column(BigInteger, index=True)
     event_count: Mapped[int] = mapped_column(BigInteger)
     root: Mapped[str] = mapped_column(String(64))
-    # Roots of the complete subtrees ([size, hash] pairs), so the next checkpoint only adds new leaves.
+    # Roots of the complete subtrees ([size, hash] pairs) at this size (the stored tree has them too).
     peaks: Mapped[list] = mapped_column(JSON)
     key_id: Mapped[str] = mapped_column(String(16))
     signature: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def size(self) -> int:
+        """The tree size: how many events (leaves) the checkpoint covers."""
+        return self.event_count
+
+    @property
+    def legacy(self) -> bool:
+        """Made before signed notes (migration 0019): only the JSON signature."""
+        return self.note is None
 
     def __repr__(self) -> str:
         return f"<LedgerCheckpoint upto={self.upto_event_id} n={self.event_count}>"
+
+
+class LedgerTreeLeaf(db.Model):
+    """A leaf of the ledger's Merkle tree: the event at position `leaf_index` in ascending id order, with its
+    leaf hash SHA-256(0x00 || event hash). Written by make_checkpoint, in the transaction that signs the
+    tree, for every event it covers; never changed. Derived data: no foreign key, so the ledger's own
+    tamper checks (which remove events) are not hindered, and a rewritten row only makes proofs fail."""
+
+    __tablename__ = "ledger_tree_leaf"
+
+    leaf_index: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    event_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+    def __repr__(self) -> str:
+        return f"<LedgerTreeLeaf {self.leaf_index} event={self.event_id}>"
+
+
+class LedgerTreeNode(db.Model):
+    """The hash of a complete subtree of the Merkle tree: 2**level leaves from leaf idx * 2**level on
+    (level >= 1; level 0 is LedgerTreeLeaf). Written as the leaves that complete it are added."""
+
+    __tablename__ = "ledger_tree_node"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+    def __repr__(self) -> str:
+        return f"<LedgerTreeNode {self.level}/{self.idx}>"
 
 
 class SignerRole(enum.StrEnum):
@@ -265,3 +340,85 @@ class AlertAction(db.Model):
 
     def __repr__(self) -> str:
         return f"<AlertAction {self.alert_id} {self.action}>"
+
+
+class CorrectionState(enum.StrEnum):
+    """Where a request to correct a mistaken scan stands."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class CorrectionRequest(db.Model):
+    """A request, by the person who made an accepted scan, to correct it (custody/corrections.py). A
+    supervisor whose area covers the box approves it (the ledger then gets a `correct` event naming the
+    corrected event's hash) or rejects it; either way the request and its decision stay."""
+
+    __tablename__ = "correction_request"
+    __table_args__ = (CheckConstraint(f"state IN ({_values(CorrectionState)})", name="state_valid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("custody_event.id"), index=True)
+    box_id: Mapped[int] = mapped_column(ForeignKey("box.id"), index=True)
+    state: Mapped[str] = mapped_column(String(10), default=CorrectionState.PENDING, index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    # The scan id of the correction event, set when approved; the `correct` rule accepts no other.
+    correction_client_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    correction_event_id: Mapped[int | None] = mapped_column(ForeignKey("custody_event.id"))
+
+    event: Mapped[CustodyEvent] = relationship(foreign_keys=[event_id])
+    correction_event: Mapped[CustodyEvent | None] = relationship(foreign_keys=[correction_event_id])
+    box: Mapped[Box] = relationship()
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    def __repr__(self) -> str:
+        return f"<CorrectionRequest {self.id} event={self.event_id} {self.state}>"
+
+
+class LedgerWitness(db.Model):
+    """An observer organisation's witness key, registered by an admin (`flask ledger witnesses add`): the
+    server keeps and serves only the cosignatures of registered, active witnesses (custody/witnesses.py).
+    A name always means one key: a witness that changes its key registers a new name and retires the old."""
+
+    __tablename__ = "ledger_witness"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    # The signed-note verifier key, NAME+KEYID+base64(0x04 || Ed25519 public key)
+    vkey: Mapped[str] = mapped_column(String(300), unique=True)
+    key_id: Mapped[str] = mapped_column(String(8))  # hex, the signature lines' key ID
+    organisation: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    def __repr__(self) -> str:
+        return f"<LedgerWitness {self.name} {'active' if self.active else 'retired'}>"
+
+
+class LedgerCosignature(db.Model):
+    """A witness's tlog-cosignature/v1 of one checkpoint: its signature line exactly as served after the
+    checkpoint's note, and its time. One per witness per checkpoint (the first one posted)."""
+
+    __tablename__ = "ledger_cosignature"
+    __table_args__ = (UniqueConstraint("witness_id", "checkpoint_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    witness_id: Mapped[int] = mapped_column(ForeignKey("ledger_witness.id"))
+    checkpoint_id: Mapped[int] = mapped_column(ForeignKey("ledger_checkpoint.id"), index=True)
+    timestamp: Mapped[int] = mapped_column(BigInteger)  # the cosignature's time, POSIX seconds (signed)
+    line: Mapped[str] = mapped_column(Text)  # "— NAME base64(key ID || timestamp || signature)\n"
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    witness: Mapped[LedgerWitness] = relationship()
+    checkpoint: Mapped[LedgerCheckpoint] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<LedgerCosignature {self.witness_id} checkpoint={self.checkpoint_id} at {self.timestamp}>"

@@ -63,6 +63,7 @@ class ScanInput:
     lon: Decimal | None = None
     accuracy: int | None = None
     handover: str | None = None
+    corrects: str | None = None  # a correction's: the hash of the event it corrects
 
 
 @dataclass
@@ -153,7 +154,7 @@ def _keep(ctx: BatchContext, scan: ScanInput, outcome: Outcome, box: Box | None,
     cloned label) and, for a fix at the actor's own site, where the label was seen."""
     box_id = box.id if box and not outcome.outsider else None  # read now: the writer expires the boxes it updates
     batch.outcomes.append(outcome)
-    batch.receipts.append(receipt_row(scan.client_id, ctx.actor.id, box_id, outcome, now))
+    batch.receipts.append(receipt_row(scan.client_id, ctx.actor.id, box_id, outcome, now, scan.handover))
     site_id = ctx.by_code[scan.site.upper()].id if scan.site.upper() in ctx.by_code else None
 
     def alert(kind: str, details: dict) -> None:
@@ -248,7 +249,7 @@ def _rule(scan: Scan, kind: str):
     """The checks every action shares (a voided box; a seal seen changed needs a witness), then its own rule;
     returns the ruling and the warnings of an accepted scan."""
     box, seen = scan.box, scan.input.seals
-    if box.status == BoxStatus.VOIDED:
+    if box.status == BoxStatus.VOIDED and kind != EventKind.CORRECT:  # a mistaken void may be corrected
         return refuse("voided"), []
     seal_change = kind not in SEALING and seen is not None and bool(box.seals) and sorted(seen) != sorted(box.seals)
     if seal_change and not (scan.input.witness or "").strip():
@@ -271,7 +272,7 @@ def _append(box, scan, kind, site, actor, holder, to, now, outcome: Outcome, bat
         "site": site.code, "actor": actor.username, "device": scan.device_id, "device_seq": scan.device_seq,
         "client_id": scan.client_id, "scanned_at": scan.scanned_at, "recorded_at": now, "lat": scan.lat,
         "lon": scan.lon, "accuracy": scan.accuracy, "seals": scan.seals, "condition": scan.condition,
-        "note": scan.note, "witness": scan.witness, "handover": scan.handover,
+        "note": scan.note, "witness": scan.witness, "handover": scan.handover, "corrects": scan.corrects,
     }  # fmt: skip
     values["prev_hash"] = box.chain_head or GENESIS
     values["hash"] = chain_hash(values["prev_hash"], canonical_event(ledger_event.hashed_view(values)))

@@ -64,8 +64,10 @@ def alert_row(
     }
 
 
-def receipt_row(client_id: str, actor_id: int, box_id: int | None, outcome: Outcome, now: datetime) -> dict:
-    """The first answer to a scan id, kept so that a replay gets it back."""
+def receipt_row(
+    client_id: str, actor_id: int, box_id: int | None, outcome: Outcome, now: datetime, handover: str | None = None
+) -> dict:
+    """The first answer to a scan id, kept so that a replay gets it back (with the handover it was made under)."""
     return {
         "client_id": client_id,
         "actor_id": actor_id,
@@ -76,6 +78,7 @@ def receipt_row(client_id: str, actor_id: int, box_id: int | None, outcome: Outc
         "warnings": outcome.warnings,
         "details": outcome.details,
         "recorded_at": now,
+        "handover": handover,
     }
 
 

@@ -8,6 +8,10 @@ sender and receiver are `possessing_party` source and destination. Sites and cou
 URIs under the app's public address. No notes, GPS or witnesses leave in this export. The document ends
 with `"jejak:complete": {"events": N}` (the `jejak` prefix is declared in its @context), written after
 the last event only: a document cut off in transit lacks it.
+
+A corrected event (custody/corrections.py) carries an `errorDeclaration`: declared when its correction was
+recorded, for the CBV reason `incorrect_data`, naming the correction event's eventID. Every eventID is the
+event's ledger hash (`ni:///sha-256;HASH?ver=CBV2.0`), so the declaration names the very ledger event.
 """
 
 from __future__ import annotations
@@ -42,14 +46,20 @@ def _party(base: str, holder: str | None) -> str | None:
 EXPORTED = tuple(f for f in event_declaration.FIELDS if f.epcis)
 
 
+def event_id(event_hash: str) -> str:
+    """An event's EPCIS eventID: its ledger hash as a named-information URI (RFC 6920)."""
+    return f"ni:///sha-256;{event_hash}?ver=CBV2.0"
+
+
 def epcis_event(row: Mapping, base: str) -> dict:
-    """One ledger event (its EXPORTED fields by name, and `packet`) as EPCIS 2.0 JSON-LD."""
+    """One ledger event (its EXPORTED fields by name, `packet`, and for a corrected event `corrected_by`
+    and `corrected_at`) as EPCIS 2.0 JSON-LD."""
     kind = row["kind"]
     action = ACTIONS[kind]
     step, disposition = action.epcis
     event = {
         "type": "ObjectEvent",
-        "eventID": f"ni:///sha-256;{row['hash']}?ver=CBV2.0",
+        "eventID": event_id(row["hash"]),
         "eventTime": utc_text(row["scanned_at"]),
         "recordTime": utc_text(row["recorded_at"]),
         "eventTimeZoneOffset": "+00:00",
@@ -70,6 +80,12 @@ def epcis_event(row: Mapping, base: str) -> dict:
             event["sourceList"] = [{"type": "possessing_party", "source": source}]
         if destination:
             event["destinationList"] = [{"type": "possessing_party", "destination": destination}]
+    if row.get("corrected_by"):
+        event["errorDeclaration"] = {
+            "declarationTime": utc_text(row["corrected_at"]),
+            "reason": "incorrect_data",
+            "correctiveEventIDs": [event_id(row["corrected_by"])],
+        }
     return event
 
 
@@ -77,16 +93,20 @@ def _rows(session: Session, region: str, start: datetime, end: datetime):
     dest = aliased(Site)
     here = aliased(Site)
     t = CustodyEvent.__table__
+    fix = CustodyEvent.__table__.alias("fix")  # the correction of a corrected event
     named = {"box_id": Box.sscc, "site_id": here.code}
     query = (
         select(
             *(named.get(f.column, t.c[f.column]).label(f.name) for f in EXPORTED),
             Packet.sscc.label("packet"),
+            fix.c.hash.label("corrected_by"),
+            fix.c.recorded_at.label("corrected_at"),
         )
         .join(Box, Box.id == t.c.box_id)
         .join(dest, dest.id == Box.destination_id)
         .outerjoin(here, here.id == t.c.site_id)
         .outerjoin(Packet, Packet.packed_event_id == t.c.id)
+        .outerjoin(fix, (fix.c.corrects == t.c.hash) & (fix.c.box_id == t.c.box_id) & (fix.c.kind == "correct"))
         .where(t.c.scanned_at >= start, t.c.scanned_at < end)
         .order_by(t.c.id)
         .execution_options(yield_per=2000, stream_results=True)

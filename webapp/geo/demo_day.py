@@ -23,6 +23,12 @@ from webapp.geo.services import route_codes_for
 
 # Of the kecamatan's boxes, in order (every n-th box stops at a stage): how far each one gets.
 SHARE = ("tps", "tps", "pps", "pps", "ppk", "ppk", "ppk", "road", "warehouse", "warehouse")
+DEMO_SHORTAGE = "demo: packets not counted into the box in the demo (shortage noted)"
+
+
+def seals_of(box: Box) -> list[str]:
+    """The demo's seal numbers of a box: two, its own (as a warehouse's numbered seals would be)."""
+    return [f"SG{box.id:07d}A", f"SG{box.id:07d}B"]
 
 
 def seed_demo_day(session: Session, kecamatan_code: str, warehouse: str, now: datetime | None = None) -> int:
@@ -55,7 +61,7 @@ def seed_demo_day(session: Session, kecamatan_code: str, warehouse: str, now: da
                 f"demo-{actor}",
                 next(seq),
                 to=to(tps, region) if to else None,
-                **extra,
+                **{name: value(box) if callable(value) else value for name, value in extra.items()},
             )
             for box, tps, region in items
         ]
@@ -90,12 +96,15 @@ def seed_demo_day(session: Session, kecamatan_code: str, warehouse: str, now: da
         return [row for row in rows if goal[row[0].id] in beyond[stage]]
 
     scans("gudang", "commission", rows, kab, at=now - timedelta(days=3), note="label printed")
-    scans("gudang", "seal", rows, kab, at=now - timedelta(days=3), seals=["DEMO-1"], note="demo: packets counted")
+    # Sealed at the packing table before anything leaves (a ballot box is not handed over unsealed), each
+    # box with its own two seals. The demo counts no packets into its boxes: the seal says so, as a
+    # shortage noted, which is what the rule asks of a box sealed without all its packets.
+    scans("gudang", "seal", rows, kab, at=now - timedelta(days=3), seals=seals_of, note=DEMO_SHORTAGE)
     leaving = reaching("road")
     # The first truck left three days ago and has not been seen since: `flask alerts scan` calls it stalled.
     scans("gudang", "dispatch", leaving[:1], kab, to=ppk, at=now - timedelta(days=3))
     scans("gudang", "dispatch", leaving[1:], kab, to=ppk, at=now - timedelta(hours=36))
-    scans("petugas", "receive", reaching("ppk"), ppk, at=now - timedelta(hours=30), seals=["DEMO-1"])
+    scans("petugas", "receive", reaching("ppk"), ppk, at=now - timedelta(hours=30), seals=seals_of)
     scans("petugas", "dispatch", reaching("pps"), ppk, to=pps, at=now - timedelta(hours=20))
     scans("petugas", "receive", reaching("pps"), pps, at=now - timedelta(hours=12))
     scans("petugas", "dispatch", reaching("tps"), pps, to=tps_site, at=now - timedelta(hours=6))

@@ -10,6 +10,8 @@ from sqlalchemy.orm import selectinload
 from webapp.auth.access import box_clause, region_clause, require_region, require_site, roles_required, site_clause
 from webapp.boxes.codes import CodeError, parse_code
 from webapp.boxes.models import Box
+from webapp.custody.arrivals import site_arrivals
+from webapp.custody.event import to_millis
 from webapp.extensions import db
 from webapp.geo.models import Region, Site, TpsDapil, dotted_code
 
@@ -92,11 +94,15 @@ def site(code: str):
         select(func.count()).select_from(Site).where(Site.parent_id == site.id, site_clause(current_user))
     )
     boxes = db.session.scalars(
-        select(Box).where(Box.destination_id == site.id, box_clause(current_user)).order_by(Box.set_index)
+        select(Box)
+        .where(Box.destination_id == site.id, box_clause(current_user))
+        .options(selectinload(Box.dapil))
+        .order_by(Box.set_index)
     ).all()
     route = site.route[:-1]
     return render_template(
         "geo/site.html",
+        arrivals=site_arrivals(db.session, site, box_clause(current_user)),
         site=site,
         children=children,
         child_total=child_total,
@@ -105,6 +111,19 @@ def site(code: str):
         page=_page(),
         per_page=PAGE,
     )
+
+
+@bp.route("/sites/<code>/arrivals")
+@roles_required()
+def arrivals(code: str):
+    """What a site is waiting for: boxes on their way to it, and those that arrived today, by destination."""
+    site = require_site(current_user, db.session.scalar(select(Site).where(Site.code == code.upper())))
+    found = site_arrivals(db.session, site, box_clause(current_user))
+
+    def clock(moment):
+        return to_millis(moment).astimezone(found.zone.tzinfo).strftime("%d/%m %H:%M") if moment else ""
+
+    return render_template("geo/arrivals.html", site=site, arrivals=found, clock=clock, route=site.route[:-1])
 
 
 @bp.route("/search")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from webapp.auth.models import User
 from webapp.extensions import db
 from webapp.labels.render import FORMATS, render_pdf
-from webapp.labels.services import commission_print, label_specs, packet_label_specs, run_job
+from webapp.labels.services import JobNotRunnable, commission_print, label_specs, packet_label_specs, run_job
 
 labels_cli = click.Group("labels", help="Box labels: QR (GS1 Digital Link) and GS1-128, as vector PDF.")
 
@@ -76,15 +76,10 @@ def pdf_command(
 @click.argument("job_id", type=int)
 @with_appcontext
 def run_job_command(job_id: int) -> None:
-    """Run a label job queued from the labels page (the page starts this in a process of its own)."""
+    """Run a queued label job here and now, without the job queue (its worker normally runs it)."""
     try:
-        job = run_job(
-            db.session,
-            job_id,
-            base_url=current_app.config["PUBLIC_BASE_URL"],
-            jobs_dir=current_app.config["LABEL_JOBS_DIR"],
-        )
-    except ValueError as exc:
+        job = run_job(db.session, job_id, base_url=current_app.config["PUBLIC_BASE_URL"])
+    except JobNotRunnable as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"label job {job.id}: {job.state}, {job.done} of {job.total} labels, {job.refused} refused")
     if job.state != "done":

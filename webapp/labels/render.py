@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -218,7 +219,11 @@ def _codes(specs: list[LabelSpec], processes: int) -> Iterator[Codes]:
     if processes <= 1 or len(specs) < 64:
         yield from map(codes_for, specs)
         return
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
+    # fork is quickest, but only safe from a process with one thread: in the job worker (threads) another
+    # thread may hold a lock at the moment of the fork, which the child would wait on forever. There the
+    # drawing processes come from a fresh single-threaded server process instead.
+    method = "fork" if threading.active_count() == 1 else "forkserver"
+    with multiprocessing.get_context(method).Pool(processes) as pool:
         yield from pool.imap(codes_for, specs, chunksize=32)
 
 

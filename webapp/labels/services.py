@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
+import tempfile
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
+from typing import BinaryIO
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from webapp.auth.models import User
@@ -21,13 +21,12 @@ from webapp.custody.actions import EventKind
 from webapp.custody.models import CustodyEvent, Verdict
 from webapp.custody.pipeline import ScanInput, record_scans
 from webapp.geo.models import CONTEST_COLOURS, Dapil, Region, Site, SiteKind
-from webapp.labels.models import JobState, LabelJob
+from webapp.labels.models import JobState, LabelJob, LabelJobPdf
 from webapp.labels.render import LabelSpec, render_pdf
 from webapp.planning.models import ItemType
 from webapp.planning.services import CONTEST_LABELS
 
 log = logging.getLogger(__name__)
-PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 NEUTRAL = "#455a64"  # the band of a box without a contest (logistics only)
 
 
@@ -150,29 +149,49 @@ class PrintRun:
     refused: list[tuple[str, str]] = field(default_factory=list)  # (sscc, reason)
 
 
-def commission_print(session: Session, specs: list[LabelSpec], *, actor: User, site: str) -> PrintRun:
+def commission_print(
+    session: Session,
+    specs: list[LabelSpec],
+    *,
+    actor: User,
+    site: str,
+    run_key: str | None = None,
+    on_batch: Callable[[], None] | None = None,
+) -> PrintRun:
     """Record the printing of these labels as commission events at `site` by `actor`, in write
     transactions of 1,000 (committed here). A label printed before says REPRINT n, on the label and in
-    the event's note; a box the rules refuse (held elsewhere, voided...) gets no label."""
+    the event's note; a box the rules refuse (held elsewhere, voided...) gets no label.
+
+    With a `run_key` (a label job's), each label's scan id is derived from the key and the SSCC, so running
+    the same print again (a retried job) records nothing twice: the ledger answers each label already
+    commissioned with its first answer, and such a label keeps the reprint number of that first run (the
+    commissions of other runs, not of this one, are counted). `on_batch` is called after each transaction.
+    """
     ssccs = [spec.sscc for spec in specs]
+    device = f"print-{run_key}" if run_key else f"print-{uuid.uuid4().hex[:12]}"  # one run is one device
     printed_before: dict[str, int] = {}
     for chunk in chunks(ssccs, 5000):
         printed_before.update(
             session.execute(
                 select(Box.sscc, func.count(CustodyEvent.id))
                 .join(CustodyEvent, CustodyEvent.box_id == Box.id)
-                .where(Box.sscc.in_(chunk), CustodyEvent.kind == EventKind.COMMISSION)
+                .where(Box.sscc.in_(chunk), CustodyEvent.kind == EventKind.COMMISSION, CustodyEvent.device_id != device)
                 .group_by(Box.sscc)
             ).all()
         )
-    device = f"print-{uuid.uuid4().hex[:12]}"  # one print run is one device, its labels in order
+
+    def scan_id(sscc: str) -> str:
+        return (
+            str(uuid.uuid5(uuid.NAMESPACE_URL, f"jejak:label-print:{run_key}:{sscc}")) if run_key else str(uuid.uuid4())
+        )
+
     run = PrintRun()
     for start in range(0, len(specs), 1000):
         batch = specs[start : start + 1000]
         now = datetime.now(UTC)
         scans = [
             ScanInput(
-                client_id=str(uuid.uuid4()),
+                client_id=scan_id(spec.sscc),
                 code=spec.sscc,
                 action=EventKind.COMMISSION,
                 site=site,
@@ -185,75 +204,148 @@ def commission_print(session: Session, specs: list[LabelSpec], *, actor: User, s
         ]
         results = in_transaction(lambda scans=scans: record_scans(session, actor=actor, scans=scans), session=session)
         for spec, result in zip(batch, results, strict=True):
-            if result.verdict == Verdict.ACCEPTED:
+            verdict = result.original_verdict if result.verdict == Verdict.DUPLICATE else result.verdict
+            if verdict == Verdict.ACCEPTED:
                 run.printed.append(replace(spec, reprint=printed_before.get(spec.sscc, 0)))
             else:
-                run.refused.append((spec.sscc, result.reason or result.verdict))
+                run.refused.append((spec.sscc, result.reason or verdict))
+        if on_batch:
+            on_batch()
     return run
 
 
 PROGRESS_EVERY = 400  # labels between two progress updates of a background job
+PDF_PIECE_BYTES = 1024 * 1024  # a job's PDF is kept and sent in pieces of this size
 
 
-def job_pdf_path(jobs_dir: str | Path, job_id: int) -> Path:
-    """Where a job's PDF goes (LABEL_JOBS_DIR)."""
-    return Path(jobs_dir) / f"labels-{job_id}.pdf"
+class JobNotRunnable(ValueError):
+    """The job is not waiting to run (unknown, already done or failed, or running elsewhere)."""
 
 
-def run_job(session: Session, job_id: int, *, base_url: str, jobs_dir: str | Path) -> LabelJob:
-    """Run a queued label job to the end (in its own process): commission, draw, and record progress."""
-    job = session.get(LabelJob, job_id)
-    if job is None or job.state != JobState.QUEUED:
-        raise ValueError(f"label job {job_id} is not waiting to run")
+def store_pdf(session: Session, job: LabelJob, pdf: BinaryIO) -> int:
+    """Keep the PDF read from `pdf` as the job's, in pieces (replacing any earlier one); returns its size.
+    The caller's transaction commits it."""
+    session.execute(delete(LabelJobPdf).where(LabelJobPdf.job_id == job.id))
+    size = seq = 0
+    while piece := pdf.read(PDF_PIECE_BYTES):
+        # a plain INSERT, no ORM object kept: one piece in memory at a time
+        session.execute(insert(LabelJobPdf), {"job_id": job.id, "seq": seq, "data": piece})
+        size += len(piece)
+        seq += 1
+    job.pdf_size = size
+    return size
 
-    def save(**values) -> None:  # each step of the job commits on its own, as the rule says
-        in_transaction(lambda: [setattr(job, name, value) for name, value in values.items()], session=session)
 
-    save(state=JobState.RUNNING)
+def pdf_pieces(session: Session, job_id: int) -> Iterator[bytes]:
+    """A job's PDF, piece by piece in order, each read in a short transaction of its own (a download may
+    take minutes on a slow link: no read transaction stays open meanwhile)."""
+    seq = 0
+    while True:
+        piece = session.scalar(select(LabelJobPdf.data).where(LabelJobPdf.job_id == job_id, LabelJobPdf.seq == seq))
+        session.rollback()
+        if piece is None:
+            return
+        yield bytes(piece)
+        seq += 1
+
+
+def _set(session: Session, job: LabelJob, **values) -> None:
+    """Record a step of a job, committed on its own (as the rule says), with a heartbeat."""
+
+    def work() -> None:
+        for name, value in {"heartbeat_at": datetime.now(UTC), **values}.items():
+            setattr(job, name, value)
+
+    in_transaction(work, session=session)
+
+
+def run_job(session: Session, job_id: int, *, base_url: str, last_attempt: bool = True) -> LabelJob:
+    """Run a queued label job to the end: commission, draw, keep the PDF in the database, record progress.
+
+    A failure is recorded on the job and raised again, so that the queue runs the job again; on the
+    `last_attempt` it is recorded as the job's end (failed, with its error) instead. Running a job again
+    commissions nothing twice (commission_print's run_key). JobNotRunnable when the job is not queued.
+    """
+    claimed = in_transaction(  # one statement: of two workers handed the same job, one runs it
+        lambda: (
+            session.execute(
+                update(LabelJob)
+                .where(LabelJob.id == job_id, LabelJob.state == JobState.QUEUED)
+                .values(state=JobState.RUNNING, attempts=LabelJob.attempts + 1, heartbeat_at=datetime.now(UTC))
+            ).rowcount
+        ),
+        session=session,
+    )
+    if not claimed:
+        raise JobNotRunnable(f"label job {job_id} is not waiting to run")
+    job = session.get(LabelJob, job_id, populate_existing=True)
     try:
         specs = label_specs(session, job.region, base_url)
-        save(total=len(specs))
-        run = commission_print(session, specs, actor=job.requested_by, site=job.site_code)
-        save(refused=len(run.refused))
-        path = job_pdf_path(jobs_dir, job.id)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _set(session, job, total=len(specs))
+        run = commission_print(
+            session,
+            specs,
+            actor=job.requested_by,
+            site=job.site_code,
+            run_key=f"job-{job.id}",
+            on_batch=lambda: _set(session, job),
+        )
+        _set(session, job, refused=len(run.refused))
+        if not run.printed:
+            _set(
+                session,
+                job,
+                state=JobState.FAILED,
+                error="no box could be commissioned at this site",
+                finished_at=datetime.now(UTC),
+            )
+            return job
+
+        reported = [0]
 
         def progress(done: int, _total: int) -> None:
-            if done - job.done >= PROGRESS_EVERY or done == len(run.printed):
-                save(done=done)
+            if done - reported[0] >= PROGRESS_EVERY or done == len(run.printed):
+                reported[0] = done
+                _set(session, job, done=done)
 
-        if run.printed:
-            render_pdf(run.printed, path, job.format, progress=progress)
-        outcome = {"state": JobState.DONE, "error": None}
-        if not run.printed:
-            outcome = {"state": JobState.FAILED, "error": "no box could be commissioned at this site"}
+        with tempfile.TemporaryFile(prefix="jejak-labels-") as scratch:  # this machine's, only while drawing
+            render_pdf(run.printed, scratch, job.format, progress=progress)
+            scratch.seek(0)
+
+            def finish() -> None:
+                store_pdf(session, job, scratch)
+                job.state, job.error, job.finished_at = JobState.DONE, None, datetime.now(UTC)
+
+            in_transaction(finish, session=session)
     except Exception as exc:
-        log.exception("label job %s failed", job_id)
         session.rollback()
-        outcome = {"state": JobState.FAILED, "error": f"{type(exc).__name__}: {exc}"[:500]}
-    save(**outcome, finished_at=datetime.now(UTC))
+        log.exception("label job %s failed (attempt %s)", job_id, job.attempts)
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        if last_attempt:
+            _set(session, job, state=JobState.FAILED, error=error, finished_at=datetime.now(UTC))
+            return job
+        _set(session, job, state=JobState.QUEUED, error=error)
+        raise
     return job
 
 
-def launch_job(job: LabelJob, *, inline: bool, base_url: str, jobs_dir: str | Path, session: Session) -> None:
-    """Start a queued job in a process of its own (`flask labels run-job ID`), so the app keeps
-    answering; with `inline` (tests), run it here and now."""
-    if inline:
-        run_job(session, job.id, base_url=base_url, jobs_dir=jobs_dir)
-        return
-    log_path = job_pdf_path(jobs_dir, job.id).with_suffix(".log")
-    try:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with log_path.open("ab") as log_file:
-            subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", "wsgi", "labels", "run-job", str(job.id)],
-                cwd=PROJECT_ROOT,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # not a child the web worker must wait for
-            )
-    except OSError as exc:  # no disk, no process: the job fails visibly instead of waiting forever
-        log.exception("label job %s could not start", job.id)
-        failed = {"state": JobState.FAILED, "error": f"could not start: {exc}"[:500], "finished_at": datetime.now(UTC)}
-        in_transaction(lambda: [setattr(job, name, value) for name, value in failed.items()], session=session)
+def requeue_stalled(session: Session, stale_seconds: int, retries: int, now: datetime | None = None) -> dict[int, int]:
+    """Running jobs that gave no sign of life for `stale_seconds` (their worker died: a restart, a crash):
+    queued again while they have runs left (of 1 + `retries`), failed otherwise. Returns the queued ones'
+    ids, each with the retries left after its next run. The caller commits and enqueues them."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=stale_seconds)
+    jobs = session.scalars(
+        select(LabelJob).where(
+            LabelJob.state == JobState.RUNNING,
+            func.coalesce(LabelJob.heartbeat_at, LabelJob.created_at) < cutoff,
+        )
+    ).all()
+    queued = {}
+    for job in jobs:
+        job.error = "the worker stopped while printing"
+        if job.attempts > retries:
+            job.state, job.finished_at = JobState.FAILED, datetime.now(UTC)
+        else:
+            job.state = JobState.QUEUED
+            queued[job.id] = retries - job.attempts
+    return queued

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, current_app, redirect, render_template, send_file, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -16,7 +16,8 @@ from webapp.extensions import db
 from webapp.geo.models import Site, SiteKind
 from webapp.labels.forms import LabelJobForm
 from webapp.labels.models import JobState, LabelJob
-from webapp.labels.services import job_pdf_path, launch_job
+from webapp.labels.services import pdf_pieces
+from webapp.labels.tasks import enqueue_job
 
 bp = Blueprint("labels", __name__)
 log = logging.getLogger(__name__)
@@ -65,13 +66,7 @@ def index():
         )
         in_transaction(lambda: db.session.add(job))
         log.info("%s started label job %s for %s", current_user.username, job.id, job.region)
-        launch_job(
-            job,
-            inline=current_app.config.get("LABEL_JOBS_INLINE", False),
-            base_url=current_app.config["PUBLIC_BASE_URL"],
-            jobs_dir=current_app.config["LABEL_JOBS_DIR"],
-            session=db.session,
-        )
+        enqueue_job(db.session, job, current_app.config)  # a worker prints it (labels/tasks.py)
         return redirect(url_for("labels.job", job_id=job.id))
     jobs = db.session.scalars(
         select(LabelJob).where(LabelJob.requested_by_id == current_user.id).order_by(LabelJob.id.desc()).limit(20)
@@ -120,8 +115,14 @@ def job_status(job_id: int):
 @bp.route("/labels/jobs/<int:job_id>/pdf")
 @roles_required(*PRINT_ROLES)
 def pdf(job_id: int):
+    """The job's PDF, read from the database piece by piece: any app server sends it, whichever worker drew it."""
     job = _job(job_id)
-    path = job_pdf_path(current_app.config["LABEL_JOBS_DIR"], job.id)
-    if job.state != JobState.DONE or not path.exists():
+    if job.state != JobState.DONE or job.pdf_size is None:
         abort(404)
-    return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=f"label-{job.region}.pdf")
+    size, name = job.pdf_size, f"label-{job.region}.pdf"  # a region or TPS code: digits, dots, TPS-
+    db.session.rollback()
+    return Response(
+        stream_with_context(pdf_pieces(db.session, job_id)),
+        mimetype="application/pdf",
+        headers={"Content-Length": str(size), "Content-Disposition": f'attachment; filename="{name}"'},
+    )

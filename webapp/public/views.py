@@ -16,10 +16,13 @@ from sqlalchemy import select
 from webapp.auth.access import box_in_scope
 from webapp.boxes.codes import CodeError, parse_code
 from webapp.boxes.models import Box
+from webapp.custody.checkpoints import log_verifier
 from webapp.custody.models import CustodyEvent
 from webapp.custody.verification import verify_box
+from webapp.custody.witnesses import active_witnesses
 from webapp.extensions import db, limiter
 from webapp.geo.models import Site
+from webapp.geo.zones import OFFSETS, zone_of
 
 bp = Blueprint("public", __name__)
 SSCC = re.compile(r"^[0-9]{18}$")
@@ -45,8 +48,20 @@ def box(sscc: str):
         .order_by(CustodyEvent.box_seq.desc())
         .limit(1)
     ).first()
+    last_event = db.session.execute(
+        select(CustodyEvent.id, CustodyEvent.hash)
+        .where(CustodyEvent.box_id == found.id)
+        .order_by(CustodyEvent.box_seq.desc())
+        .limit(1)
+    ).first()
     return render_template(
         "public/box.html",
+        last_event=last_event,
+        log_vkey=log_verifier(current_app.config).vkey,
+        witness_keys=[w.vkey for w, _key in active_witnesses(db.session)],
+        max_delay=current_app.config.get("LEDGER_MAX_DELAY", 60),
+        zone=zone_of(found.destination),
+        zone_offset=OFFSETS[zone_of(found.destination)],
         box=found,
         destination=found.destination,
         last=last,

@@ -2,8 +2,9 @@
 
 The shell pages carry no user data (who is logged in, which site, the CSRF token all come from
 `GET /api/v1/me` at run time), so the service worker can precache them and serve them offline.
-The service worker's cache name carries a version: a hash of every file in the shell, so a deploy
-that changes any of them installs a new cache, deletes the old one, and the page offers a reload.
+The service worker's cache name carries a version: a hash of every file in the shell and of the static tree's
+version, so a deploy that changes any of them installs a new cache, deletes the old one, and the page offers a
+reload. The shell's static URLs are the versioned ones (`/static/v/<version>/...`, webapp/core/assets.py).
 """
 
 from __future__ import annotations
@@ -13,8 +14,13 @@ import json
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, render_template, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
+
+from webapp.auth.access import roles_required
+from webapp.auth.models import Role
+from webapp.custody.actions import ACTIONS
 
 bp = Blueprint("pwa", __name__)
 
@@ -33,6 +39,8 @@ STATIC_SHELL = (
     "js/scan/session.js",
     "js/scan/signature.js",
     "js/scan/incident.js",
+    "js/scan/status.js",
+    "js/scan/arrivals.js",
     "js/handover.js",
     "vendor/idb/idb.js",
     "vendor/qrcode-generator/qrcode.mjs",
@@ -70,8 +78,12 @@ def _version(static_folder: str, template_folder: str, translations: str) -> str
 
 
 def shell_version() -> str:
+    """The shell's version, with the static tree's (webapp/core/assets.py) folded in: the shell's static URLs
+    carry that one, so a deploy that changes any static file names a new cache and the old one (with its old
+    URLs) is deleted, rather than growing the same cache at every deploy."""
     root = Path(current_app.root_path)
-    return _version(current_app.static_folder, str(root.parent / "templates"), str(root / "translations"))
+    shell = _version(current_app.static_folder, str(root.parent / "templates"), str(root / "translations"))
+    return hashlib.sha256(f"{shell}:{current_app.config['STATIC_VERSION']}".encode()).hexdigest()[:16]
 
 
 def shell_urls() -> list[str]:
@@ -90,7 +102,8 @@ def manifest():
         "short_name": "Jejak",
         "description": _("Scan ballot boxes at every handover, online or offline."),
         "lang": "id",
-        "start_url": url_for("pwa.scan"),
+        # The icon opens /start, which sends each person to their own first screen (see `start`).
+        "start_url": url_for("pwa.start"),
         "scope": "/",
         "display": "standalone",
         "orientation": "portrait",
@@ -130,19 +143,51 @@ def service_worker():
     return response
 
 
+# The screen the home-screen icon opens on, by role: the people who scan go to the scanner, a supervisor
+# to the readiness dashboard of their area, an observer to the box search (a box's trace and whether its
+# chain verifies), an admin to their home page.
+START_BY_ROLE = {
+    Role.WAREHOUSE: "pwa.scan",
+    Role.OFFICER: "pwa.scan",
+    Role.COURIER: "pwa.scan",
+    Role.SUPERVISOR: "readiness.dashboard_home",
+    Role.OBSERVER: "geo.search",
+    Role.ADMIN: "main.home",
+}
+
+
+@bp.route("/start")
+@roles_required()
+def start():
+    """Where the installed app opens: the right screen for the logged-in person's role (one tap from the
+    icon). Not logged in, the login page first, then here again. Offline, the service worker opens the
+    scanner instead (it works without the network)."""
+    return redirect(url_for(START_BY_ROLE.get(current_user.role, "main.home")))
+
+
 @bp.route("/offline")
 def offline():
     """What a page that needs the network shows without one."""
-    return render_template("pwa/offline.html")
+    return _shell_page(render_template("pwa/offline.html"))
 
 
 @bp.route("/scan")
 def scan():
-    """The scanner: an app shell with no user data (the API says who and where once online)."""
-    return render_template("pwa/scan.html", version=shell_version())
+    """The scanner: an app shell with no user data (the API says who and where once online). Each action
+    names the roles that may do it (custody/actions.py), so the phone offers a person only their own."""
+    roles = {kind.value: " ".join(sorted(action.roles)) for kind, action in ACTIONS.items()}
+    return _shell_page(render_template("pwa/scan.html", version=shell_version(), roles=roles))
+
+
+def _shell_page(body: str) -> Response:
+    """A shell page, marked with the shell's version: the service worker serves the copy it keeps at once and
+    keeps the fresh one for next time only when it is of its own version (sw.js)."""
+    response = Response(body, mimetype="text/html")
+    response.headers["X-Jejak-Shell"] = shell_version()
+    return response
 
 
 @bp.route("/handover")
 def handover():
     """The digital BAST on the phone: an app shell like the scanner (sender and receiver screens)."""
-    return render_template("pwa/handover.html", version=shell_version())
+    return _shell_page(render_template("pwa/handover.html", version=shell_version()))

@@ -49,3 +49,38 @@ export async function startCamera(video, wasmUrl, onCode) {
     video.hidden = true;
   };
 }
+
+// Wire a page's Start and Stop camera buttons to the camera. A label held in view is read many times a
+// second; it counts once per `repeatMs`. Returns { running(), start(), stop() }.
+export function cameraControls({ video, wasmUrl, startButton, stopButton, onCode, onError, onStart, onStop }) {
+  const repeatMs = 3000;
+  const lastRead = new Map();
+  let stopCamera = null;
+  const read = (text, format) => {
+    const now = Date.now();
+    if (now - (lastRead.get(text) || 0) < repeatMs) return;
+    lastRead.set(text, now);
+    onCode(text, format);
+  };
+  async function start() {
+    try {
+      stopCamera = await startCamera(video, wasmUrl, read);
+      startButton.hidden = true;
+      stopButton.hidden = false;
+      if (onStart) onStart();
+    } catch (error) {
+      console.warn("camera", error);
+      onError(error);
+    }
+  }
+  function stop() {
+    if (stopCamera) stopCamera();
+    stopCamera = null;
+    startButton.hidden = false;
+    stopButton.hidden = true;
+    if (onStop) onStop();
+  }
+  startButton.addEventListener("click", start);
+  stopButton.addEventListener("click", stop);
+  return { running: () => stopCamera !== null, start, stop };
+}

@@ -1,5 +1,5 @@
 // The verdict a phone gives at once, from its cached boxes, before (or without) the server: the same
-// rules as webapp/custody/services.py for the checks a phone can make alone. The server has the last
+// rules as webapp/custody/actions.py for the checks a phone can make alone. The server has the last
 // word when the scan is sent; where it disagrees, its refusal is shown and kept until acknowledged.
 
 // The sites above a destination, from its code: TPS-3175041001001 lies under PPS-3175041001,
@@ -16,18 +16,25 @@ export function routeCodes(destination) {
   return codes;
 }
 
-// The cache as the API sends it (GET /api/v1/sites/CODE/offline), indexed by SSCC.
+// The cache as the API sends it (GET /api/v1/sites/CODE/offline) or as the phone keeps it (its rows in a
+// Map by SSCC, static/js/scan/session.js), indexed by SSCC; `fetchedAt` is when it was last brought up to date.
 export function indexCache(data) {
   const boxes = new Map();
   const fields = data.fields;
-  for (const row of data.boxes) {
+  for (const row of data.boxes instanceof Map ? data.boxes.values() : data.boxes) {
     const box = {};
     fields.forEach((name, i) => {
       box[name] = row[i];
     });
     boxes.set(box.sscc, box);
   }
-  return { site: data.site, destinations: data.destinations || {}, dapils: data.dapils || {}, boxes };
+  return {
+    site: data.site,
+    destinations: data.destinations || {},
+    dapils: data.dapils || {},
+    boxes,
+    fetchedAt: data.fetched_at || null,
+  };
 }
 
 // Where a box belongs, as the server says it (custody/messages.py _where): name, desa, kecamatan, dapil.
@@ -39,6 +46,9 @@ export function where(cache, box, t) {
   if (box.dapil) parts.push(t("dapil", { name: cache.dapils[box.dapil] || box.dapil }));
   return parts.join(", ");
 }
+
+// The actions that put seals on a box (custody/actions.py, `seals=True`).
+export const SEALING = new Set(["seal", "reseal"]);
 
 // {verdict: accepted|warning|refused, reason, vars} for one scan, judged on the cached state.
 export function judge(cache, scan, t) {
@@ -65,10 +75,16 @@ export function judge(cache, scan, t) {
     }
     return { verdict: "accepted", reason: "ok_for", vars, box };
   }
+  if (SEALING.has(scan.action) && box.held_at !== scan.site) {
+    return { verdict: "warning", reason: "not_held_by_you", vars, box }; // sealed only where it is held
+  }
+  if (scan.action === "dispatch" && scan.role !== "courier" && box.held_at !== scan.site) {
+    return { verdict: "warning", reason: "not_held_by_you", vars, box };
+  }
+  if (scan.action === "dispatch" && box.sealed === false) {
+    return { verdict: "refused", reason: "not_sealed", vars, box }; // actions.py `unsealed`
+  }
   if (scan.action === "dispatch" && scan.role !== "courier") {
-    if (box.held_at !== scan.site) {
-      return { verdict: "warning", reason: "not_held_by_you", vars, box };
-    }
     const to = (scan.to || "").toUpperCase();
     if (!to.startsWith("COURIER:") && !routeCodes(box.destination).has(to)) {
       return { verdict: "refused", reason: "wrong_destination", vars, box };
@@ -87,5 +103,17 @@ export function applyLocally(box, scan) {
   } else if (scan.action === "dispatch") {
     box.in_transit_to = (scan.to || "").toUpperCase().startsWith("COURIER:") ? null : (scan.to || "").toUpperCase();
     box.held_at = null;
+  } else if (SEALING.has(scan.action)) {
+    box.sealed = true;
   }
+}
+
+// Seal numbers as a person types or scans them into one field: separated by commas, semicolons or
+// spaces, each as the server takes it (api/schemas.py `Seal`: letters, digits, - / . ; at most 40
+// characters; at most 20 seals). Returns the list without repeats, or null when one is not a seal number.
+const SEAL = /^[A-Za-z0-9][A-Za-z0-9\-/.]{0,39}$/;
+export function parseSeals(text) {
+  const seals = [...new Set((text || "").split(/[\s,;]+/).filter(Boolean))];
+  if (seals.length > 20 || !seals.every((seal) => SEAL.test(seal))) return null;
+  return seals;
 }

@@ -17,6 +17,11 @@ const db = openDB("jejak", 2, {
   },
 });
 
+// Every change to the outbox is announced on the page (the status panel, static/js/scan/status.js, listens).
+function changed() {
+  if (typeof window !== "undefined") window.dispatchEvent(new Event("jejak:outbox"));
+}
+
 export async function getMeta(key) {
   return (await db).get("meta", key);
 }
@@ -53,6 +58,7 @@ export async function enqueue(payload, owner = null) {
   };
   await tx.objectStore("outbox").add(record);
   await tx.done;
+  changed();
   return record;
 }
 
@@ -77,6 +83,7 @@ export async function sent(ids) {
   const tx = (await db).transaction("outbox", "readwrite");
   await Promise.all(ids.map((id) => tx.store.delete(id)));
   await tx.done;
+  changed();
 }
 
 export async function failed(ids, error) {
@@ -90,6 +97,74 @@ export async function failed(ids, error) {
     }
   }
   await tx.done;
+  changed();
+}
+
+// When this phone was last in sync: a flush that ended with everything it tried answered by the server.
+export async function lastSync() {
+  return (await getMeta("last_sync")) || null;
+}
+
+export async function markSynced(at = Date.now()) {
+  await setMeta("last_sync", at);
+  changed();
+}
+
+// The latest scans made on this phone (newest first, at most RECENT), kept across a reload so that the
+// scanner's "Latest scans" can list them again, each marked waiting or sent by whether it is still in
+// the outbox, with whose scan it was (`owner`), its action and, once answered, the server's verdict.
+const RECENT = 20;
+
+export async function remember(entry) {
+  // One transaction: a scan remembered while an answer is being kept loses neither.
+  const tx = (await db).transaction("meta", "readwrite");
+  const list = [entry, ...((await tx.store.get("recent")) || [])].slice(0, RECENT);
+  await tx.store.put(list, "recent");
+  await tx.done;
+  return list;
+}
+
+export async function recent() {
+  return (await getMeta("recent")) || [];
+}
+
+// The server's answers to this phone's scans, by scan id, the latest ANSWERS: {verdict: accepted, refused
+// or duplicate, message: the refusal in words}. Only a scan the server accepted is in the ledger, and only
+// that one may be corrected.
+const ANSWERS = 200;
+
+export async function settle(answers) {
+  if (!answers.length) return;
+  const tx = (await db).transaction("meta", "readwrite");
+  const kept = (await tx.store.get("verdicts")) || {};
+  for (const [id, answer] of answers) kept[id] = answer;
+  const ids = Object.keys(kept); // in the order they were answered
+  for (const id of ids.slice(0, Math.max(0, ids.length - ANSWERS))) delete kept[id];
+  await tx.store.put(kept, "verdicts");
+  await tx.done;
+}
+
+export async function verdicts() {
+  return (await getMeta("verdicts")) || {};
+}
+
+// The person's own correction requests as the server last listed them (GET /api/v1/corrections), by the
+// corrected scan's id, kept for an offline start.
+export async function keepCorrections(owner, requests) {
+  const byScan = {};
+  for (const request of requests) {
+    if (!byScan[request.client_id]) byScan[request.client_id] = request; // newest first: the latest request
+  }
+  await setMeta(`corrections:${owner}`, byScan);
+  return byScan;
+}
+
+export async function corrections(owner) {
+  return (owner && (await getMeta(`corrections:${owner}`))) || {};
+}
+
+export async function waitingIds() {
+  return new Set(await (await db).getAllKeys("outbox"));
 }
 
 export async function addRefusal(refusal) {

@@ -2,7 +2,7 @@
 // the outbox only when the server has answered it (accepted, duplicate or refused; the scan's id makes
 // a resend harmless); a refusal is kept until a person acknowledges it. A network failure or an error
 // answer leaves everything in place, counted and explained, for the next try.
-import { addRefusal, failed, photoSent, sent, waiting, waitingPhotos } from "./store.js";
+import { addRefusal, failed, markSynced, photoSent, sent, settle, waiting, waitingPhotos } from "./store.js";
 
 const BATCH = 200;
 let running = null;
@@ -125,12 +125,53 @@ export function flush(csrfToken, onResult, owner = null) {
           answered.push({ record, result });
           if (onResult) onResult(record, result);
         }
+        await settle(
+          records.map((record, i) => {
+            const verdict = results[i].original_verdict || results[i].verdict;
+            return [record.id, { verdict, message: verdict === "refused" ? results[i].message : null }];
+          }),
+        );
         await sent(records.map((r) => r.id));
       }
+      // Everything this run tried was answered: the phone is in sync as of now (the status panel's time).
+      await markSynced();
       return answered;
     })().finally(() => {
       running = null;
     });
   }
   return running;
+}
+
+// --- corrections of one's own accepted scans (API v1 /corrections; they need the network) --------
+
+// The caller's own requests, newest first, or null when the server cannot be asked now.
+export async function fetchCorrections() {
+  try {
+    const response = await fetch("/api/v1/corrections", { credentials: "same-origin" });
+    if (!response.ok) return null;
+    return (await response.json()).mine;
+  } catch (_) {
+    return null; // offline: the list as last kept
+  }
+}
+
+// Ask to correct one's own accepted scan: {status, body}. A network failure throws (a TypeError).
+export async function askCorrection(csrfToken, clientId, reason) {
+  const response = await fetch("/api/v1/corrections", {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", ...(csrfToken ? { "X-CSRFToken": csrfToken } : {}) },
+    body: JSON.stringify({ client_id: clientId, reason }),
+  });
+  if (response.status === 401 || (response.status === 400 && (await isCsrf(response)))) {
+    throw new LoginNeeded(String(response.status));
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch (_) {
+    /* not JSON: the status says it */
+  }
+  return { status: response.status, body };
 }

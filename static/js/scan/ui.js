@@ -21,12 +21,25 @@ export function codeArrived(at) {
   codeAt = at;
 }
 
-export function showVerdict(verdict, text, note) {
+// The big word says what was done: an accepted scan by its action (dispatch: DIKIRIM, receive: DITERIMA),
+// a scan already recorded calmly (`action` "duplicate" or "already_here"); else the verdict's own word.
+function verdictWord(verdict, action) {
+  const calm = action === "duplicate" || action === "already_here";
+  const key = action && (calm || verdict === "accepted") ? `word_${action}` : verdict;
+  return messages[key] || t(verdict);
+}
+
+export function showVerdict(verdict, text, note, action) {
+  // A code half typed (a wedge scanner mid-label when the server's refusal of an earlier scan arrives):
+  // the focus stays in its field, so the rest and its Enter record that scan instead of acknowledging.
+  const active = document.activeElement;
+  const typing = active && active.tagName === "INPUT" && active.value !== "";
   const screen = $("verdict");
   screen.className = `verdict-screen verdict-${verdict}`;
-  $("verdict-word").textContent = t(verdict);
+  $("verdict-word").textContent = verdictWord(verdict, action);
   $("verdict-text").textContent = text;
   $("verdict-note").textContent = note || "";
+  showSource("");
   screen.hidden = false;
   // How long from the code arriving to its verdict on screen (the browser tests hold it under 300 ms).
   document.body.dataset.verdictMs = String(Math.round(performance.now() - (codeAt || performance.now())));
@@ -35,9 +48,17 @@ export function showVerdict(verdict, text, note) {
   clearTimeout(timer);
   if (verdict !== "refused") {
     timer = setTimeout(closeVerdict, VERDICT_MS[verdict]);
-  } else {
+  } else if (!typing) {
     $("verdict-ok").focus();
   }
+}
+
+// Whose verdict is on screen: the phone's own (provisional, until the server answers) or the server's.
+export function showSource(text) {
+  const source = $("verdict-source");
+  if (!source) return;
+  source.textContent = text || "";
+  source.hidden = !text;
 }
 
 export function closeVerdict() {

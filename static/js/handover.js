@@ -40,8 +40,13 @@ const state = {
 // The box list brought up to date in the background (scan/session.js fetchCache): used if the handover is
 // still at that site; until it arrives, a scan is judged from the phone's stored copy.
 const freshCache = (site) => (cache) => {
-  if (cache && state.handover && state.handover.site === site) state.cache = cache;
+  if (cache && state.handover && state.handover.site === site) useCache(cache);
 };
+
+function useCache(cache) {
+  state.cache = cache;
+  if (cache) cache.warm(); // indexed before the first box comes, not on its scan
+}
 
 async function api(path, body) {
   const response = await fetch(path, {
@@ -368,7 +373,7 @@ $("start-form").addEventListener("submit", async (event) => {
   }
   const toText = $("s-to").selectedOptions[0].textContent;
   state.handover = { role: "sender", token, site, to, toText, expected: [], scans: {}, server: null };
-  state.cache = await fetchCache(site, freshCache(site));
+  useCache(await fetchCache(site, freshCache(site)));
   await save();
   await refresh();
   $("s-code").focus();
@@ -440,7 +445,7 @@ async function load(text) {
     return;
   }
   state.handover = h;
-  state.cache = await fetchCache(h.site, freshCache(h.site));
+  useCache(await fetchCache(h.site, freshCache(h.site)));
   await save();
   await update();
   initPads();
@@ -552,7 +557,7 @@ const camera = cameraControls({
 
 window.addEventListener("online", () => {
   showNetwork();
-  if (state.handover) refreshCache(state.handover.site).then(freshCache(state.handover.site));
+  if (state.handover) refreshCache(state.handover.site, state.cache).then(freshCache(state.handover.site));
   send();
 });
 window.addEventListener("offline", showNetwork);
@@ -584,7 +589,7 @@ const saved = await store.getMeta("handover");
 if (saved && saved.scans && !saved.number) {
   state.handover = saved;
   $("choose").hidden = true;
-  state.cache = await fetchCache(saved.site, freshCache(saved.site));
+  useCache(await fetchCache(saved.site, freshCache(saved.site)));
   await update();
   if (saved.role === "receiver") initPads();
 }

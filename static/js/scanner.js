@@ -65,7 +65,8 @@ function siteCode() {
 function useCache(site, cache) {
   if (site !== siteCode()) return; // the site changed meanwhile: that site's cache is being loaded
   state.cache = cache;
-  document.body.dataset.cached = state.cache ? String(state.cache.boxes.size) : "0";
+  document.body.dataset.cached = state.cache ? String(state.cache.size) : "0";
+  if (state.cache) state.cache.warm(); // indexed while the person looks for the first box
   showCacheAge();
 }
 
@@ -76,7 +77,7 @@ async function loadCache() {
 
 async function refreshBoxes() {
   const site = siteCode();
-  const fresh = await refreshCache(site);
+  const fresh = await refreshCache(site, state.cache);
   if (fresh) useCache(site, fresh);
 }
 
@@ -371,6 +372,10 @@ async function handleCode(raw, at = performance.now()) {
     return;
   }
   state.seen.add(key); // only once it is safely in the outbox
+  // The status bar counts it at once, before the verdict: "all sent" never shows while it still waits.
+  const waiting = Number($("pending").dataset.count || 0) + 1;
+  $("pending").dataset.count = String(waiting);
+  $("pending").textContent = t("pending", { n: waiting });
   if (sealing || seeing) $("seals").value = ""; // the next box has seals of its own
   const word = outcome.reason === "already_here" ? "already_here" : action; // the big word says what was done
   showVerdict(outcome.verdict, text, navigator.onLine ? sscc : `${sscc} · ${t("kept_offline")}`, word);

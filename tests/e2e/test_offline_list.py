@@ -143,3 +143,34 @@ def test_a_scan_before_the_refresh_arrives_is_judged_from_the_stored_copy(page: 
     expect(page.locator("#verdict-text")).to_contain_text("Diterima: kotak untuk TPS")
     for route in held:
         route.abort()
+
+
+OLD_FORM = """async (site) => {
+    // The form the previous version kept: the rows in a Map under `cache:SITE`, no `rows:SITE` record.
+    const db = await new Promise((resolve) => { const open = indexedDB.open("jejak"); open.onsuccess = () => resolve(open.result); });
+    const tx = db.transaction("meta", "readwrite");
+    const meta = tx.objectStore("meta");
+    const get = (key) => new Promise((resolve) => { const r = meta.get(key); r.onsuccess = () => resolve(r.result); });
+    const header = await get(`cache:${site}`);
+    const body = JSON.parse(await get(`rows:${site}`));
+    meta.put({ ...header, ...body, boxes: new Map(body.boxes.map((row) => [row[0], row])) }, `cache:${site}`);
+    meta.delete(`rows:${site}`);
+    await new Promise((resolve) => { tx.oncomplete = resolve; });
+    return body.boxes.length;
+}"""
+
+
+def test_a_phone_updated_from_the_previous_version_opens_offline_from_the_copy_it_kept(
+    page: Page, context: BrowserContext, live_app
+):
+    [sscc] = send_to_ppk(live_app, 1)
+    open_scanner(page)
+    known = cached(page)
+    assert page.evaluate(OLD_FORM, PPK) == known
+    context.set_offline(True)
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    assert cached(page) == known  # the whole copy, read in its old form
+    scan(page, sscc)
+    verdict(page, "accepted")
+    expect(page.locator("#verdict-text")).to_contain_text("Diterima: kotak untuk TPS")

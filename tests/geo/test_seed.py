@@ -31,6 +31,8 @@ def snapshot(session) -> dict:
         "users": sorted(session.scalars(select(User.username))),
         "items": session.scalar(select(func.count()).select_from(ItemType)),
         "packets": sorted(session.execute(select(Packet.sscc, Packet.tps_id, Packet.item_type_id)).all()),
+        # No box row written again: every write would send the box to every phone's offline list anew.
+        "box_changes": session.scalar(select(func.max(Box.change_stamp))),
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -113,30 +113,38 @@ def plan_tps_boxes(
     ensure_catalogue(session, election)
     items = list(session.scalars(select(ItemType).order_by(ItemType.id)))
     sites, dapil_of = _tps_facts(session, tps_ids)
-    existing: dict[int, list[tuple[int, str, str]]] = {}
+    existing: dict[int, list[tuple[int, str, str, int | None]]] = {}
     for chunk in chunks(list(sites)):
-        for box_id, destination_id, contest, status in session.execute(
-            select(Box.id, Box.destination_id, Box.contest, Box.status).where(
+        for box_id, destination_id, contest, status, dapil_id in session.execute(
+            select(Box.id, Box.destination_id, Box.contest, Box.status, Box.dapil_id).where(
                 Box.destination_id.in_(chunk), Box.kind == BoxKind.BALLOT_BOX.value
             )
         ):
-            existing.setdefault(destination_id, []).append((box_id, contest, status))
+            existing.setdefault(destination_id, []).append((box_id, contest, status, dapil_id))
 
-    # Boxes still planned: refresh dapil and manifest from the TPS as it is now.
+    # Boxes still planned: refresh dapil and manifest from the TPS as it is now. A box's row is written only
+    # when its dapil changed: every write stamps the box as changed for the phones' offline lists.
     refresh = [
-        (box_id, site_id, contest)
+        (box_id, site_id, contest, dapil_id)
         for site_id, boxes in existing.items()
-        for box_id, contest, status in boxes
+        for box_id, contest, status, dapil_id in boxes
         if status == BoxStatus.PLANNED
     ]
     lines = []
+    moved = []
     for chunk in chunks(refresh):
-        session.execute(delete(ManifestLine).where(ManifestLine.box_id.in_([box_id for box_id, _, _ in chunk])))
-        for box_id, site_id, contest in chunk:
+        session.execute(delete(ManifestLine).where(ManifestLine.box_id.in_([box_id for box_id, *_ in chunk])))
+        for box_id, site_id, contest, had in chunk:
             region_code, dpt = sites[site_id]
             dapil_id = dapil_of.get((site_id, contest))
-            session.execute(update(Box).where(Box.id == box_id).values(dapil_id=dapil_id))
+            if dapil_id != had:
+                moved.append({"box": box_id, "dapil": dapil_id})
             lines += _manifest_rows(items, box_id, contest, dpt, len(existing[site_id]), dapil_id)
+    if moved:
+        statement = (
+            update(Box.__table__).where(Box.__table__.c.id == bindparam("box")).values(dapil_id=bindparam("dapil"))
+        )
+        session.connection().execute(statement, moved)
 
     # TPS with no boxes yet: create them.
     box_rows = []

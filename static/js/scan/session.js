@@ -18,26 +18,72 @@ export async function fetchMe() {
   return { me: (await store.getMeta("me")) || null, csrf: null, loggedOut: false };
 }
 
-// The site's offline box list, kept on the phone (IndexedDB meta `cache:SITE`): {site, area, fields, cursor,
-// count, fetched_at (ms), destinations, dapils, boxes: Map SSCC -> row}. A scanner opens from it at once;
-// `refreshCache` then asks only for what changed since its cursor (GET .../offline?since=CURSOR) and merges.
-function cacheKey(site) {
-  return `cache:${site}`;
+// The site's offline box list, kept on the phone in a form that is cheap to read back, in two IndexedDB
+// meta records written together: `cache:SITE` {site, area, fields, cursor, count, fetched_at (ms)} and
+// `rows:SITE`, one JSON string {boxes: [rows], destinations, dapils}. IndexedDB hands back one string in a
+// few milliseconds where 31,140 small arrays cost a slow phone a second and more; the string is parsed and
+// indexed only when a scan first needs it, or as soon as the page is idle (`warm`). `refreshCache` asks only
+// for what changed since the cursor (GET .../offline?since=CURSOR); when nothing did, only the header is
+// written again.
+const headerKey = (site) => `cache:${site}`;
+const rowsKey = (site) => `rows:${site}`;
+
+function pack(list) {
+  const { boxes, destinations, dapils, ...header } = list;
+  return { ...header, body: JSON.stringify({ boxes: [...boxes.values()], destinations, dapils }) };
+}
+
+function unpack(stored) {
+  const { body, ...header } = stored;
+  const parsed = JSON.parse(body);
+  return { ...header, ...parsed, boxes: new Map(parsed.boxes.map((row) => [row[0], row])) };
 }
 
 async function storedList(site) {
-  const kept = await store.getMeta(cacheKey(site));
-  if (!kept) return null;
-  if (kept.boxes instanceof Map) return kept;
-  // A copy stored whole by an earlier version (rows in an array, no cursor): used as it is, replaced on refresh.
-  return { ...kept, cursor: null, fetched_at: kept.fetched_at || null, boxes: new Map(kept.boxes.map((row) => [row[0], row])) };
+  const [header, body] = await store.getMetas([headerKey(site), rowsKey(site)]);
+  if (!header) return null;
+  if (typeof body === "string" && !header.boxes) return { ...header, body };
+  if (!header.boxes) return null;
+  // A copy stored whole by an earlier version (rows in a Map, or in an array without a cursor): packed as it is.
+  const rows = header.boxes instanceof Map ? [...header.boxes.values()] : header.boxes;
+  const cursor = header.boxes instanceof Map ? header.cursor : null;
+  const list = { ...header, cursor, fetched_at: header.fetched_at || null };
+  return pack({ ...list, boxes: new Map(rows.map((row) => [row[0], row])) });
 }
 
-// The stored copy, indexed (null if the phone has none for this site): no network, so a scan is judged at once.
-export async function storedCache(site) {
-  if (!site) return null;
-  const kept = await storedList(site);
-  return kept ? indexCache(kept) : null;
+async function keep(site, stored, bodyToo = true) {
+  const { body, ...header } = stored;
+  await store.setMetas(bodyToo ? [[headerKey(site), header], [rowsKey(site), body]] : [[headerKey(site), header]]);
+}
+
+// The cache a screen judges scans from: what `judge` reads (`boxes`, `destinations`, `dapils`), indexed on
+// first use; `size` (the boxes held) and `fetchedAt` (when last brought up to date) are known at once.
+// `index` is shared with a cache opened from the same list (a refresh that found nothing changed).
+function openCache(stored, index = null) {
+  const load = () => {
+    if (!index.value) index.value = indexCache(unpack(stored));
+    return index.value;
+  };
+  index = index || { value: null };
+  return {
+    site: stored.site,
+    size: stored.count,
+    fetchedAt: stored.fetched_at || null,
+    shared: index,
+    get boxes() {
+      return load().boxes;
+    },
+    get destinations() {
+      return load().destinations;
+    },
+    get dapils() {
+      return load().dapils;
+    },
+    // Index now, while nobody scans (one slice of main-thread work a moment after the screen is ready).
+    warm() {
+      setTimeout(load, 50);
+    },
+  };
 }
 
 async function getList(site, since) {
@@ -63,28 +109,48 @@ function merged(kept, data) {
   };
 }
 
+// Nothing changed since the stored copy: the answer to `?since=` names no box, no place and the same count.
+function unchanged(kept, data) {
+  const none = (object) => !object || Object.keys(object).length === 0;
+  return (
+    !data.full &&
+    data.count === kept.count &&
+    !(data.boxes || []).length &&
+    !(data.gone || []).length &&
+    none(data.destinations) &&
+    none(data.dapils) &&
+    JSON.stringify(data.fields) === JSON.stringify(kept.fields)
+  );
+}
+
 const refreshing = new Map(); // site -> the refresh under way (one at a time per site)
 
 // Bring the stored copy up to date from the server: the changes since its cursor, or the whole list when
-// the phone has none (or its merged copy does not have the server's count of boxes). Returns the new
-// indexed cache, or null when offline or refused (the stored copy stays as it was).
-export function refreshCache(site, known = undefined) {
+// the phone has none (or its merged copy does not have the server's count of boxes). Returns the new cache
+// (`known`: the cache the caller holds, whose index is kept when nothing changed), or null when offline or
+// refused (the stored copy stays as it was).
+export function refreshCache(site, known = null) {
   if (!site || !navigator.onLine) return Promise.resolve(null);
   if (!refreshing.has(site)) {
     const run = (async () => {
       try {
-        // The copy the caller has just read (reading 30,000 boxes again costs a slow phone a second).
-        const kept = known === undefined ? await storedList(site) : known;
-        const sameFields = (data) => !kept || JSON.stringify(data.fields) === JSON.stringify(kept.fields);
+        const kept = await storedList(site);
         let data = kept && kept.cursor ? await getList(site, kept.cursor) : null;
-        let list = data && (data.full || sameFields(data)) ? merged(kept, data) : null;
+        if (data && unchanged(kept, data)) {
+          const stored = { ...kept, cursor: data.cursor, fetched_at: Date.now() };
+          await keep(site, stored, false);
+          return openCache(stored, known && known.site === site ? known.shared : null);
+        }
+        const sameFields = (answer) => JSON.stringify(answer.fields) === JSON.stringify(kept.fields);
+        let list = data && (data.full || sameFields(data)) ? merged(unpack(kept), data) : null;
         if (!list || list.boxes.size !== list.count) {
           data = await getList(site, null); // no copy, an old one, or one that lost count: the whole list
           list = data ? merged(null, data) : null;
         }
         if (!list) return null;
-        await store.setMeta(cacheKey(site), list);
-        return indexCache(list);
+        const stored = pack(list);
+        await keep(site, stored);
+        return openCache(stored);
       } catch (_) {
         return null; /* offline after all: the stored copy stays */
       } finally {
@@ -100,9 +166,9 @@ export function refreshCache(site, known = undefined) {
 // new cache when it arrives); without a stored copy, the first download is waited for.
 export async function fetchCache(site, onFresh = () => {}) {
   if (!site) return null;
-  const list = await storedList(site);
-  const kept = list ? indexCache(list) : null;
-  const fresh = refreshCache(site, list);
+  const stored = await storedList(site);
+  const kept = stored ? openCache(stored) : null;
+  const fresh = refreshCache(site, kept);
   if (!kept) return fresh;
   fresh.then((cache) => cache && onFresh(cache));
   return kept;

@@ -30,6 +30,20 @@ export async function setMeta(key, value) {
   return (await db).put("meta", value, key);
 }
 
+// Several settings read, or written, in one transaction (a record kept in parts stays whole).
+export async function getMetas(keys) {
+  const tx = (await db).transaction("meta");
+  const values = await Promise.all(keys.map((key) => tx.store.get(key)));
+  await tx.done;
+  return values;
+}
+
+export async function setMetas(entries) {
+  const tx = (await db).transaction("meta", "readwrite");
+  await Promise.all(entries.map(([key, value]) => tx.store.put(value, key)));
+  await tx.done;
+}
+
 // This phone's id, made once and kept.
 export async function deviceId() {
   let id = await getMeta("device_id");

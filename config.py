@@ -112,8 +112,8 @@ class Config:
     # Static files (webapp/core/assets.py): the precompressed copy of static/ that `make setup` builds (not in git).
     STATIC_BUILD_DIR = os.environ.get("STATIC_BUILD_DIR") or str(BASE_DIR / "build" / "static")
     # Dynamic responses compressed (Flask-Compress) when the client accepts br or gzip and the body is 1 KB or more.
-    # Streamed responses (the ledger and EPCIS exports) are left as they are: sent chunk by chunk, uncompressed
-    # (Flask-Compress would hold back each chunk in its compressor; those are audit downloads, not the phone's).
+    # Streamed responses (the ledger, EPCIS and CSV exports) are compressed as they stream, chunk by chunk through
+    # one compressor (br, else gzip), when the client accepts it; a client that does not gets them plain.
     COMPRESS_ALGORITHM: ClassVar[list[str]] = ["br", "gzip"]
     COMPRESS_MIMETYPES: ClassVar[list[str]] = [
         "text/html",
@@ -130,7 +130,8 @@ class Config:
     ]
     COMPRESS_MIN_SIZE = 1024
     COMPRESS_BR_LEVEL = 4  # fast enough per request; the static files get brotli's best at build time
-    COMPRESS_STREAMS = False
+    COMPRESS_STREAMS = True
+    COMPRESS_ALGORITHM_STREAMING: ClassVar[list[str]] = ["br", "gzip"]
     # Proxies in front of the app that set X-Forwarded-For (werkzeug ProxyFix), so rate limits see the client.
     PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
 

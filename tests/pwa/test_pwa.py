@@ -127,3 +127,20 @@ def test_the_scanner_page_s_own_code_fits_a_slow_phone_s_budget():
     files = [name for name in STATIC_SHELL if name.endswith((".js", ".css"))]
     total = sum(len(gzip.compress((BASE_DIR / "static" / name).read_bytes(), 9)) for name in files)
     assert total < SCANNER_BUDGET, f"{total} bytes gzipped"
+
+
+def test_the_scanner_and_handover_pages_ask_for_their_whole_module_graph_at_once(client, session):
+    """A slow link pays one round trip per level of imports unless the page names every module up front."""
+    login(client, UserFactory(role="officer").username)
+    for page, entry in (("/scan", "js/scanner.js"), ("/handover", "js/handover.js")):
+        html = client.get(page).get_data(as_text=True)
+        preloaded = set(re.findall(r'<link rel="modulepreload" href="/static/v/[0-9a-f]+/([^"]+)">', html))
+        assert preloaded, page
+        loaded = preloaded | {entry}
+        for module in loaded:
+            assert fetch(client, f"/static/{module}").status_code == 200, module
+            source = (BASE_DIR / "static" / module).read_text()
+            for target in re.findall(r'from\s+"(\.{1,2}/[^"]+)"', source):
+                imported = (BASE_DIR / "static" / module).parent.joinpath(target).resolve()
+                assert imported.relative_to(BASE_DIR / "static").as_posix() in loaded, (page, module, target)
+        assert '<link rel="preload" href="/api/v1/me" as="fetch" crossorigin="anonymous">' in html or page != "/scan"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -111,6 +112,31 @@ def static_view(filename: str, version: str | None = None):
     return response
 
 
+IMPORT = re.compile(
+    r"""^\s*(?:import|export)\b[^"';]*?\bfrom\s*["'](\.{1,2}/[^"']+)["']|^\s*import\s*["'](\.{1,2}/[^"']+)["']""", re.M
+)
+
+
+@cache
+def module_graph(folder: str, version: str, entry: str) -> tuple[str, ...]:
+    """The static modules an entry module imports, directly or through others (paths under static/, entry
+    excluded), in the order found: what a page lists as <link rel="modulepreload"> so that the browser fetches
+    the whole graph at once instead of one level of imports per round trip. Cached per static version."""
+    root = Path(folder).resolve()
+    found: list[str] = []
+    todo = [entry]
+    while todo:
+        name = todo.pop(0)
+        text = (root / name).read_text(encoding="utf-8")
+        for match in IMPORT.finditer(text):
+            target = (root / name).parent / (match.group(1) or match.group(2))
+            relative = target.resolve().relative_to(root).as_posix()
+            if relative != entry and relative not in found:
+                found.append(relative)
+                todo.append(relative)
+    return tuple(found)
+
+
 def init_app(app: Flask) -> None:
     """Version the static URLs and put WhiteNoise in front of the app."""
     version = static_version(app.static_folder)
@@ -135,6 +161,10 @@ def init_app(app: Flask) -> None:
         whitenoise.files.pop(url, None)
     app.wsgi_app = whitenoise
     app.cli.add_command(assets_cli)
+
+    @app.template_global()
+    def module_preloads(entry: str) -> tuple[str, ...]:
+        return module_graph(app.static_folder, version, entry)
 
 
 assets_cli = AppGroup("assets", help="Static files.")

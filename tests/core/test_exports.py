@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 import uuid
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import pytest
 from openpyxl import load_workbook
@@ -157,3 +160,27 @@ def test_downloads_are_not_kept_by_the_browser_or_a_proxy(client, world):
             response = client.get(path + suffix)
             assert response.status_code == 200
             assert response.headers["Cache-Control"] == "no-store", path + suffix
+
+
+@pytest.mark.parametrize("export", EXPORTS)
+def test_each_table_offers_the_workbook_first_and_its_numbers_open_as_numbers(client, world, export):
+    """Excel in an Indonesian locale reads ";" as the list separator and "," as the decimal comma: a comma CSV
+    opens as one column there. The page's first download is the workbook, whose cells carry their own types
+    (numbers stay numbers, shown with the reader's own separators); the CSV is offered for other systems."""
+    path, _plant = EXPORTS[export]
+    login(client, world.supervisor.username)
+    page = client.get(path).get_data(as_text=True)
+    links = re.findall(r'<a class="button secondary small" href="([^"]+)" download>([^<]+)</a>', page)
+    assert [text for _, text in links] == ["Unduh untuk Excel (XLSX)", "CSV untuk sistem lain"], links
+    workbook, table = (html.unescape(href) for href, _ in links)
+    assert urlsplit(workbook).path == f"{path}.xlsx" and urlsplit(table).path == f"{path}.csv"
+    sheet = load_workbook(io.BytesIO(client.get(workbook).data)).active
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert len(rows[0]) >= 3 and all(isinstance(name, str) for name in rows[0])  # one column per heading
+    assert len(rows) == len(list(csv.reader(io.StringIO(client.get(table).get_data(as_text=True)))))
+    numbers = [value for row in rows[1:] for value in row if isinstance(value, int | float)]
+    texts_like_numbers = [
+        value for row in rows[1:] for value in row if isinstance(value, str) and value.isdigit() and len(value) < 10
+    ]  # codes stay text
+    assert numbers or len(rows) == 1, rows  # counts are cells of numbers, not text
+    assert not texts_like_numbers, texts_like_numbers

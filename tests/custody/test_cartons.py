@@ -123,10 +123,13 @@ def test_a_bad_order_is_refused_with_the_field_and_reason_and_creates_nothing(in
 
 def test_ballots_for_a_dapil_the_warehouse_does_not_serve_are_refused(intake, app):
     """Jakarta Timur's DPRD dapil 6 ballots ordered for the Kepulauan Seribu warehouse: the swap, at the order."""
-    from webapp.geo.seed import seed_region
+    from webapp.geo.models import Region
+    from webapp.geo.seed import ensure_dapil, ensure_regions
 
-    seed_region(intake.session, "31.75", app.config)
-    intake.session.commit()
+    session = intake.session
+    ensure_regions(session)
+    ensure_dapil(session, session.get(Region, "31"), [session.get(Region, "31.75")])  # its dapil, not its TPS
+    session.commit()
     with pytest.raises(OrderProblem) as problem:
         order(intake, dapil="DPRD_PROV-31-06")
     assert problem.value.code == "dapil_not_served"

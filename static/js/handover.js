@@ -17,7 +17,7 @@ import { fetchCache, fetchMe, record, refreshCache } from "./scan/session.js";
 import { signaturePad } from "./scan/signature.js";
 import * as store from "./scan/store.js";
 import { LoginNeeded, flush } from "./scan/sync.js";
-import { codeArrived, setupVerdict, showNetwork, showSource, showVerdict, t } from "./scan/ui.js";
+import { codeArrived, setupVerdict, showCacheAge, showNetwork, showSource, showVerdict, t } from "./scan/ui.js";
 import qrcode from "../vendor/qrcode-generator/qrcode.mjs";
 
 const $ = (id) => document.getElementById(id);
@@ -46,7 +46,17 @@ const freshCache = (site) => (cache) => {
 function useCache(cache) {
   state.cache = cache;
   if (cache) cache.warm(); // indexed before the first box comes, not on its scan
+  showCacheAges();
 }
+
+// Under each scan field: how old the box list is that this phone judges from.
+function showCacheAges() {
+  for (const line of document.querySelectorAll(".cache-age")) {
+    line.hidden = !state.handover;
+    showCacheAge(line, state.cache);
+  }
+}
+setInterval(showCacheAges, 60_000);
 
 async function api(path, body) {
   const response = await fetch(path, {

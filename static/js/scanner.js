@@ -12,7 +12,7 @@ import { fetchCache, fetchMe, record, refreshCache } from "./scan/session.js";
 import * as store from "./scan/store.js";
 import { LoginNeeded, askCorrection, fetchCorrections, flush } from "./scan/sync.js";
 import { mountSyncStatus } from "./scan/status.js";
-import { codeArrived, setupVerdict, showNetwork, showVerdict, t } from "./scan/ui.js";
+import { codeArrived, setupVerdict, showCacheAge as showAge, showNetwork, showVerdict, t } from "./scan/ui.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { me: null, cache: null, seen: new Set(), csrf: null, correcting: null, recentStale: false, shownRed: new Set() };
@@ -84,20 +84,8 @@ async function refreshBoxes() {
 function showCacheAge() {
   const line = $("cache-age");
   if (!line) return;
-  const at = state.cache && state.cache.fetchedAt;
   line.hidden = !siteCode();
-  if (!at) {
-    line.textContent = state.cache ? "" : t("cache_none");
-    return;
-  }
-  const minutes = Math.max(0, Math.floor((Date.now() - at) / 60_000));
-  const [key, n] =
-    minutes < 1 ? ["cache_age_now", 0]
-    : minutes < 60 ? ["cache_age_minutes", minutes]
-    : minutes < 48 * 60 ? ["cache_age_hours", Math.floor(minutes / 60)]
-    : ["cache_age_days", Math.floor(minutes / 1440)];
-  line.textContent = t(key, { n });
-  line.dataset.fetchedAt = String(at);
+  showAge(line, state.cache);
 }
 
 // "Latest scans": kept on the phone (store.remember), so a reopened scanner lists again the scans still

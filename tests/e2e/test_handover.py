@@ -67,6 +67,8 @@ def test_a_handover_with_a_missing_and_an_unexpected_box_ends_in_a_signed_bast(
     expect(sender.locator("#s-from")).to_contain_text("KPU-3101")
     sender.locator("#s-to").select_option(PPK)
     sender.get_by_role("button", name="Mulai serah terima").click()
+    # Under the scan field, how old the box list is that the phone judges from.
+    expect(sender.locator(".field:has(#s-code) + .cache-age")).to_have_text("Data kotak: baru diperbarui")
     for sscc in handed:
         scan(sender, "#s-code", sscc, "accepted")
     expect(sender.locator("#s-count")).to_have_text("3", timeout=15_000)  # the server's count, after its answer
@@ -91,6 +93,7 @@ def test_a_handover_with_a_missing_and_an_unexpected_box_ends_in_a_signed_bast(
     receiver.get_by_role("button", name="Muat daftar").click()
     expect(receiver.locator("#expected-list li")).to_have_count(3)
     expect(receiver.locator("#r-where")).to_contain_text(PPK)
+    expect(receiver.locator(".field:has(#r-code) + .cache-age")).to_have_text("Data kotak: baru diperbarui")
     receiver.locator("#r-seals").fill("SG-001, SG-002")
     scan(receiver, "#r-code", handed[0], "accepted")
     scan(receiver, "#r-code", handed[1], "accepted")

@@ -11,6 +11,25 @@ document.querySelectorAll("#i18n dd").forEach((dd) => {
 export const t = (key, vars = {}) =>
   (messages[key] || key).replace(/%\((\w+)\)s/g, (_, name) => String(vars[name] ?? ""));
 
+// How old the phone's copy of a site's box list is, in words, on a line (`element`): "Data kotak: 5 menit
+// lalu"; with no copy, that one comes when online. The line carries the copy's time as data-fetched-at.
+export function showCacheAge(element, cache) {
+  if (!element) return;
+  const at = cache && cache.fetchedAt;
+  if (!at) {
+    element.textContent = cache ? "" : t("cache_none");
+    return;
+  }
+  const minutes = Math.max(0, Math.floor((Date.now() - at) / 60_000));
+  const [key, n] =
+    minutes < 1 ? ["cache_age_now", 0]
+    : minutes < 60 ? ["cache_age_minutes", minutes]
+    : minutes < 48 * 60 ? ["cache_age_hours", Math.floor(minutes / 60)]
+    : ["cache_age_days", Math.floor(minutes / 1440)];
+  element.textContent = t(key, { n });
+  element.dataset.fetchedAt = String(at);
+}
+
 const VERDICT_MS = { accepted: 1400, warning: 2600 };
 let timer = null;
 let codeAt = null;

@@ -86,6 +86,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from webapp.auth.cli import users_cli
     from webapp.boxes.cli import cartons_cli
     from webapp.custody.cli import ledger_cli
+    from webapp.custody.epcis_capture import epcis_cli
     from webapp.geo.cli import geo_cli, seed_cli
     from webapp.labels.cli import labels_cli
     from webapp.readiness.cli import readiness_cli
@@ -99,6 +100,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.cli.add_command(alerts_cli)
     app.cli.add_command(readiness_cli)
     app.cli.add_command(jobs.jobs_cli)
+    app.cli.add_command(epcis_cli)
 
     from webapp.core import errors
 

@@ -1,0 +1,291 @@
+"""EPCIS 2.0 in: the ObjectEvents of another system's capture document, recorded as the scans they describe.
+
+A printer's or a logistics company's own system speaks EPCIS 2.0 (JSON-LD). Each ObjectEvent of its document
+becomes the scan it describes, judged by the very rules a phone's scan meets (custody/pipeline.py
+`record_scans`: the account's role and area, the box's route and dapil, who holds it, seals), as the account
+that sends the document:
+
+| EPCIS `bizStep` (CBV 2.0)              | Jejak action | where                                    |
+| -------------------------------------- | ------------ | ---------------------------------------- |
+| `shipping`, `departing`                | dispatch     | `readPoint` (or `bizLocation`); to: the `destinationList` entry of type `location` |
+| `receiving`, `accepting`, `arriving`   | receive      | `readPoint` (or `bizLocation`)           |
+| `inspecting`                           | inspect      | `readPoint` (or `bizLocation`)           |
+
+A box (`epcList`) is named by its GS1 Digital Link URI (`https://id.gs1.org/00/<SSCC>`, any host) or its EPC
+URN (`urn:epc:id:sscc:<company prefix>.<extension and serial reference>`); a place by the GS1 Digital Link URI
+of its GLN (`https://id.gs1.org/414/<GLN>`), its SGLN URN (`urn:epc:id:sgln:<prefix>.<location ref>.<ext>`)
+or Jejak's own site URI (`.../sites/<CODE>`, as Jejak's export wrote it before sites had GLNs). Business steps,
+source and destination types are read in any of CBV 2.0's forms (`shipping`, `urn:epcglobal:cbv:bizstep:shipping`,
+`https://ref.gs1.org/cbv/BizStep-shipping`). Seal numbers seen may travel as `jejak:seals` (a list).
+
+Each event is recorded once: its scan id is derived from its `eventID` (or, without one, from its content) and
+the box, so a document sent again changes nothing and answers as before. An event Jejak cannot read (not an
+ObjectEvent, no time, an unknown step or place, a malformed box code) gets an error of its own and nothing of
+it is written; an event the rules refuse is refused as the phone's scan would be (its receipt, and the alert a
+supervisor sees: that is the point of the 388 TPS of 2024).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from webapp.auth.models import User
+from webapp.boxes.services import gs1_check_digit
+from webapp.core.database import in_transaction
+from webapp.custody.messages import message
+from webapp.custody.models import Verdict
+from webapp.custody.pipeline import ScanInput, record_scans
+from webapp.extensions import db
+from webapp.geo.models import Site
+
+MAX_EVENTS = 10_000  # one document; a bigger one is sent in parts
+# Scan ids of captured events: uuid5 in this namespace of the event's id and the box.
+NAMESPACE = uuid.UUID("4b5a8d0e-5f2c-4f4e-9d3b-6a1c7e2f9b10")
+ACTIONS = {
+    "shipping": "dispatch",
+    "departing": "dispatch",
+    "receiving": "receive",
+    "accepting": "receive",
+    "arriving": "receive",
+    "inspecting": "inspect",
+}
+_CBV_PREFIXES = (
+    "urn:epcglobal:cbv:bizstep:",
+    "urn:epcglobal:cbv:sdt:",
+    "https://ref.gs1.org/cbv/BizStep-",
+    "https://ref.gs1.org/cbv/SDT-",
+    "cbv:BizStep-",
+    "cbv:SDT-",
+)
+_SSCC_URN = re.compile(r"^urn:epc:id:sscc:(\d{6,12})\.(\d{5,11})$", re.ASCII)
+_SGLN_URN = re.compile(r"^urn:epc:id:sgln:(\d{6,12})\.(\d{0,6})\.[^\s]*$", re.ASCII)
+_GLN_LINK = re.compile(r"^https?://[^/\s]+(?:/[^\s?#]*)?/414/(\d{13})(?:[/?#][^\s]*)?$", re.ASCII | re.IGNORECASE)
+_SITE_URI = re.compile(r"^https?://[^/\s]+(?:/[^\s?#]*)?/sites/([A-Za-z]+-[0-9A-Za-z]+)/?$", re.ASCII)
+
+
+class DocumentProblem(ValueError):
+    """The document as a whole cannot be read (not an EPCIS document, no event list, too many events)."""
+
+
+@dataclass
+class EventResult:
+    """What became of one box of one event: `verdict` accepted, duplicate or refused (the rules said no), or
+    `error` (the event could not be read: nothing of it was written)."""
+
+    index: int  # the event's place in the document's eventList, from 0
+    event_id: str | None
+    epc: str | None
+    verdict: str
+    reason: str
+    message: str
+    original: str | None = None  # a duplicate's first verdict
+
+    def json(self) -> dict:
+        return {
+            "index": self.index,
+            "eventID": self.event_id,
+            "epc": self.epc,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "message": self.message,
+            **({"original_verdict": self.original} if self.original else {}),
+        }
+
+
+def short_name(value: object) -> str:
+    """A CBV value in its short form: `urn:epcglobal:cbv:bizstep:shipping` and `https://ref.gs1.org/cbv/
+    BizStep-shipping` are both `shipping`."""
+    text = str(value or "").strip()
+    for prefix in _CBV_PREFIXES:
+        if text.startswith(prefix):
+            return text[len(prefix) :]
+    return text
+
+
+def box_code(epc: object) -> str:
+    """What the scan pipeline reads as a box code: a Digital Link URI as it is; an SSCC EPC URN as its
+    18 digits (extension digit, company prefix, serial reference, check digit)."""
+    text = str(epc or "").strip()
+    match = _SSCC_URN.match(text)
+    if match and len(match.group(1)) + len(match.group(2)) == 17:
+        prefix, rest = match.groups()
+        digits = rest[0] + prefix + rest[1:]
+        return digits + str(gs1_check_digit(digits))
+    return text
+
+
+def _gln(prefix: str, reference: str) -> str | None:
+    digits = prefix + reference
+    return digits + str(gs1_check_digit(digits)) if len(digits) == 12 else None
+
+
+def site_code(session: Session, location: object) -> str | None:
+    """The code of the site a location identifier names, or None."""
+    if isinstance(location, dict):
+        location = location.get("id")
+    text = str(location or "").strip()
+    gln = None
+    if match := _GLN_LINK.match(text):
+        gln = match.group(1)
+    elif match := _SGLN_URN.match(text):
+        gln = _gln(*match.groups())
+    if gln is not None:
+        column = getattr(Site, "gln", None)
+        if column is None:
+            return None
+        return session.scalar(select(Site.code).where(column == gln))
+    if match := _SITE_URI.match(text):
+        return session.scalar(select(Site.code).where(Site.code == match.group(1).upper()))
+    return None
+
+
+def _event_key(event: dict) -> str:
+    """The event's own id, or (without one) a digest of its content: the same event sent twice is one event."""
+    if isinstance(event.get("eventID"), str) and event["eventID"].strip():
+        return event["eventID"].strip()
+    canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha-256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _time(event: dict) -> datetime | None:
+    text = event.get("eventTime")
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _destination(session: Session, event: dict) -> str | None:
+    entries = [e for e in event.get("destinationList") or [] if isinstance(e, dict)]
+    located = [e for e in entries if short_name(e.get("type")) == "location"] or entries
+    for entry in located:
+        if code := site_code(session, entry.get("destination")):
+            return code
+    return None
+
+
+def _seals(event: dict) -> list[str] | None:
+    seals = event.get("jejak:seals")
+    if isinstance(seals, list) and seals and all(isinstance(s, str) and 0 < len(s) <= 40 for s in seals[:20]):
+        return seals[:20]
+    return None
+
+
+def _problem(event: dict, session: Session) -> tuple[str, str] | None:
+    """Why an event cannot be read as scans (reason, message), or None."""
+    if not isinstance(event, dict) or event.get("type") != "ObjectEvent":
+        return "not_object_event", _("Only ObjectEvents describe a box's handover.")
+    if event.get("action") != "OBSERVE":
+        return "not_observe", _("Only OBSERVE events are taken: a box is commissioned by printing its label in Jejak.")
+    epcs = event.get("epcList")
+    if not isinstance(epcs, list) or not epcs or not all(isinstance(e, str) for e in epcs):
+        return "no_epc", _("The event names no box (epcList).")
+    if _time(event) is None:
+        return "bad_time", _("eventTime is missing or not a time with its offset (RFC 3339).")
+    step = short_name(event.get("bizStep"))
+    if step not in ACTIONS:
+        return "unknown_step", _("Business step %(step)s is not one Jejak records.", step=step or "-")
+    place = event.get("readPoint") or event.get("bizLocation")
+    if site_code(session, place) is None:
+        return "unknown_place", _("The event's place (readPoint) is not a site Jejak knows.")
+    if ACTIONS[step] == "dispatch" and _destination(session, event) is None:
+        return "unknown_destination", _("A shipment names no destination site Jejak knows (destinationList).")
+    return None
+
+
+def capture(
+    session: Session, *, actor: User, document: object, device: str, now: datetime | None = None
+) -> list[EventResult]:
+    """Record a capture document's events as `actor`'s scans, in one write (the caller commits). `device`
+    names where they came from (the capture job), as a phone's id does. One result per box per event, in the
+    document's order."""
+    if not isinstance(document, dict) or document.get("type") != "EPCISDocument":
+        raise DocumentProblem(_("This is not an EPCIS 2.0 document (type EPCISDocument)."))
+    events = (document.get("epcisBody") or {}).get("eventList") if isinstance(document.get("epcisBody"), dict) else None
+    if not isinstance(events, list):
+        raise DocumentProblem(_("The document has no event list (epcisBody.eventList)."))
+    if len(events) > MAX_EVENTS:
+        raise DocumentProblem(_("At most %(n)s events per document: send it in parts.", n=f"{MAX_EVENTS:,}"))
+    results: list[EventResult | None] = []
+    scans: list[ScanInput] = []
+    slots: list[int] = []  # the result each scan answers
+    for index, event in enumerate(events):
+        key = _event_key(event) if isinstance(event, dict) else None
+        problem = _problem(event, session)
+        if problem:
+            results.append(EventResult(index, key, None, "error", *problem))
+            continue
+        action = ACTIONS[short_name(event["bizStep"])]
+        site = site_code(session, event.get("readPoint") or event.get("bizLocation"))
+        extra = {"to": _destination(session, event)} if action == "dispatch" else {}
+        if seals := _seals(event):
+            extra["seals"] = seals
+        for epc in event["epcList"]:
+            scans.append(
+                ScanInput(
+                    client_id=str(uuid.uuid5(NAMESPACE, f"{key}\n{epc}")),
+                    code=box_code(epc),
+                    action=action,
+                    site=site,
+                    scanned_at=_time(event),
+                    device_id=device[:64],
+                    device_seq=len(scans) + 1,
+                    **extra,
+                )
+            )
+            slots.append(len(results))
+            results.append(EventResult(index, key, epc, "", "", ""))
+    if scans:
+        for slot, outcome in zip(slots, record_scans(session, actor=actor, scans=scans, now=now), strict=True):
+            answer = results[slot]
+            answer.verdict, answer.reason, answer.message = str(outcome.verdict), outcome.reason or "", message(outcome)
+            if outcome.verdict == Verdict.DUPLICATE:
+                answer.original = outcome.original_verdict
+    return [r for r in results if r is not None]
+
+
+epcis_cli = AppGroup("epcis", help="EPCIS 2.0 documents from other systems.")
+
+
+@epcis_cli.command("capture")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "username", required=True, help="The account whose scans these are (its role and area apply).")
+def capture_command(path: Path, username: str) -> None:
+    """Record an EPCIS 2.0 JSON-LD document's events as USERNAME's scans; print each event's outcome.
+
+    Exit 0 when every event was recorded (or was already), 1 when some were refused or unreadable (the
+    others are recorded), 2 when the file is not an EPCIS document (nothing is written)."""
+    actor = db.session.scalar(select(User).where(User.username == username))
+    if actor is None or not actor.active:
+        raise click.UsageError(f"no active account {username!r}")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        device = f"epcis:{path.name}"
+        results = in_transaction(lambda: capture(db.session, actor=actor, document=document, device=device))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"{path}: not JSON ({exc})") from exc
+    except DocumentProblem as exc:
+        raise click.ClickException(f"{path}: {exc}") from exc
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.verdict] = counts.get(result.verdict, 0) + 1
+        if result.verdict not in ("accepted", "duplicate"):
+            click.echo(f"event {result.index} ({result.epc or result.event_id}): {result.reason}: {result.message}")
+    click.echo(", ".join(f"{n} {verdict}" for verdict, n in sorted(counts.items())) or "no events")
+    if any(r.verdict not in ("accepted", "duplicate") for r in results):
+        raise SystemExit(1)

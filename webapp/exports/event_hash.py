@@ -192,7 +192,9 @@ def prehash(event: Mapping, context=None) -> str:
             for item in event["bizTransactionList"]
         )
         out.append("bizTransactionList" + "".join(entries))
-    for name, member in (("destinationList", "destination"), ("sourceList", "source")):
+    # CBV 2.0's canonical order (sourceList 21, destinationList 22), as epcis2.js has it; the reference
+    # implementation's examples put destinationList first (tests/monitor/test_epcis.py shows where).
+    for name, member in (("sourceList", "source"), ("destinationList", "destination")):
         if event.get(name):
             entries = sorted(
                 f"type={vocabulary(item['type'], 'sdt')}{member}={_text(item[member])}" for item in event[name]

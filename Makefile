@@ -33,9 +33,11 @@ ifneq ($(shell command -v npm 2>/dev/null),)
 setup: $(EPCIS2JS)
 endif
 
+# Without the registry (offline) setup goes on: the test then skips, saying epcis2.js is not installed.
 $(EPCIS2JS): tools/epcis2js/package.json tools/epcis2js/package-lock.json
-	cd tools/epcis2js && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
-	touch $@
+	cd tools/epcis2js && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error \
+		&& touch node_modules/.package-lock.json \
+		|| echo "epcis2.js not installed (npm ci failed): tests/monitor/test_epcis2js.py will skip"
 
 assets: $(ASSETS)
 

@@ -25,6 +25,20 @@ ASSETS := build/.static-stamp
 
 setup: $(STAMP) $(MO) $(ASSETS)
 
+# GS1 France's epcis2.js at the versions package-lock.json pins, in tools/epcis2js/node_modules (not in git),
+# for the test that cross-checks the EPCIS export's eventIDs (tests/monitor/test_epcis2js.py; it skips
+# without node). Only where npm is installed.
+EPCIS2JS := tools/epcis2js/node_modules/.package-lock.json
+ifneq ($(shell command -v npm 2>/dev/null),)
+setup: $(EPCIS2JS)
+endif
+
+# Without the registry (offline) setup goes on: the test then skips, saying epcis2.js is not installed.
+$(EPCIS2JS): tools/epcis2js/package.json tools/epcis2js/package-lock.json
+	cd tools/epcis2js && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error \
+		&& touch node_modules/.package-lock.json \
+		|| echo "epcis2.js not installed (npm ci failed): tests/monitor/test_epcis2js.py will skip"
+
 assets: $(ASSETS)
 
 $(ASSETS): $(STATIC_FILES) $(STAMP)
@@ -72,4 +86,4 @@ i18n-update: i18n-extract
 	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations --no-fuzzy-matching --width 100
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache $(MO) build
+	rm -rf $(VENV) .pytest_cache .ruff_cache $(MO) build tools/epcis2js/node_modules

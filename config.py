@@ -40,6 +40,9 @@ class Config:
     # GS1's own documentation prefix; production sets KPU's real company prefix.
     GS1_COMPANY_PREFIX = os.environ.get("GS1_COMPANY_PREFIX", "0614141")
     GS1_EXTENSION_DIGIT = int(os.environ.get("GS1_EXTENSION_DIGIT", "0"))
+    # Sites' GS1 location numbers (webapp/geo/gln.py) are numbered under this prefix, by default the company
+    # prefix; the site id fills the digits it leaves, so a prefix of p digits numbers 10**(12-p) sites.
+    GS1_GLN_PREFIX = os.environ.get("GS1_GLN_PREFIX") or GS1_COMPANY_PREFIX
     # Voters (DPT) per inhabitant used when seeding from population: 204,807,222 voters on the
     # 2024 DPT over 284,973,643 inhabitants in penduduk.csv.
     SEED_VOTER_RATIO = 0.72
@@ -243,6 +246,7 @@ class ProductionConfig(Config):
         config["LEDGER_SIGNING_KEY"] = env["LEDGER_SIGNING_KEY"]
         config["PUBLIC_BASE_URL"] = env["PUBLIC_BASE_URL"].rstrip("/")
         config["GS1_COMPANY_PREFIX"] = env["GS1_COMPANY_PREFIX"]
+        config["GS1_GLN_PREFIX"] = os.environ.get("GS1_GLN_PREFIX") or env["GS1_COMPANY_PREFIX"]
 
 
 CONFIGS = {"development": Config, "testing": TestConfig, "production": ProductionConfig}

@@ -224,8 +224,9 @@ def test_the_epcis_export_declares_the_corrected_event_an_error(client, world, d
     document = json.loads(client.get("/api/v1/export/epcis?region=31.01").get_data(as_text=True))
     assert sorted(Draft7Validator(SCHEMA, format_checker=FormatChecker()).iter_errors(document), key=str) == []
     events = {e["eventID"]: e for e in document["epcisBody"]["eventList"]}
-    corrected = events[f"ni:///sha-256;{wrong.event['hash']}?ver=CBV2.0"]
-    corrective_id = f"ni:///sha-256;{correction.hash}?ver=CBV2.0"
+    by_chain_hash = {e["jejak:chainHash"]: e for e in events.values()}  # the ledger's hash rides along
+    corrected = by_chain_hash[wrong.event["hash"]]
+    corrective_id = by_chain_hash[correction.hash]["eventID"]  # the correction's EPCIS event hash
     assert corrected["errorDeclaration"]["reason"] == "incorrect_data"
     assert corrected["errorDeclaration"]["correctiveEventIDs"] == [corrective_id]
     assert corrected["errorDeclaration"]["declarationTime"].startswith(correction.recorded_at.strftime("%Y-%m-%dT%H"))

@@ -159,8 +159,9 @@ def test_a_mistaken_damage_report_is_corrected_by_a_supervisor_on_another_phone(
     export = supervisor.request.get("/api/v1/export/epcis?region=31.01.01")
     assert export.ok, export.text()
     events = {e["eventID"]: e for e in json.loads(export.text())["epcisBody"]["eventList"]}
-    corrected = events[f"ni:///sha-256;{damage.hash}?ver=CBV2.0"]
-    corrective_id = f"ni:///sha-256;{correction.hash}?ver=CBV2.0"
+    by_chain_hash = {e["jejak:chainHash"]: e for e in events.values()}  # the ledger's hash rides along
+    corrected = by_chain_hash[damage.hash]
+    corrective_id = by_chain_hash[correction.hash]["eventID"]  # the correction's EPCIS event hash
     assert corrected["type"] == "ObjectEvent"
     assert corrected["errorDeclaration"]["correctiveEventIDs"] == [corrective_id]
     assert corrective_id in events and "errorDeclaration" not in events[corrective_id]

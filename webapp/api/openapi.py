@@ -905,7 +905,11 @@ def document() -> dict:
                 "get": {
                     "summary": "The region's events (default: the whole country) as an EPCIS 2.0 JSON-LD document, "
                     "streamed",
-                    "description": EXPORT_SLOTS,
+                    "description": "CBV 2.0 business steps and dispositions; places as sites' GLNs "
+                    "(readPoint and bizLocation https://id.gs1.org/414/GLN; handover sides as location and "
+                    "possessing_party; a person is never named); eventTime in the site's zone with its "
+                    "eventTimeZoneOffset; eventID is the EPCIS event hash ID (CBV 2.0 section 8.9), the "
+                    "ledger's own hash is jejak:chainHash. " + EXPORT_SLOTS,
                     "parameters": [
                         region,
                         _query("from", moment, "From this time (default: 2020-01-01T00:00:00Z); before `to`"),

@@ -12,17 +12,12 @@ from sqlalchemy.orm import Session
 from webapp.boxes.models import Box, BoxKind, BoxStatus, ManifestLine, SsccCounter
 from webapp.core.batching import chunks
 from webapp.core.bulk import insert_rows
+from webapp.geo.gln import gs1_check_digit
 from webapp.geo.models import PROVINCES_WITHOUT_DPRD_KAB, Contest, Site, SiteKind, TpsDapil
 from webapp.planning.models import ItemType
 from webapp.planning.services import box_contents, ensure_catalogue
 
 log = logging.getLogger(__name__)
-
-
-def gs1_check_digit(digits: str) -> int:
-    """GS1 mod-10 check digit for the digits that precede it (weights 3,1,3,... from the right)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return (10 - total % 10) % 10
 
 
 def is_valid_sscc(sscc: str) -> bool:

@@ -323,9 +323,10 @@ ACTIONS: dict[EventKind, Action] = {
     for action in (
         Action(EventKind.COMMISSION, frozenset({WAREHOUSE, ADMIN}), commission, ("commissioning", "active"),
                _l("Label printed"), epcis_action="ADD"),
-        Action(EventKind.PACK, frozenset({WAREHOUSE}), pack, ("packing", "container_closed"), _l("Packed"),
+        # a packet put in a box that is not complete yet: packing in progress, closed only by the seal
+        Action(EventKind.PACK, frozenset({WAREHOUSE}), pack, ("packing", "in_progress"), _l("Packed"),
                epcis_action="ADD"),
-        Action(EventKind.SEAL, frozenset({WAREHOUSE, OFFICER}), seal, ("packing", "sealed"), _l("Sealed"),
+        Action(EventKind.SEAL, frozenset({WAREHOUSE, OFFICER}), seal, ("packing", "container_closed"), _l("Sealed"),
                seals=True),
         Action(EventKind.DISPATCH, HANDLERS, dispatch, ("shipping", "in_transit"), _l("Handed over"), receiver=True),
         Action(EventKind.RECEIVE, HANDLERS, receive, ("receiving", "in_progress"), _l("Received")),
@@ -333,7 +334,8 @@ ACTIONS: dict[EventKind, Action] = {
         # a TPS box by its KPPS; a vendor carton at the warehouse
         Action(EventKind.OPEN, frozenset({OFFICER, WAREHOUSE}), open_box, ("unpacking", "container_open"),
                _l("Opened")),
-        Action(EventKind.RESEAL, frozenset({OFFICER, WAREHOUSE}), reseal, ("packing", "sealed"), _l("Resealed"),
+        Action(EventKind.RESEAL, frozenset({OFFICER, WAREHOUSE}), reseal, ("packing", "container_closed"),
+               _l("Resealed"),
                seals=True),
         Action(EventKind.DAMAGE, HANDLERS, damage, ("inspecting", "damaged"), _l("Reported damaged")),
         Action(EventKind.LOSS, HANDLERS | {SUPERVISOR}, loss, ("inspecting", "unknown"), _l("Reported lost")),

@@ -1,92 +1,132 @@
 """The ledger as an EPCIS 2.0 JSON-LD document, streamed event by event so a whole province exports in
 constant memory.
 
-Each custody event becomes an ObjectEvent (commission = ADD, void = DELETE, the rest OBSERVE) with the
-box's GS1 Digital Link URI in `epcList`; a `pack` event becomes an AggregationEvent whose parent is the
-box and whose child is the packet. bizStep and disposition come from CBV (each action's `epcis` in custody/actions.py); a handover's
-sender and receiver are `possessing_party` source and destination. Sites and couriers are named by
-URIs under the app's public address. No notes, GPS or witnesses leave in this export. The document ends
-with `"jejak:complete": {"events": N}` (the `jejak` prefix is declared in its @context), written after
-the last event only: a document cut off in transit lacks it.
+Each custody event becomes an ObjectEvent with the box's GS1 Digital Link URI in `epcList`: the first
+label print is a commissioning (ADD), a label reprint an observation (OBSERVE, bizStep `encoding`) of the
+box that already exists, a void a DELETE, the rest OBSERVE. A `pack` event becomes an AggregationEvent
+(ADD) whose parent is the box and whose child is the packet. bizStep and disposition are CBV 2.0 words
+(each action's `epcis` in custody/actions.py): packing leaves a box `in_progress`; only a seal (or reseal)
+makes it `container_closed`.
+
+Places are named by their sites' GS1 location numbers (geo/gln.py) as GS1 Digital Links,
+`https://id.gs1.org/414/<GLN>`: `readPoint` is the site where the scan was made, `bizLocation` the site
+where the box is after it (none for a dispatch, the box being in transit, nor for a loss). A handover's
+sending and receiving sites are `location` entries of `sourceList` / `destinationList` and, as the
+organisations holding the box, `possessing_party` entries (`https://id.gs1.org/417/<GLN>`). A person (a
+courier) is never named: a side held by a person is left out. No notes, GPS, witnesses, usernames or names
+leave in this export.
+
+`eventTime` is written in the local time of the site (WIB +07:00, WITA +08:00, WIT +09:00; geo/zones.py)
+with that `eventTimeZoneOffset`. `eventID` is the EPCIS event hash ID of the event as exported
+(exports/event_hash.py, CBV 2.0 section 8.9), which anyone can recompute; the ledger's own chain hash
+travels as `jejak:chainHash`. The document ends with `"jejak:complete": {"events": N}` (the `jejak`
+prefix is declared in its @context), written after the last event only: a document cut off in transit
+lacks it.
 
 A corrected event (custody/corrections.py) carries an `errorDeclaration`: declared when its correction was
-recorded, for the CBV reason `incorrect_data`, naming the correction event's eventID. Every eventID is the
-event's ledger hash (`ni:///sha-256;HASH?ver=CBV2.0`), so the declaration names the very ledger event.
+recorded, for the CBV reason `incorrect_data`, naming the eventID of the correction event. An error
+declaration is no part of the event hash, so the corrected event keeps its eventID.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from webapp.boxes.models import Box, Packet
 from webapp.custody import event as event_declaration
 from webapp.custody.actions import ACTIONS, EventKind
 from webapp.custody.event import utc_text
+from webapp.custody.holders import SITE
 from webapp.custody.models import CustodyEvent
+from webapp.exports.event_hash import event_hash_id
 from webapp.geo.models import Site
+from webapp.geo.zones import ZONES, zone_of
 
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"  # a name, never fetched by us
 # The document's last member: written only once every event is, so a client can tell a whole document.
 COMPLETE = "jejak:complete"
-
-
-def _party(base: str, holder: str | None) -> str | None:
-    if not holder:
-        return None
-    kind, _, name = holder.partition(":")
-    return f"{base}/sites/{name}" if kind == "site" else f"{base}/people/{name}"
-
+CHAIN_HASH = "jejak:chainHash"
+LOCATION = "https://id.gs1.org/414/"
+PARTY = "https://id.gs1.org/417/"
+# A label reprint: an observation that a label for the box was printed again (CBV 2.0 bizStep `encoding`).
+REPRINT = ("encoding", "active")
+# Where the box is after the event is not a site: on its way, or lost.
+NO_BIZ_LOCATION = frozenset({EventKind.DISPATCH, EventKind.LOSS})
 
 # The event's fields that the export carries (custody/event.py marks each with what it becomes here).
 EXPORTED = tuple(f for f in event_declaration.FIELDS if f.epcis)
 
 
-def event_id(event_hash: str) -> str:
-    """An event's EPCIS eventID: its ledger hash as a named-information URI (RFC 6920)."""
-    return f"ni:///sha-256;{event_hash}?ver=CBV2.0"
+def namespaces(base: str) -> dict[str, str]:
+    """The document's own prefix: Jejak's extension fields."""
+    return {"jejak": f"{base}/ns/epcis#"}
+
+
+def _local(moment: datetime, where) -> tuple[str, str]:
+    """A UTC moment as the site's local time with milliseconds, and that offset."""
+    if moment.tzinfo is None:  # SQLite hands back naive UTC
+        moment = moment.replace(tzinfo=UTC)
+    zone = ZONES[zone_of(where)]
+    return moment.astimezone(zone.tzinfo).isoformat(timespec="milliseconds"), f"+{zone.hours:02d}:00"
+
+
+def _side(gln: str | None, member: str) -> list[dict]:
+    """A handover side held by a site: its place and its organisation; nothing for a person."""
+    if not gln:
+        return []
+    return [{"type": "location", member: LOCATION + gln}, {"type": "possessing_party", member: PARTY + gln}]
 
 
 def epcis_event(row: Mapping, base: str) -> dict:
-    """One ledger event (its EXPORTED fields by name, `packet`, and for a corrected event `corrected_by`
-    and `corrected_at`) as EPCIS 2.0 JSON-LD."""
+    """One ledger event as EPCIS 2.0 JSON-LD. `row`: its EXPORTED fields by name, `packet`, `reprint`, its
+    site's `site_gln` and `site_region`, `from_gln` / `to_gln` for handover sides held by sites, and for a
+    corrected event `corrected_at` and `correction` (the correcting event's row of the same shape)."""
     kind = row["kind"]
     action = ACTIONS[kind]
-    step, disposition = action.epcis
+    step, disposition = REPRINT if row.get("reprint") else action.epcis
+    event_time, offset = _local(row["scanned_at"], row.get("site_region") or row.get("site"))
     event = {
         "type": "ObjectEvent",
-        "eventID": event_id(row["hash"]),
-        "eventTime": utc_text(row["scanned_at"]),
+        "eventTime": event_time,
+        "eventTimeZoneOffset": offset,
         "recordTime": utc_text(row["recorded_at"]),
-        "eventTimeZoneOffset": "+00:00",
-        "action": action.epcis_action,
-        "bizStep": step,
-        "disposition": disposition,
     }
     link = f"{base}/00/{row['box']}"
-    if kind == EventKind.PACK and row["packet"]:
+    if kind == EventKind.PACK and row.get("packet"):
         event.update(type="AggregationEvent", parentID=link, childEPCs=[f"{base}/00/{row['packet']}"])
     else:
         event["epcList"] = [link]
-    if row["site"]:
-        event["readPoint"] = {"id": f"{base}/sites/{row['site']}"}
+    event.update(action="OBSERVE" if row.get("reprint") else action.epcis_action, bizStep=step)
+    event["disposition"] = disposition
+    if row.get("site_gln"):
+        event["readPoint"] = {"id": LOCATION + row["site_gln"]}
+        if kind not in NO_BIZ_LOCATION:
+            event["bizLocation"] = {"id": LOCATION + row["site_gln"]}
     if kind in (EventKind.DISPATCH, EventKind.RECEIVE):
-        source, destination = _party(base, row["from"]), _party(base, row["to"])
-        if source:
-            event["sourceList"] = [{"type": "possessing_party", "source": source}]
-        if destination:
-            event["destinationList"] = [{"type": "possessing_party", "destination": destination}]
-    if row.get("corrected_by"):
+        if sources := _side(row.get("from_gln"), "source"):
+            event["sourceList"] = sources
+        if destinations := _side(row.get("to_gln"), "destination"):
+            event["destinationList"] = destinations
+    event[CHAIN_HASH] = row["hash"]
+    event = {"type": event["type"], "eventID": event_hash_id(event, [namespaces(base)]), **event}
+    if row.get("correction"):
         event["errorDeclaration"] = {
             "declarationTime": utc_text(row["corrected_at"]),
             "reason": "incorrect_data",
-            "correctiveEventIDs": [event_id(row["corrected_by"])],
+            "correctiveEventIDs": [epcis_event(row["correction"], base)["eventID"]],
         }
     return event
+
+
+def _holder_site(holder_column):
+    """An alias of Site joined on a `site:CODE` holder (no row for a person)."""
+    site = aliased(Site)
+    return site, and_(holder_column.like(SITE + "%"), site.code == func.substr(holder_column, len(SITE) + 1))
 
 
 def _rows(session: Session, region: str, start: datetime, end: datetime):
@@ -94,19 +134,43 @@ def _rows(session: Session, region: str, start: datetime, end: datetime):
     here = aliased(Site)
     t = CustodyEvent.__table__
     fix = CustodyEvent.__table__.alias("fix")  # the correction of a corrected event
+    there = aliased(Site)  # where the correction was recorded
+    prior = CustodyEvent.__table__.alias("prior")  # an earlier label print of the box
+    source, source_on = _holder_site(t.c.from_holder)
+    target, target_on = _holder_site(t.c.to_holder)
     named = {"box_id": Box.sscc, "site_id": here.code}
     query = (
         select(
             *(named.get(f.column, t.c[f.column]).label(f.name) for f in EXPORTED),
             Packet.sscc.label("packet"),
-            fix.c.hash.label("corrected_by"),
+            here.gln.label("site_gln"),
+            here.region_code.label("site_region"),
+            source.gln.label("from_gln"),
+            target.gln.label("to_gln"),
+            (
+                (t.c.kind == EventKind.COMMISSION.value)
+                & exists().where(
+                    prior.c.box_id == t.c.box_id,
+                    prior.c.kind == EventKind.COMMISSION.value,
+                    prior.c.box_seq < t.c.box_seq,
+                )
+            ).label("reprint"),
+            fix.c.hash.label("fix_hash"),
+            fix.c.kind.label("fix_kind"),
+            fix.c.scanned_at.label("fix_scanned_at"),
             fix.c.recorded_at.label("corrected_at"),
+            there.code.label("fix_site"),
+            there.gln.label("fix_site_gln"),
+            there.region_code.label("fix_site_region"),
         )
         .join(Box, Box.id == t.c.box_id)
         .join(dest, dest.id == Box.destination_id)
         .outerjoin(here, here.id == t.c.site_id)
+        .outerjoin(source, source_on)
+        .outerjoin(target, target_on)
         .outerjoin(Packet, Packet.packed_event_id == t.c.id)
         .outerjoin(fix, (fix.c.corrects == t.c.hash) & (fix.c.box_id == t.c.box_id) & (fix.c.kind == "correct"))
+        .outerjoin(there, there.id == fix.c.site_id)
         .where(t.c.scanned_at >= start, t.c.scanned_at < end)
         .order_by(t.c.id)
         .execution_options(yield_per=2000, stream_results=True)
@@ -114,6 +178,23 @@ def _rows(session: Session, region: str, start: datetime, end: datetime):
     if region:
         query = query.where((dest.region_code == region) | dest.region_code.startswith(region + "."))
     return session.execute(query).mappings()
+
+
+def _with_correction(row: Mapping) -> dict:
+    """The row, with its correcting event's own row (what the correction's eventID is computed from)."""
+    row = dict(row)
+    if row["fix_hash"]:
+        row["correction"] = {
+            "kind": row["fix_kind"],
+            "box": row["box"],
+            "scanned_at": row["fix_scanned_at"],
+            "recorded_at": row["corrected_at"],
+            "site": row["fix_site"],
+            "site_gln": row["fix_site_gln"],
+            "site_region": row["fix_site_region"],
+            "hash": row["fix_hash"],
+        }
+    return row
 
 
 def stream_document(session: Session, *, region: str, start: datetime, end: datetime, base: str) -> Iterator[str]:
@@ -124,7 +205,7 @@ def stream_document(session: Session, *, region: str, start: datetime, end: date
     also leaves the JSON unparseable, since the closing brackets come last.
     """
     header = {
-        "@context": [CONTEXT, {"jejak": f"{base}/ns/epcis#"}],
+        "@context": [CONTEXT, namespaces(base)],
         "type": "EPCISDocument",
         "schemaVersion": "2.0",
         "creationDate": utc_text(datetime.now(start.tzinfo)),
@@ -136,7 +217,7 @@ def stream_document(session: Session, *, region: str, start: datetime, end: date
     rows = _rows(session, region, start, end)
     try:
         for row in rows:
-            yield ("," if count else "") + json.dumps(epcis_event(row, base), ensure_ascii=False)
+            yield ("," if count else "") + json.dumps(epcis_event(_with_correction(row), base), ensure_ascii=False)
             count += 1
     finally:
         rows.close()  # the server-side cursor, also after a failure or when the client went away

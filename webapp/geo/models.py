@@ -15,12 +15,19 @@ from sqlalchemy import (
     SmallInteger,
     String,
     UniqueConstraint,
+    bindparam,
+    event,
     func,
+    select,
     true,
+    update,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.extensions import db
+from webapp.geo.gln import configured_prefix, make_gln
 
 
 class Contest(enum.StrEnum):
@@ -191,6 +198,9 @@ class Site(db.Model):
     dpt: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Its GS1 location number (geo/gln.py): imported, or given from the configured prefix and the id when the
+    # site is first stored (number_new_sites below). Null only between the insert and that update.
+    gln: Mapped[str | None] = mapped_column(String(13), unique=True, index=True)
 
     region: Mapped[Region | None] = relationship()
     parent: Mapped[Site | None] = relationship(remote_side=[id])
@@ -235,3 +245,32 @@ class TpsDapil(db.Model):
 
     def __repr__(self) -> str:
         return f"<TpsDapil {self.site_id} {self.contest}>"
+
+
+def _set_glns(connection, ids) -> dict[int, str]:
+    """Write the GLN given from the configured prefix and the id (geo/gln.py) for these sites."""
+    prefix = configured_prefix()
+    numbers = {site_id: make_gln(prefix, site_id) for site_id in ids}
+    if numbers:
+        table = Site.__table__
+        connection.execute(
+            update(table).where(table.c.id == bindparam("site_id")).values(gln=bindparam("number")),
+            [{"site_id": site_id, "number": number} for site_id, number in numbers.items()],
+        )
+    return numbers
+
+
+def number_sites(session: OrmSession) -> int:
+    """Give every site stored without a GLN (rows inserted in bulk, bypassing the ORM) its own; how many."""
+    ids = list(session.scalars(select(Site.id).where(Site.gln.is_(None)).order_by(Site.id)))
+    return len(_set_glns(session.connection(), ids))
+
+
+@event.listens_for(OrmSession, "after_flush")
+def number_new_sites(session: OrmSession, _context) -> None:
+    """Give each site just inserted through the ORM without a GLN its own, in one statement for the flush."""
+    new = [obj for obj in session.new if isinstance(obj, Site) and obj.gln is None and obj.id is not None]
+    if new:
+        numbers = _set_glns(session.connection(), [site.id for site in new])
+        for site in new:
+            set_committed_value(site, "gln", numbers[site.id])

@@ -32,6 +32,7 @@ from webapp.geo.models import (
     RegionLevel,
     Site,
     SiteKind,
+    number_sites,
 )
 from webapp.geo.services import (
     POPULATION_CSV,
@@ -222,6 +223,7 @@ def seed_kab(
                 }
             )
     insert_rows(session, Site.__table__, rows)
+    number_sites(session)  # inserted in bulk, past the ORM's numbering of new sites
     session.flush()
     after = session.scalar(select(func.count()).select_from(Site))
     return after - before, len(rows)

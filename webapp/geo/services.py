@@ -23,6 +23,7 @@ from webapp.core.batching import chunks
 from webapp.core.bulk import insert_rows
 from webapp.core.exceptions import JejakError
 from webapp.core.exports import FORMULA_TRIGGERS
+from webapp.geo.gln import gln_problem
 from webapp.geo.models import (
     DAPIL_CONTESTS,
     PROVINCES_WITHOUT_DPRD_KAB,
@@ -606,13 +607,14 @@ def parse_tps_code(raw: str) -> tuple[str, int] | None:
 
 
 def import_tps(session: Session, source: ImportSource) -> ImportResult:
-    """Load KPU's TPS table (`kode_tps,nama,dpt` and optional `alamat`, `dapil_*` columns).
+    """Load KPU's TPS table (`kode_tps,nama,dpt` and optional `alamat`, `gln`, `dapil_*` columns).
 
     Creates or updates TPS sites, the PPS > PPK > warehouse sites above them, and their dapil.
     """
     problems: list[ImportProblem] = []
     parsed: list[dict] = []
     seen: dict[str, int] = {}
+    seen_gln: dict[str, int] = {}
     dapil_by_code = {d.code: d for d in session.scalars(select(Dapil))}
     for line, row in read_csv(source, ("kode_tps", "nama", "dpt")):
         if _unreadable(line, row, problems):
@@ -647,6 +649,15 @@ def import_tps(session: Session, source: ImportSource) -> ImportResult:
         if reason:
             problems.append(ImportProblem(line, reason))
             continue
+        gln = row.get("gln", "").strip() or None
+        if gln is not None:
+            if reason := gln_problem(gln):
+                problems.append(ImportProblem(line, reason))
+                continue
+            if gln in seen_gln:
+                problems.append(ImportProblem(line, f"GLN {gln} already appears on line {seen_gln[gln]}"))
+                continue
+            seen_gln[gln] = line
         links = {}
         for column, contest in TPS_DAPIL_COLUMNS.items():
             value = row.get(column, "")
@@ -673,6 +684,7 @@ def import_tps(session: Session, source: ImportSource) -> ImportResult:
                     "dpt": dpt,
                     "address": address or None,
                     "links": links,
+                    "gln": gln,
                 }
             )
     # Desa codes are looked up once, for the rows that are otherwise right (a 10-digit code is a desa's).
@@ -681,6 +693,13 @@ def import_tps(session: Session, source: ImportSource) -> ImportResult:
         if entry["desa"] not in desa_codes:
             message = f"desa {entry['desa']} of TPS {entry['kode_tps']} is not a known desa/kelurahan"
             problems.append(ImportProblem(entry["line"], message))
+    # An imported GLN another site already has is refused (a TPS keeps its own on a repeated import).
+    wanted = {entry["gln"]: entry for entry in parsed if entry["gln"]}
+    for chunk in chunks(list(wanted)):
+        for taken, holder in session.execute(select(Site.gln, Site.code).where(Site.gln.in_(chunk))):
+            entry = wanted[taken]
+            if holder != site_code(SiteKind.TPS, entry["desa"], entry["number"]):
+                problems.append(ImportProblem(entry["line"], f"GLN {taken} already belongs to site {holder}"))
     if problems:
         raise ImportRejected(sorted(problems, key=lambda problem: problem.line))
 
@@ -704,6 +723,7 @@ def import_tps(session: Session, source: ImportSource) -> ImportResult:
                 tps_number=entry["number"],
                 dpt=entry["dpt"],
                 address=entry["address"],
+                gln=entry["gln"],
             )
             session.add(site)
             result.inserted += 1
@@ -715,6 +735,8 @@ def import_tps(session: Session, source: ImportSource) -> ImportResult:
             result.updated += 1
         else:
             result.unchanged += 1
+        if entry["gln"] and site.gln != entry["gln"]:  # an imported GLN wins over the one given from the id
+            site.gln = entry["gln"]
         for contest, dapil_id in entry["links"].items():
             link = next((d for d in site.dapils if d.contest == contest), None)
             if link is None:

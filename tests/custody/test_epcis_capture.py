@@ -158,6 +158,21 @@ def test_a_file_that_is_no_epcis_document_is_refused_whole(world, not_a_document
         capture(world.session, actor=world.gudang, document=not_a_document, device="epcis:t")
 
 
+def test_places_by_their_gln_as_digital_link_or_sgln_urn(world):
+    """What Jejak's own export writes (GLN Digital Links) and the URN form other systems use."""
+    session = world.session
+    [box] = kecamatan_boxes(world, "31.01.01", 1)
+    gln = {c: session.scalar(select(Site.gln).where(Site.code == c)) for c in (WAREHOUSE, PPK)}
+    shipped = event("shipping", box.sscc, WAREHOUSE, PPK, readPoint={"id": f"https://id.gs1.org/414/{gln[WAREHOUSE]}"})
+    shipped["destinationList"] = [
+        {"type": "urn:epcglobal:cbv:sdt:location", "destination": f"urn:epc:id:sgln:{gln[PPK][:7]}.{gln[PPK][7:12]}.0"}
+    ]
+    [result] = capture(session, actor=world.gudang, document=document([shipped]), device="epcis:t")
+    assert result.verdict == "accepted", result
+    session.commit()
+    assert session.scalar(select(Box).where(Box.sscc == box.sscc)).transit_site.code == PPK
+
+
 def test_identifiers_in_their_cbv_and_urn_forms():
     assert short_name("urn:epcglobal:cbv:bizstep:shipping") == "shipping"
     assert short_name("https://ref.gs1.org/cbv/BizStep-receiving") == "receiving"

@@ -14,7 +14,7 @@ that sends the document:
 A box (`epcList`) is named by its GS1 Digital Link URI (`https://id.gs1.org/00/<SSCC>`, any host) or its EPC
 URN (`urn:epc:id:sscc:<company prefix>.<extension and serial reference>`); a place by the GS1 Digital Link URI
 of its GLN (`https://id.gs1.org/414/<GLN>`), its SGLN URN (`urn:epc:id:sgln:<prefix>.<location ref>.<ext>`)
-or Jejak's own site URI (`.../sites/<CODE>`, as Jejak's export wrote it before sites had GLNs). Business steps,
+or Jejak's own site URI (`.../sites/<CODE>`, as Jejak's export wrote it before sites had GLNs, migration 0022). Business steps,
 source and destination types are read in any of CBV 2.0's forms (`shipping`, `urn:epcglobal:cbv:bizstep:shipping`,
 `https://ref.gs1.org/cbv/BizStep-shipping`). Seal numbers seen may travel as `jejak:seals` (a list).
 
@@ -42,12 +42,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.auth.models import User
-from webapp.boxes.services import gs1_check_digit
 from webapp.core.database import in_transaction
 from webapp.custody.messages import message
 from webapp.custody.models import Verdict
 from webapp.custody.pipeline import ScanInput, record_scans
 from webapp.extensions import db
+from webapp.geo.gln import gs1_check_digit
 from webapp.geo.models import Site
 
 MAX_EVENTS = 10_000  # one document; a bigger one is sent in parts
@@ -142,10 +142,7 @@ def site_code(session: Session, location: object) -> str | None:
     elif match := _SGLN_URN.match(text):
         gln = _gln(*match.groups())
     if gln is not None:
-        column = getattr(Site, "gln", None)
-        if column is None:
-            return None
-        return session.scalar(select(Site.code).where(column == gln))
+        return session.scalar(select(Site.code).where(Site.gln == gln))
     if match := _SITE_URI.match(text):
         return session.scalar(select(Site.code).where(Site.code == match.group(1).upper()))
     return None

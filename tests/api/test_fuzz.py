@@ -108,7 +108,7 @@ schema = schemathesis.pytest.from_fixture("api")
 
 @schema.parametrize()
 @settings(
-    # CI's second pass (PostgreSQL) fuzzes with fewer examples: the contract is the same, the engine's own
+    # CI fuzzes with fewer examples (.ci/run: 15 on SQLite, 10 on PostgreSQL): the contract is the same, the engine's own
     # limits (integer ranges, text lengths) are met in fewer tries, and the whole run stays under 30 minutes.
     max_examples=int(os.environ.get("FUZZ_EXAMPLES", "25")),
     deadline=None,

@@ -42,7 +42,9 @@ QUIET_BARCODE = 10  # modules of white either side of a GS1-128 symbol
 # The X dimension and the bars are whole dots of a 600 dpi printer (also whole or half dots at 300 and 150
 # dpi), the symbol starting on a dot: every bar edge then falls where the printer can put it.
 DOT = inch / 600
-BAR_X_DOTS = 14  # X dimension at most (0.593 mm); fewer dots when the label could not hold the symbol and its quiet zones
+BAR_X_DOTS = (
+    14  # X dimension at most (0.593 mm); fewer dots when the label could not hold the symbol and its quiet zones
+)
 # Bar width reduction: the bars are printed narrower than their modules, down to BAR_DOTS, to make up for the
 # spread of toner, of a thermal printer's dots and of rasterisers that round bars out to whole pixels (which
 # closes the narrow spaces when the image is blurred).

@@ -1,5 +1,7 @@
-"""Box labels as vector PDF: a QR code with the GS1 Digital Link URI, a GS1-128 barcode with AI (00),
-and the text a person needs (destination TPS, desa, kecamatan, contest and dapil, box n of N).
+"""Box labels as vector PDF, laid out as GS1 logistic labels (A6, 105 x 148 mm, four to an A4 sheet, or
+100 x 150 mm thermal): a from-block (the printer or warehouse printing it), a to-block (destination TPS,
+desa, kecamatan, kab/kota, contest and dapil, box n of N, and a QR code with the GS1 Digital Link URI),
+and the SSCC block (the "SSCC" title, the SSCC in text, a GS1-128 barcode with AI (00)).
 
 The QR matrix comes from `qrcode` (with its standard mask selection) and the GS1-128 modules from
 `python-barcode`; both are drawn as PDF rectangles, never as raster images. Computing a QR matrix is
@@ -36,15 +38,14 @@ A4_COLUMNS, A4_ROWS = 2, 2
 QUIET_QR = 4  # modules of white around a QR code (ISO/IEC 18004), to the label's edge and any other drawing
 QUIET_BARCODE = 10  # modules of white either side of a GS1-128 symbol
 
-# The GS1 logistic label's geometry (GS1 General Specifications 5.4 and the logistic label guideline):
+# The GS1 logistic label's geometry (GS1 General Specifications, GS1-128 for the SSCC of a logistic unit,
+# and the GS1 logistic label guideline):
 # GS1-128 at an X dimension of 0.495-1.016 mm with bars at least 31.75 mm tall, in the SSCC block at the
 # bottom; the from-block and the to-block above it.
 # The X dimension and the bars are whole dots of a 600 dpi printer (also whole or half dots at 300 and 150
 # dpi), the symbol starting on a dot: every bar edge then falls where the printer can put it.
 DOT = inch / 600
-BAR_X_DOTS = (
-    14  # X dimension at most (0.593 mm); fewer dots when the label could not hold the symbol and its quiet zones
-)
+BAR_X_DOTS = 14  # X at most (0.593 mm); fewer dots when the label cannot hold the symbol and its quiet zones
 # Bar width reduction: the bars are printed narrower than their modules, down to BAR_DOTS, to make up for the
 # spread of toner, of a thermal printer's dots and of rasterisers that round bars out to whole pixels (which
 # closes the narrow spaces when the image is blurred).

@@ -36,9 +36,11 @@ def digital_link(base_url: str, sscc: str) -> str:
     return f"{base_url.rstrip('/')}/00/{sscc}"
 
 
-def _prefix_length() -> int:
-    """The length of the GS1 company prefix the SSCCs are numbered under (0 outside the app: unknown)."""
-    return len(current_app.config.get("GS1_COMPANY_PREFIX") or "") if has_app_context() else 0
+def _prefix_length(sscc: str) -> int:
+    """The length of the GS1 company prefix this SSCC is numbered under, to print it in its parts (0 when
+    it is not the configured prefix's, or outside the app: the label then groups only the outer digits)."""
+    prefix = (current_app.config.get("GS1_COMPANY_PREFIX") or "") if has_app_context() else ""
+    return len(prefix) if prefix and sscc[1:].startswith(prefix) else 0
 
 
 def label_specs(session: Session, region_code: str, base_url: str) -> list[LabelSpec]:
@@ -61,7 +63,7 @@ def label_specs(session: Session, region_code: str, base_url: str) -> list[Label
         query = query.where(Site.code == region_code.upper())
     else:
         query = query.where((Site.region_code == region_code) | Site.region_code.startswith(region_code + "."))
-    specs, prefix_length = [], _prefix_length()
+    specs = []
     for box, tps_code, tps_name, desa_name, kecamatan_name, kabkota_name, dapil_name in session.execute(query):
         specs.append(
             LabelSpec(
@@ -72,7 +74,7 @@ def label_specs(session: Session, region_code: str, base_url: str) -> list[Label
                 desa=desa_name or "",
                 kecamatan=kecamatan_name or "",
                 kabkota=kabkota_name or "",
-                prefix_length=prefix_length,
+                prefix_length=_prefix_length(box.sscc),
                 contest=box.contest or "",
                 contest_label=CONTEST_LABELS.get(box.contest, box.contest or "Logistik"),
                 colour=CONTEST_COLOURS.get(box.contest, NEUTRAL),
@@ -114,7 +116,6 @@ def packet_label_specs(session: Session, region_code: str, base_url: str) -> lis
         query = query.where(Site.code == region_code.upper())
     else:
         query = query.where((Site.region_code == region_code) | Site.region_code.startswith(region_code + "."))
-    prefix_length = _prefix_length()
     return [
         LabelSpec(
             sscc=packet.sscc,
@@ -124,7 +125,7 @@ def packet_label_specs(session: Session, region_code: str, base_url: str) -> lis
             desa=desa_name or "",
             kecamatan=kecamatan_name or "",
             kabkota=kabkota_name or "",
-            prefix_length=prefix_length,
+            prefix_length=_prefix_length(packet.sscc),
             contest=packet.contest,
             contest_label=item_name,
             colour=CONTEST_COLOURS.get(packet.contest, NEUTRAL),
@@ -163,7 +164,7 @@ def carton_label_specs(cartons: list[Box], base_url: str, printer: Site) -> list
                 quantity=f"{line.quantity:,} {item.unit}".replace(",", "."),
                 order_ref=carton.order_ref,
                 sender=printer.name,
-                prefix_length=_prefix_length(),
+                prefix_length=_prefix_length(carton.sscc),
             )
         )
     return specs

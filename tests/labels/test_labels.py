@@ -41,10 +41,11 @@ def render(specs, fmt: str, processes: int = 1) -> bytes:
 
 
 @pytest.fixture
-def one_desa(seeded):
+def one_desa(seeded, app):
     """The labels of every box bound for the TPS of one kelurahan."""
     desa = seeded.scalar(select(Site.region_code).where(Site.kind == "tps").order_by(Site.code).limit(1))
-    specs = label_specs(seeded, desa, BASE)
+    with app.app_context():  # as the command, the page and the job worker run it
+        specs = label_specs(seeded, desa, BASE)
     boxes = seeded.scalars(
         select(Box.sscc).join(Site, Box.destination_id == Site.id).where(Site.region_code == desa)
     ).all()
@@ -60,16 +61,20 @@ def test_every_code_on_every_label_decodes_to_its_box(one_desa, fmt):
     assert sorted(linear) == sorted(f"(00){s.sscc}" for s in specs)
 
 
-def test_a_label_says_where_the_box_goes(one_desa):
+def test_a_label_says_where_the_box_goes(one_desa, app):
     spec = one_desa[1]  # the DPR box of the first TPS: it has a dapil
     _, _, [text] = decoded(render([spec], "thermal"))
+    n = len(app.config["GS1_COMPANY_PREFIX"])
+    assert spec.kabkota and spec.desa and spec.kecamatan
     for expected in (
         f"TPS {spec.tps_code[-3:]}",
         f"Kel./Desa {spec.desa}",
         f"Kec. {spec.kecamatan}",
+        spec.kabkota,
         spec.dapil,
         f"Kotak {spec.box_index} dari {spec.box_count}",
-        f"(00) {spec.sscc}",
+        "SSCC",
+        f"(00) {spec.sscc[0]} {spec.sscc[1 : 1 + n]} {spec.sscc[1 + n : 17]} {spec.sscc[17]}",
         spec.contest_label.upper(),
     ):
         assert expected in text
@@ -98,6 +103,8 @@ def test_printing_commissions_each_box_and_a_reprint_says_so(seeded, runner, gud
     assert result.exit_code == 0, result.output
     _, linear, texts = decoded(first.read_bytes())
     assert len(texts) == 4 and not any("REPRINT" in text for text in texts)
+    warehouse = seeded.scalar(select(Site.name).where(Site.code == "KPU-3101"))
+    assert all(f"Dari {warehouse}" in text for text in texts)  # the from-block: where it was printed
     boxes = seeded.scalars(select(Box).where(Box.sscc.in_([code.removeprefix("(00)") for code in linear]))).all()
     assert {box.status for box in boxes} == {"commissioned"}
     assert {(box.chain_length, box.holder_site.code) for box in boxes} == {(1, "KPU-3101")}

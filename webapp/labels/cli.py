@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 
 import click
 from flask import current_app
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from webapp.auth.models import User
 from webapp.extensions import db
+from webapp.geo.models import Site
 from webapp.labels.render import FORMATS, render_pdf
 from webapp.labels.services import JobNotRunnable, commission_print, label_specs, packet_label_specs, run_job
 
@@ -41,6 +43,8 @@ def pdf_command(
         raise click.BadParameter(f"no active user {username}", param_hint="--by")
     if packets:  # packets are not in the ledger: their labels are simply drawn
         specs = packet_label_specs(db.session, region.strip(), current_app.config["PUBLIC_BASE_URL"])
+        sender = db.session.scalar(select(Site.name).where(Site.code == site.strip().upper()))
+        specs = [replace(spec, sender=sender) for spec in specs] if sender else specs  # the labels' from-block
         db.session.rollback()
         if not specs:
             click.echo(f"No packets for a TPS in {region}: nothing written.", err=True)

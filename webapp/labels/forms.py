@@ -12,7 +12,7 @@ def paper_field() -> SelectField:
     """The label paper: A4 sheets or a thermal printer (labels/render.py FORMATS)."""
     return SelectField(
         _l("Paper"),
-        choices=[("a4", _l("A4 sheets, 8 labels a page")), ("thermal", _l("Thermal printer, 100 x 150 mm"))],
+        choices=[("a4", _l("A4 sheets, 4 A6 labels a page")), ("thermal", _l("Thermal printer, 100 x 150 mm"))],
         default="a4",
     )
 

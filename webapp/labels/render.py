@@ -1,5 +1,7 @@
-"""Box labels as vector PDF: a QR code with the GS1 Digital Link URI, a GS1-128 barcode with AI (00),
-and the text a person needs (destination TPS, desa, kecamatan, contest and dapil, box n of N).
+"""Box labels as vector PDF, laid out as GS1 logistic labels (A6, 105 x 148 mm, four to an A4 sheet, or
+100 x 150 mm thermal): a from-block (the printer or warehouse printing it), a to-block (destination TPS,
+desa, kecamatan, kab/kota, contest and dapil, box n of N, and a QR code with the GS1 Digital Link URI),
+and the SSCC block (the "SSCC" title, the SSCC in text, a GS1-128 barcode with AI (00)).
 
 The QR matrix comes from `qrcode` (with its standard mask selection) and the GS1-128 modules from
 `python-barcode`; both are drawn as PDF rectangles, never as raster images. Computing a QR matrix is
@@ -9,6 +11,7 @@ operators in parallel while this process lays out the pages, in order.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import threading
@@ -21,7 +24,7 @@ from qrcode.constants import ERROR_CORRECT_M
 from reportlab import rl_config
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.units import mm
+from reportlab.lib.units import inch, mm
 from reportlab.pdfgen.canvas import Canvas
 
 # Page streams stay binary (zlib only): ReportLab's default ASCII85 layer on top is pure Python and
@@ -30,10 +33,34 @@ rl_config.useA85 = 0
 
 FORMATS = ("a4", "thermal")
 THERMAL = (100 * mm, 150 * mm)
-A4_LABEL = (100 * mm, 70 * mm)  # 2 x 4 labels on an A4 sheet
-A4_COLUMNS, A4_ROWS = 2, 4
-QUIET_QR = 4  # modules of white around a QR code (ISO/IEC 18004)
+A4_LABEL = (105 * mm, 148 * mm)  # A6: 2 x 2 labels on an A4 sheet
+A4_COLUMNS, A4_ROWS = 2, 2
+QUIET_QR = 4  # modules of white around a QR code (ISO/IEC 18004), to the label's edge and any other drawing
 QUIET_BARCODE = 10  # modules of white either side of a GS1-128 symbol
+
+# The GS1 logistic label's geometry (GS1 General Specifications, GS1-128 for the SSCC of a logistic unit,
+# and the GS1 logistic label guideline):
+# GS1-128 at an X dimension of 0.495-1.016 mm with bars at least 31.75 mm tall, in the SSCC block at the
+# bottom; the from-block and the to-block above it.
+# The X dimension and the bars are whole dots of a 600 dpi printer (also whole or half dots at 300 and 150
+# dpi), the symbol starting on a dot: every bar edge then falls where the printer can put it.
+DOT = inch / 600
+BAR_X_DOTS = 14  # X at most (0.593 mm); fewer dots when the label cannot hold the symbol and its quiet zones
+# Bar width reduction: the bars are printed narrower than their modules, down to BAR_DOTS, to make up for the
+# spread of toner, of a thermal printer's dots and of rasterisers that round bars out to whole pixels (which
+# closes the narrow spaces when the image is blurred).
+BAR_DOTS = 12  # the narrowest bar as printed: 0.508 mm, GS1 asks at least 0.495 mm
+SSCC_MODULES = 156  # a GS1-128 of (00) and 18 digits: start C, FNC1, 10 pairs, check, stop
+BAR_HEIGHT = 32.5 * mm
+BAR_BOTTOM = 9.5 * mm  # above the human-readable line
+HRI_BASELINE = 4 * mm
+SSCC_BLOCK = 56 * mm  # the SSCC block's height, from the label's bottom edge
+BAND = 8 * mm  # the contest's colour band at the top
+FROM_BLOCK = 11 * mm  # under the band: who printed the label (a printer or a warehouse)
+PAD = 4 * mm
+QR_SIDE = 30 * mm  # the QR code's dark area, without its quiet zone
+QR_GAP = 1.5 * mm  # between the QR's quiet zone and the from-block's rule
+QR_EDGE = 1.5 * mm  # between the QR's quiet zone and the label's edge
 _GS1_128 = barcode.get_barcode_class("gs1_128")
 
 
@@ -56,7 +83,9 @@ class LabelSpec:
     reprint: int = 0
     quantity: str | None = None  # a packet's label says what it holds ("306 lembar") instead of "box n of N"
     order_ref: str | None = None  # a vendor carton's label: its order and its printer, for its warehouse
-    sender: str | None = None
+    sender: str | None = None  # the from-block: the printer or warehouse that prints the label
+    kabkota: str = ""
+    prefix_length: int = 0  # the GS1 company prefix's length, to print the SSCC in its parts
 
 
 @dataclass(frozen=True)
@@ -89,8 +118,9 @@ def qr_ops(data: str) -> tuple[int, str]:
     return len(matrix), " ".join(rects) + " f"
 
 
-def gs1_128_ops(sscc: str) -> tuple[int, str]:
-    """GS1-128 with AI (00) (FNC1 first, Code 128 set C) as PDF `re` operators, one per bar."""
+def gs1_128_ops(sscc: str, reduction: float = 0.0) -> tuple[int, str]:
+    """GS1-128 with AI (00) (FNC1 first, Code 128 set C) as PDF `re` operators, one per bar, each
+    `reduction` modules narrower than its modules (half on either side)."""
     modules = _GS1_128("00" + sscc).build()[0]
     rects, x = [], 0
     while x < len(modules):
@@ -98,15 +128,24 @@ def gs1_128_ops(sscc: str) -> tuple[int, str]:
             start = x
             while x < len(modules) and modules[x] == "1":
                 x += 1
-            rects.append(f"{start} 0 {x - start} 1 re")
+            if reduction:
+                rects.append(f"{start + reduction / 2:.4f} 0 {x - start - reduction:.4f} 1 re")
+            else:
+                rects.append(f"{start} 0 {x - start} 1 re")
         else:
             x += 1
     return len(modules), " ".join(rects) + " f"
 
 
-def codes_for(spec: LabelSpec) -> Codes:
+def bar_geometry(label_width: float) -> tuple[float, float]:
+    """The X dimension of a label's GS1-128 (points) and its bar width reduction (in modules)."""
+    dots = min(BAR_X_DOTS, int(label_width / (SSCC_MODULES + 2 * QUIET_BARCODE) / DOT))
+    return dots * DOT, max(0, dots - BAR_DOTS) / dots
+
+
+def codes_for(spec: LabelSpec, reduction: float = 0.0) -> Codes:
     size, qr = qr_ops(spec.uri)
-    modules, bars = gs1_128_ops(spec.sscc)
+    modules, bars = gs1_128_ops(spec.sscc, reduction)
     return Codes(size, qr, modules, bars)
 
 
@@ -118,6 +157,14 @@ def _draw_codes(canvas: Canvas, ops: str, x: float, y: float, sx: float, sy: flo
     canvas.scale(sx, sy)
     canvas.addLiteral(ops)
     canvas.restoreState()
+
+
+def sscc_text(sscc: str, prefix_length: int = 0) -> str:
+    """The SSCC as the guideline prints it: extension digit, company prefix, serial reference, check
+    digit ("0 0614141 123456789 0"); without a known prefix length, extension, the rest, check digit."""
+    if 6 <= prefix_length <= 12:
+        return f"{sscc[0]} {sscc[1 : 1 + prefix_length]} {sscc[1 + prefix_length : 17]} {sscc[17]}"
+    return f"{sscc[0]} {sscc[1:17]} {sscc[17]}"
 
 
 def _fit(canvas: Canvas, text: str, font: str, size: float, width: float) -> float:
@@ -132,70 +179,85 @@ def _text(canvas: Canvas, text: str, x: float, y: float, font: str, size: float,
 
 
 def draw_label(canvas: Canvas, spec: LabelSpec, codes: Codes, x: float, y: float, w: float, h: float) -> None:
-    """One label in the box (x, y, w, h), y at the bottom. Tall boxes (thermal) put the QR on top."""
-    band = 6 * mm
+    """One GS1 logistic label in the box (x, y, w, h), y at the bottom, top to bottom: the contest's colour
+    band, the from-block (who printed it), the to-block (where it goes, with the QR code and box n of N),
+    and the SSCC block (title, the SSCC in text, the GS1-128 symbol and its human-readable line)."""
+    # the contest's colour band
     canvas.setFillColor(HexColor(spec.colour))
-    canvas.rect(x, y + h - band, w, band, stroke=0, fill=1)
+    canvas.rect(x, y + h - BAND, w, BAND, stroke=0, fill=1)
     light_band = spec.contest == "DPR"  # black on the yellow band, white on the others
     canvas.setFillColorRGB(*((0, 0, 0) if light_band else (1, 1, 1)))
-    canvas.setFont("Helvetica-Bold", 10)
-    canvas.drawString(x + 3 * mm, y + h - band + 1.8 * mm, spec.contest_label.upper())
+    canvas.setFont("Helvetica-Bold", 12)
+    canvas.drawString(x + PAD, y + h - BAND + 2.3 * mm, spec.contest_label.upper())
     if spec.reprint:
-        canvas.drawRightString(x + w - 3 * mm, y + h - band + 1.8 * mm, f"REPRINT {spec.reprint}")
+        canvas.drawRightString(x + w - PAD, y + h - BAND + 2.3 * mm, f"REPRINT {spec.reprint}")
     canvas.setFillColorRGB(0, 0, 0)
+    canvas.setLineWidth(0.6)
 
-    tall = h > w
-    pad = 4 * mm
-    bar_height = (18 if tall else 11) * mm
-    bar_module = (w - 2 * pad) / (codes.bar_modules + 2 * QUIET_BARCODE)
-    _draw_codes(canvas, codes.bar_ops, x + pad + QUIET_BARCODE * bar_module, y + pad + 4 * mm, bar_module, bar_height)
-    canvas.setFont("Courier", 8)
-    canvas.drawCentredString(x + w / 2, y + pad, f"(00) {spec.sscc}")
+    # from-block
+    top = y + h - BAND
+    if spec.sender:
+        _text(canvas, f"Dari {spec.sender}", x + PAD, top - 7 * mm, "Helvetica-Bold", 12, w - 2 * PAD)
+    to_top = top - FROM_BLOCK
+    sscc_top = y + SSCC_BLOCK
+    canvas.line(x + PAD, to_top, x + w - PAD, to_top)
+    canvas.line(x + PAD, sscc_top, x + w - PAD, sscc_top)
 
-    top = y + h - band - 2 * mm
-    if tall:
-        qr_side = w - 2 * pad - 30 * mm
-        qr_module = qr_side / (codes.qr_size + 2 * QUIET_QR)
-        qr_x, qr_top = x + (w - qr_side) / 2, top
-        text_x, text_top, text_width = x + pad, qr_top - qr_side - 6 * mm, w - 2 * pad
-    else:
-        qr_side = top - (y + pad + 4 * mm + bar_height) - 1 * mm
-        qr_module = qr_side / (codes.qr_size + 2 * QUIET_QR)
-        qr_x, qr_top = x + pad - QUIET_QR * qr_module, top
-        text_x, text_top, text_width = x + pad + qr_side, top - 5 * mm, w - 2 * pad - qr_side
-    _draw_codes(canvas, codes.qr_ops, qr_x + QUIET_QR * qr_module, qr_top - QUIET_QR * qr_module, qr_module, -qr_module)
-
-    lines = (
-        _carton_lines(spec, tall)
-        if spec.order_ref
-        else [
-            (f"TPS {spec.tps_code.rsplit('-', 1)[-1][-3:]}", "Helvetica-Bold", 26 if tall else 18),
-            (f"Kel./Desa {spec.desa}", "Helvetica-Bold", 13 if tall else 10),
-            (f"Kec. {spec.kecamatan}", "Helvetica", 12 if tall else 9),
-            (spec.dapil or spec.contest_label, "Helvetica-Bold", 12 if tall else 9),
-            (
-                spec.quantity or f"Kotak {spec.box_index} dari {spec.box_count}",
-                "Helvetica-Bold" if spec.quantity else "Helvetica",
-                12 if tall else 9,
-            ),
-            (spec.tps_code, "Courier", 9 if tall else 7),
-        ]
-    )
-    line_y = text_top
+    # to-block: the QR at the right with its quiet zone, the destination at the left
+    qr_module = QR_SIDE / codes.qr_size
+    quiet = QUIET_QR * qr_module
+    qr_left = x + w - QR_EDGE - quiet - QR_SIDE  # the quiet zone ends QR_EDGE inside the label's edge
+    qr_top = to_top - QR_GAP - quiet
+    _draw_codes(canvas, codes.qr_ops, qr_left, qr_top, qr_module, -qr_module)
+    text_x, text_width = x + PAD, qr_left - quiet - x - PAD - 1 * mm
+    canvas.setFont("Helvetica", 7)
+    canvas.drawString(text_x, to_top - 3.5 * mm, "Kepada:")
+    lines = _carton_lines(spec) if spec.order_ref else _box_lines(spec)
+    line_y = to_top - 3.5 * mm - 10 * mm
     for text, font, size in lines:
         _text(canvas, text, text_x, line_y, font, size, text_width)
-        line_y -= size * 1.25
+        line_y -= size * 1.3
+    count = spec.quantity if spec.quantity and not spec.order_ref else None
+    if count is None:
+        count = f"{'Karton' if spec.order_ref else 'Kotak'} {spec.box_index} dari {spec.box_count}"
+    centre = qr_left + QR_SIDE / 2
+    canvas.setFont("Helvetica-Bold", _fit(canvas, count, "Helvetica-Bold", 16, QR_SIDE + 2 * quiet))
+    canvas.drawCentredString(centre, qr_top - QR_SIDE - quiet - 6 * mm, count)
+    canvas.setFont("Courier", 9)
+    canvas.drawCentredString(centre, qr_top - QR_SIDE - quiet - 11 * mm, spec.tps_code)
+
+    # SSCC block: title, the SSCC in text, GS1-128 with AI (00) and its human-readable line
+    readable = sscc_text(spec.sscc, spec.prefix_length)
+    canvas.setFont("Helvetica-Bold", 13)  # the data title, capitals 3.3 mm tall
+    canvas.drawString(x + PAD, sscc_top - 5.8 * mm, "SSCC")
+    canvas.setFont("Helvetica-Bold", 16)
+    canvas.drawString(x + PAD + 16 * mm, sscc_top - 5.8 * mm, readable)
+    bar_module = bar_geometry(w)[0]
+    bar_left = round((x + (w - codes.bar_modules * bar_module) / 2) / DOT) * DOT  # on a printer's dot
+    _draw_codes(canvas, codes.bar_ops, bar_left, y + BAR_BOTTOM, bar_module, BAR_HEIGHT)
+    canvas.setFont("Helvetica", 13)  # digits 3.2 mm tall
+    canvas.drawCentredString(x + w / 2, y + HRI_BASELINE, f"(00) {readable}")
 
 
-def _carton_lines(spec: LabelSpec, tall: bool) -> list[tuple[str, str, float]]:
-    """A vendor carton's text: the warehouse it goes to, its order and printer, what it holds."""
+def _box_lines(spec: LabelSpec) -> list[tuple[str, str, float]]:
+    """A box's (or a packet's) destination: TPS, desa, kecamatan, kab/kota, dapil or contest."""
     return [
-        (spec.tps_code, "Helvetica-Bold", 22 if tall else 16),
-        (spec.tps_name, "Helvetica", 11 if tall else 8),
-        (f"Pesanan {spec.order_ref}", "Helvetica-Bold", 13 if tall else 10),
-        (f"Dari {spec.sender}", "Helvetica", 12 if tall else 9),
-        (spec.dapil or spec.contest_label, "Helvetica-Bold", 12 if tall else 9),
-        (f"{spec.quantity} \u00b7 Karton {spec.box_index} dari {spec.box_count}", "Helvetica-Bold", 12 if tall else 9),
+        (f"TPS {spec.tps_code.rsplit('-', 1)[-1][-3:]}", "Helvetica-Bold", 28),
+        (f"Kel./Desa {spec.desa}", "Helvetica-Bold", 13),
+        (f"Kec. {spec.kecamatan}", "Helvetica", 12),
+        (spec.kabkota, "Helvetica", 12),
+        (spec.dapil or spec.contest_label, "Helvetica-Bold", 12),
+    ]
+
+
+def _carton_lines(spec: LabelSpec) -> list[tuple[str, str, float]]:
+    """A vendor carton's destination: the warehouse it goes to, its order, what it holds."""
+    return [
+        (spec.tps_code, "Helvetica-Bold", 22),
+        (spec.tps_name, "Helvetica", 11),
+        (f"Pesanan {spec.order_ref}", "Helvetica-Bold", 13),
+        (spec.dapil or spec.contest_label, "Helvetica-Bold", 12),
+        (spec.quantity or "", "Helvetica-Bold", 12),
     ]
 
 
@@ -215,16 +277,17 @@ def _pages(fmt: str) -> tuple[tuple[float, float], list[tuple[float, float, floa
     return A4, slots
 
 
-def _codes(specs: list[LabelSpec], processes: int) -> Iterator[Codes]:
+def _codes(specs: list[LabelSpec], processes: int, reduction: float) -> Iterator[Codes]:
+    work = functools.partial(codes_for, reduction=reduction)
     if processes <= 1 or len(specs) < 64:
-        yield from map(codes_for, specs)
+        yield from map(work, specs)
         return
     # fork is quickest, but only safe from a process with one thread: in the job worker (threads) another
     # thread may hold a lock at the moment of the fork, which the child would wait on forever. There the
     # drawing processes come from a fresh single-threaded server process instead.
     method = "fork" if threading.active_count() == 1 else "forkserver"
     with multiprocessing.get_context(method).Pool(processes) as pool:
-        yield from pool.imap(codes_for, specs, chunksize=32)
+        yield from pool.imap(work, specs, chunksize=32)
 
 
 def render_pdf(specs: Iterable[LabelSpec], out, fmt: str = "a4", processes: int | None = None, progress=None) -> int:
@@ -243,9 +306,11 @@ def render_pdf(specs: Iterable[LabelSpec], out, fmt: str = "a4", processes: int 
     canvas.setTitle("Jejak box labels")
     canvas.setAuthor("Jejak")
     count = 0
-    for count, (spec, codes) in enumerate(zip(specs, _codes(specs, processes or os.cpu_count() or 1), strict=True), 1):
+    reduction = bar_geometry(slots[0][2])[1]  # every label of a format has the same width
+    codes = _codes(specs, processes or os.cpu_count() or 1, reduction)
+    for count, (spec, label_codes) in enumerate(zip(specs, codes, strict=True), 1):
         slot = slots[(count - 1) % len(slots)]
-        draw_label(canvas, spec, codes, *slot)
+        draw_label(canvas, spec, label_codes, *slot)
         if count % len(slots) == 0:
             canvas.showPage()
             if progress:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
+from flask import current_app, has_app_context
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
@@ -35,16 +36,25 @@ def digital_link(base_url: str, sscc: str) -> str:
     return f"{base_url.rstrip('/')}/00/{sscc}"
 
 
+def _prefix_length(sscc: str) -> int:
+    """The length of the GS1 company prefix this SSCC is numbered under, to print it in its parts (0 when
+    it is not the configured prefix's, or outside the app: the label then groups only the outer digits)."""
+    prefix = (current_app.config.get("GS1_COMPANY_PREFIX") or "") if has_app_context() else ""
+    return len(prefix) if prefix and sscc[1:].startswith(prefix) else 0
+
+
 def label_specs(session: Session, region_code: str, base_url: str) -> list[LabelSpec]:
     """Labels for every box bound for a TPS in the region (a province, kab/kota, kecamatan or desa code,
     or one TPS's site code), in TPS order and box order within a TPS. Voided boxes get none."""
     desa = aliased(Region)
     kecamatan = aliased(Region)
+    kabkota = aliased(Region)
     query = (
-        select(Box, Site.code, Site.name, desa.name, kecamatan.name, Dapil.name)
+        select(Box, Site.code, Site.name, desa.name, kecamatan.name, kabkota.name, Dapil.name)
         .join(Site, Box.destination_id == Site.id)
         .outerjoin(desa, desa.code == Site.region_code)
         .outerjoin(kecamatan, kecamatan.code == desa.parent_code)
+        .outerjoin(kabkota, kabkota.code == kecamatan.parent_code)
         .outerjoin(Dapil, Dapil.id == Box.dapil_id)
         .where(Site.kind == SiteKind.TPS, Box.status != BoxStatus.VOIDED)
         .order_by(Site.code, Box.set_index)
@@ -54,7 +64,7 @@ def label_specs(session: Session, region_code: str, base_url: str) -> list[Label
     else:
         query = query.where((Site.region_code == region_code) | Site.region_code.startswith(region_code + "."))
     specs = []
-    for box, tps_code, tps_name, desa_name, kecamatan_name, dapil_name in session.execute(query):
+    for box, tps_code, tps_name, desa_name, kecamatan_name, kabkota_name, dapil_name in session.execute(query):
         specs.append(
             LabelSpec(
                 sscc=box.sscc,
@@ -63,6 +73,8 @@ def label_specs(session: Session, region_code: str, base_url: str) -> list[Label
                 tps_name=tps_name,
                 desa=desa_name or "",
                 kecamatan=kecamatan_name or "",
+                kabkota=kabkota_name or "",
+                prefix_length=_prefix_length(box.sscc),
                 contest=box.contest or "",
                 contest_label=CONTEST_LABELS.get(box.contest, box.contest or "Logistik"),
                 colour=CONTEST_COLOURS.get(box.contest, NEUTRAL),
@@ -79,12 +91,24 @@ def packet_label_specs(session: Session, region_code: str, base_url: str) -> lis
     are not ledger objects: printing them records nothing; packing them does (a `pack` event)."""
     desa = aliased(Region)
     kecamatan = aliased(Region)
+    kabkota = aliased(Region)
     query = (
-        select(Packet, ItemType.name, ItemType.unit, Site.code, Site.name, desa.name, kecamatan.name, Dapil.name)
+        select(
+            Packet,
+            ItemType.name,
+            ItemType.unit,
+            Site.code,
+            Site.name,
+            desa.name,
+            kecamatan.name,
+            kabkota.name,
+            Dapil.name,
+        )
         .join(ItemType, Packet.item_type_id == ItemType.id)
         .join(Site, Packet.tps_id == Site.id)
         .outerjoin(desa, desa.code == Site.region_code)
         .outerjoin(kecamatan, kecamatan.code == desa.parent_code)
+        .outerjoin(kabkota, kabkota.code == kecamatan.parent_code)
         .outerjoin(Dapil, Dapil.id == Packet.dapil_id)
         .order_by(Site.code, Packet.id)
     )
@@ -100,6 +124,8 @@ def packet_label_specs(session: Session, region_code: str, base_url: str) -> lis
             tps_name=tps_name,
             desa=desa_name or "",
             kecamatan=kecamatan_name or "",
+            kabkota=kabkota_name or "",
+            prefix_length=_prefix_length(packet.sscc),
             contest=packet.contest,
             contest_label=item_name,
             colour=CONTEST_COLOURS.get(packet.contest, NEUTRAL),
@@ -108,7 +134,9 @@ def packet_label_specs(session: Session, region_code: str, base_url: str) -> lis
             box_count=0,
             quantity=f"{packet.quantity:,} {unit}".replace(",", "."),
         )
-        for packet, item_name, unit, tps_code, tps_name, desa_name, kecamatan_name, dapil_name in session.execute(query)
+        for packet, item_name, unit, tps_code, tps_name, desa_name, kecamatan_name, kabkota_name, dapil_name in (
+            session.execute(query)
+        )
     ]
 
 
@@ -136,6 +164,7 @@ def carton_label_specs(cartons: list[Box], base_url: str, printer: Site) -> list
                 quantity=f"{line.quantity:,} {item.unit}".replace(",", "."),
                 order_ref=carton.order_ref,
                 sender=printer.name,
+                prefix_length=_prefix_length(carton.sscc),
             )
         )
     return specs
@@ -185,6 +214,8 @@ def commission_print(
             str(uuid.uuid5(uuid.NAMESPACE_URL, f"jejak:label-print:{run_key}:{sscc}")) if run_key else str(uuid.uuid4())
         )
 
+    # the labels' from-block: the printer or warehouse printing them (a site the rules refuse prints nothing)
+    sender = session.scalar(select(Site.name).where(Site.code == site)) or site
     run = PrintRun()
     for start in range(0, len(specs), 1000):
         batch = specs[start : start + 1000]
@@ -206,7 +237,9 @@ def commission_print(
         for spec, result in zip(batch, results, strict=True):
             verdict = result.original_verdict if result.verdict == Verdict.DUPLICATE else result.verdict
             if verdict == Verdict.ACCEPTED:
-                run.printed.append(replace(spec, reprint=printed_before.get(spec.sscc, 0)))
+                run.printed.append(
+                    replace(spec, reprint=printed_before.get(spec.sscc, 0), sender=spec.sender or sender)
+                )
             else:
                 run.refused.append((spec.sscc, result.reason or verdict))
         if on_batch:

@@ -133,64 +133,66 @@ def colour_runs(image: Image.Image, *, y: int | None = None, x: int | None = Non
     return runs if starts else [length for _, length in runs]
 
 
+def symbols(one_tps, fmt: str, kind):
+    """Each symbol of one kind on the labels' pages at 600 dpi: (the page's image, what zxing-cpp found)."""
+    for page in render(one_tps, fmt):
+        image = raster(page)
+        for result in zxingcpp.read_barcodes(image, formats=kind):
+            yield image, result
+
+
 @pytest.mark.parametrize("fmt", ["a4", "thermal"])
 def test_the_gs1_128_has_bars_31_75_mm_tall_at_an_x_of_0_495_mm_or_more(one_tps, fmt):
-    document = render(one_tps, fmt)
     found = 0
-    for page in document:
-        image = raster(page)
-        for result in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.Code128):
-            found += 1
-            x0, y0, x1, y1 = bounds(result)
-            y = (y0 + y1) // 2
-            margin = min(round(4 * PX), x0)  # a little of the quiet zone, and never off the page
-            bars = dark_runs(row(image, y, x0 - margin, x1 + margin))
-            symbol_start = bars[0][0]
-            symbol_width = bars[-1][0] + bars[-1][1] - symbol_start
-            assert symbol_width / 156 / PX >= 0.495  # (00) + 18 digits: 156 modules
-            # the narrowest bar, its width in ink: the darkness summed across it (edges are anti-aliased)
-            line = row(image, y, x0 - margin, x1 + margin)
-            inked = [sum(255 - v for v in line[start - 1 : start + length + 1]) / 255 for start, length in bars]
-            assert min(inked) / PX >= 0.495, f"narrowest bar {min(inked) / PX:.3f} mm"
-            spaces = [b[0] - (a[0] + a[1]) for a, b in itertools.pairwise(bars)]
-            assert min(spaces) / PX >= 0.495 - 1 / PX  # the narrowest space (one pixel of anti-aliasing)
-            for start, length in bars:  # every bar, measured up and down its middle
-                x = x0 - margin + start + length // 2
-                runs = [r for r in dark_runs(column(image, x)) if r[0] <= y < r[0] + r[1]]
-                assert runs[0][1] / PX >= 31.75, f"bar at x={x} is {runs[0][1] / PX:.2f} mm tall"
-            # the quiet zones: 10 X of white either side of the symbol, on the label
-            left = x0 - margin + symbol_start
-            slot = next(s for s in label_slots(fmt) if s[0] <= left < s[2] and s[1] <= y < s[3])
-            quiet = round(10 * 0.495 * PX)
-            assert left - quiet >= slot[0] and left + symbol_width + quiet <= slot[2]
-            assert not dark_runs(row(image, y, left - quiet, left - 1))
-            assert not dark_runs(row(image, y, left + symbol_width + 1, left + symbol_width + quiet))
+    for image, result in symbols(one_tps, fmt, zxingcpp.BarcodeFormat.Code128):
+        found += 1
+        x0, y0, x1, y1 = bounds(result)
+        y = (y0 + y1) // 2
+        margin = min(round(4 * PX), x0)  # a little of the quiet zone, and never off the page
+        bars = dark_runs(row(image, y, x0 - margin, x1 + margin))
+        symbol_start = bars[0][0]
+        symbol_width = bars[-1][0] + bars[-1][1] - symbol_start
+        assert symbol_width / 156 / PX >= 0.495  # (00) + 18 digits: 156 modules
+        # the narrowest bar, its width in ink: the darkness summed across it (edges are anti-aliased)
+        line = row(image, y, x0 - margin, x1 + margin)
+        inked = [sum(255 - v for v in line[start - 1 : start + length + 1]) / 255 for start, length in bars]
+        assert min(inked) / PX >= 0.495, f"narrowest bar {min(inked) / PX:.3f} mm"
+        spaces = [b[0] - (a[0] + a[1]) for a, b in itertools.pairwise(bars)]
+        assert min(spaces) / PX >= 0.495 - 1 / PX  # the narrowest space (one pixel of anti-aliasing)
+        for start, length in bars:  # every bar, measured up and down its middle
+            x = x0 - margin + start + length // 2
+            runs = [r for r in dark_runs(column(image, x)) if r[0] <= y < r[0] + r[1]]
+            assert runs[0][1] / PX >= 31.75, f"bar at x={x} is {runs[0][1] / PX:.2f} mm tall"
+        # the quiet zones: 10 X of white either side of the symbol, on the label
+        left = x0 - margin + symbol_start
+        slot = next(s for s in label_slots(fmt) if s[0] <= left < s[2] and s[1] <= y < s[3])
+        quiet = round(10 * 0.495 * PX)
+        assert left - quiet >= slot[0] and left + symbol_width + quiet <= slot[2]
+        assert not dark_runs(row(image, y, left - quiet, left - 1))
+        assert not dark_runs(row(image, y, left + symbol_width + 1, left + symbol_width + quiet))
     assert found == len(one_tps)
 
 
 @pytest.mark.parametrize("fmt", ["a4", "thermal"])
 def test_the_qr_code_has_four_modules_of_white_to_every_edge_and_drawing(one_tps, fmt):
-    document = render(one_tps, fmt)
     found = 0
-    for page in document:
-        image = raster(page)
-        for result in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode):
-            found += 1
-            x0, y0, x1, y1 = bounds(result)
-            # the symbol's exact extent: every non-white pixel near the corners the decoder found
-            near = image.crop((x0 - 6, y0 - 6, x1 + 6, y1 + 6)).point(lambda v: 255 if v < 250 else 0)
-            bx0, by0, bx1, by1 = near.getbbox()
-            left, top, right, bottom = x0 - 6 + bx0, y0 - 6 + by0, x0 - 6 + bx1, y0 - 6 + by1
-            # a module: the finder pattern's top edge is 7 modules of dark
-            module = dark_runs(row(image, top + 3, left, right))[0][1] / 7
-            assert abs((right - left) / module - round((right - left) / module)) < 0.3  # whole modules
-            quiet = 4 * module
-            zone = (round(left - quiet), round(top - quiet), round(right + quiet), round(bottom + quiet))
-            slot = next(s for s in label_slots(fmt) if s[0] <= left < s[2] and s[1] <= top < s[3])
-            assert slot[0] <= zone[0] and slot[1] <= zone[1] and zone[2] <= slot[2] and zone[3] <= slot[3]
-            ring = image.crop(zone).point(lambda v: 255 if v < 250 else 0)
-            ring.paste(0, (left - zone[0], top - zone[1], right - zone[0], bottom - zone[1]))
-            assert ring.getbbox() is None, "something drawn in the QR code's quiet zone"
+    for image, result in symbols(one_tps, fmt, zxingcpp.BarcodeFormat.QRCode):
+        found += 1
+        x0, y0, x1, y1 = bounds(result)
+        # the symbol's exact extent: every non-white pixel near the corners the decoder found
+        near = image.crop((x0 - 6, y0 - 6, x1 + 6, y1 + 6)).point(lambda v: 255 if v < 250 else 0)
+        bx0, by0, bx1, by1 = near.getbbox()
+        left, top, right, bottom = x0 - 6 + bx0, y0 - 6 + by0, x0 - 6 + bx1, y0 - 6 + by1
+        # a module: the finder pattern's top edge is 7 modules of dark
+        module = dark_runs(row(image, top + 3, left, right))[0][1] / 7
+        assert abs((right - left) / module - round((right - left) / module)) < 0.3  # whole modules
+        quiet = 4 * module
+        zone = (round(left - quiet), round(top - quiet), round(right + quiet), round(bottom + quiet))
+        slot = next(s for s in label_slots(fmt) if s[0] <= left < s[2] and s[1] <= top < s[3])
+        assert slot[0] <= zone[0] and slot[1] <= zone[1] and zone[2] <= slot[2] and zone[3] <= slot[3]
+        ring = image.crop(zone).point(lambda v: 255 if v < 250 else 0)
+        ring.paste(0, (left - zone[0], top - zone[1], right - zone[0], bottom - zone[1]))
+        assert ring.getbbox() is None, "something drawn in the QR code's quiet zone"
     assert found == len(one_tps)
 
 

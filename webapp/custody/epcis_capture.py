@@ -183,8 +183,18 @@ def _seals(event: dict) -> list[str] | None:
     return None
 
 
-def _problem(event: dict, session: Session) -> tuple[str, str] | None:
-    """Why an event cannot be read as scans (reason, message), or None."""
+@dataclass
+class _Read:
+    """What an event says, once read: the scan it describes for each of its boxes."""
+
+    action: str
+    site: str
+    scanned_at: datetime
+    extra: dict
+
+
+def _read(event: dict, session: Session) -> _Read | tuple[str, str]:
+    """The event as scans (its place and destination looked up once), or why it cannot be: (reason, message)."""
     if not isinstance(event, dict) or event.get("type") != "ObjectEvent":
         return "not_object_event", _("Only ObjectEvents describe a box's handover.")
     if event.get("action") != "OBSERVE":
@@ -192,17 +202,23 @@ def _problem(event: dict, session: Session) -> tuple[str, str] | None:
     epcs = event.get("epcList")
     if not isinstance(epcs, list) or not epcs or not all(isinstance(e, str) for e in epcs):
         return "no_epc", _("The event names no box (epcList).")
-    if _time(event) is None:
+    moment = _time(event)
+    if moment is None:
         return "bad_time", _("eventTime is missing or not a time with its offset (RFC 3339).")
     step = short_name(event.get("bizStep"))
     if step not in ACTIONS:
         return "unknown_step", _("Business step %(step)s is not one Jejak records.", step=step or "-")
-    place = event.get("readPoint") or event.get("bizLocation")
-    if site_code(session, place) is None:
+    site = site_code(session, event.get("readPoint") or event.get("bizLocation"))
+    if site is None:
         return "unknown_place", _("The event's place (readPoint) is not a site Jejak knows.")
-    if ACTIONS[step] == "dispatch" and _destination(session, event) is None:
-        return "unknown_destination", _("A shipment names no destination site Jejak knows (destinationList).")
-    return None
+    extra = {}
+    if ACTIONS[step] == "dispatch":
+        extra["to"] = _destination(session, event)
+        if extra["to"] is None:
+            return "unknown_destination", _("A shipment names no destination site Jejak knows (destinationList).")
+    if seals := _seals(event):
+        extra["seals"] = seals
+    return _Read(ACTIONS[step], site, moment, extra)
 
 
 def capture(
@@ -223,26 +239,21 @@ def capture(
     slots: list[int] = []  # the result each scan answers
     for index, event in enumerate(events):
         key = _event_key(event) if isinstance(event, dict) else None
-        problem = _problem(event, session)
-        if problem:
-            results.append(EventResult(index, key, None, "error", *problem))
+        read = _read(event, session)
+        if not isinstance(read, _Read):
+            results.append(EventResult(index, key, None, "error", *read))
             continue
-        action = ACTIONS[short_name(event["bizStep"])]
-        site = site_code(session, event.get("readPoint") or event.get("bizLocation"))
-        extra = {"to": _destination(session, event)} if action == "dispatch" else {}
-        if seals := _seals(event):
-            extra["seals"] = seals
         for epc in event["epcList"]:
             scans.append(
                 ScanInput(
                     client_id=str(uuid.uuid5(NAMESPACE, f"{key}\n{epc}")),
                     code=box_code(epc),
-                    action=action,
-                    site=site,
-                    scanned_at=_time(event),
+                    action=read.action,
+                    site=read.site,
+                    scanned_at=read.scanned_at,
                     device_id=device[:64],
                     device_seq=len(scans) + 1,
-                    **extra,
+                    **read.extra,
                 )
             )
             slots.append(len(results))

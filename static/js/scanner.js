@@ -147,6 +147,10 @@ async function showRecent() {
     }
     items.push(item);
   }
+  if (state.correcting) {
+    state.recentStale = true; // a reason form opened while the list was read: it stays until sent or cancelled
+    return;
+  }
   $("recent").replaceChildren(...items);
   $("recent").dataset.waiting = String(outbox.length);
 }

@@ -44,6 +44,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from webapp.api import corrections as _api_corrections  # noqa: F401  (its routes join the API blueprint)
     from webapp.api import cosignatures as _api_cosignatures  # noqa: F401
     from webapp.api import custody as _api_custody  # noqa: F401
+    from webapp.api import epcis as _api_epcis  # noqa: F401
     from webapp.api import exports as _api_exports  # noqa: F401
     from webapp.api import handovers as _api_handovers  # noqa: F401
     from webapp.api import ledger as _api_ledger  # noqa: F401

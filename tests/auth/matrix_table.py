@@ -103,6 +103,8 @@ class Req:
             parts.append(json.dumps(self.json))
         if self.data:
             parts += [str(v) for v in self.data.values()]
+        if self.body:
+            parts.append(self.body.decode("utf-8", "replace"))
         return "\n".join(parts)
 
     @property
@@ -813,6 +815,56 @@ def label_jobs(method: str, rule: str) -> list[Case]:
     return found
 
 
+def epcis_captures(method: str, rule: str) -> list[Case]:
+    """An EPCIS document of one event, inspecting a box at one's own site, the box in scope and out: it is
+    judged inside the capture job exactly as the phone's inspect scan (scan_expect), the refusal being the
+    job's result; a role that may not write is refused before any job."""
+    found = []
+    for actor in ACTORS.values():
+        for variant in ("in", "out"):
+            site = _scan_site(actor, "inspect", away=False)
+
+            def make(world: World, actor=actor, variant=variant, site=site) -> Req:
+                ref = world.box(actor, "inspect", inside=variant == "in")
+                event = {
+                    "type": "ObjectEvent",
+                    "eventID": f"urn:uuid:{uuid.uuid4()}",
+                    "eventTime": _now(),
+                    "eventTimeZoneOffset": "+00:00",
+                    "epcList": [f"https://id.gs1.org/00/{ref.sscc}"],
+                    "action": "OBSERVE",
+                    "bizStep": "inspecting",
+                    "readPoint": {"id": f"https://wms.example/sites/{site}"},
+                }
+                document = {"type": "EPCISDocument", "schemaVersion": "2.0", "epcisBody": {"eventList": [event]}}
+                body = json.dumps(document).encode()
+                return Req("POST", rule, body=body, content_type="application/ld+json", box=ref, site=site)
+
+            key = box_key(actor, "inspect", inside=variant == "in")
+            found.append(
+                Case(method, rule, actor.key, f"inspect: {VARIANT_WORDS[variant]}", scan_expect(actor, "inspect", variant),
+                     make, "capture", (202,), ("custody_event", "epcis_capture"), objects=(f"box:{key}", f"site:{site}"))
+            )  # fmt: skip
+    return found
+
+
+def epcis_capture_jobs(method: str, rule: str) -> list[Case]:
+    """One's own capture job, and the national admin's: only its sender may read it (404 to anyone else)."""
+    found = []
+    for actor in ACTORS.values():
+        for whose in ("own", "national"):
+
+            def make(world: World, key=actor.key if whose == "own" else "national") -> Req:
+                return Req("GET", f"/api/v1/epcis/capture/{world.captures[key]}")
+
+            expect = _expect(actor, WRITE_ROLES, whose == "own")
+            found.append(
+                Case(method, rule, actor.key, f"{whose} capture job", expect, make, "api", url_object=True,
+                     objects=(f"capture:{whose}",))
+            )  # fmt: skip
+    return found
+
+
 def norm_edit(method: str, rule: str) -> list[Case]:
     """Norms are national: every scoped person is refused; a national admin (the control) may."""
     found = []
@@ -1148,6 +1200,16 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/cartons"): Route("write", ("site",), carton_orders, ("warehouse", "admin")),
     ("POST", "/cartons/orders/<ref>/labels"): Route("write", ("order",), carton_labels, PRINT_ROLES),
     ("POST", "/labels"): Route("write", ("region", "site"), label_jobs, PRINT_ROLES),
+    ("POST", "/api/v1/epcis/capture"): Route("write", ("box", "site"), epcis_captures, WRITE_ROLES),
+    ("GET", "/api/v1/epcis/capture/<capture_id>"): Route("read", ("capture",), epcis_capture_jobs, WRITE_ROLES),
+    ("GET", "/api/v1/epcis/events"): Route(
+        "list",
+        ("box",),
+        several(
+            lists("/api/v1/epcis/events", style="api", label="own area"),
+            reads("/api/v1/epcis/events?MATCH_epc={}", BOXES, style="api", out="scope_list"),
+        ),
+    ),
     ("POST", "/norms/<code>"): Route("write", ("norm",), norm_edit, ("admin",)),
     ("POST", "/admin/users"): Route("write", ("scope",), admin_users, ("admin",)),
     ("POST", "/admin/users/<int:user_id>/active"): Route(

@@ -37,7 +37,7 @@ from webapp.boxes.models import Box, Packet
 from webapp.boxes.packing import plan_packets
 from webapp.boxes.services import plan_tps_boxes
 from webapp.custody.handovers import add_signature, close_handover, start_handover
-from webapp.custody.models import Alert, CorrectionRequest, CustodyEvent
+from webapp.custody.models import Alert, CaptureJob, CorrectionRequest, CustodyEvent
 from webapp.custody.photos import store_photo
 from webapp.custody.pipeline import ScanInput, record_scans
 from webapp.geo.models import Region, Site, SiteKind
@@ -318,6 +318,7 @@ class World:
     corrections: dict[str, int] = field(default_factory=dict)  # side -> a pending correction of its damage scan
     latest_events: dict[str, int] = field(default_factory=dict)  # "A.held_courier" -> its latest event's id
     latest_clients: dict[str, str] = field(default_factory=dict)  # "A.held_courier" -> that event's scan id
+    captures: dict[str, str] = field(default_factory=dict)  # actor key (or "national") -> their capture job's id
 
     def box(self, actor: Actor, action: str, *, inside: bool) -> BoxRef | None:
         """The box an actor would act on (inside its scope), or its twin outside; None when no side has one."""
@@ -622,5 +623,15 @@ def build_world(session: Session, config: dict) -> World:
         session.flush()
         store_pdf(session, job, io.BytesIO(b"%PDF-1.4\n% matrix label job\n%%EOF\n"))
         world.jobs[key] = job.id
+
+    # An EPCIS capture job, done, of each actor and of the national admin (only its sender may read it).
+    for key, username in (*((a.key, a.username) for a in ACTORS.values()), ("national", NATIONAL_ADMIN)):
+        capture = CaptureJob(
+            capture_id=uuid.uuid4().hex, submitted_by=users[username], state="done", document_sha256="0" * 64,
+            events=0, done=0, counts={}, errors=[], attempts=1, created_at=datetime.now(UTC),
+            finished_at=datetime.now(UTC),
+        )  # fmt: skip
+        session.add(capture)
+        world.captures[key] = capture.capture_id
     session.commit()
     return world

@@ -223,6 +223,8 @@ def judge(case: Case, req: Req, response, changes: Diff | None, world: World) ->
     payload = response.get_json(silent=True)
     if status >= 500:
         return [f"server error {status}: {snippet(response)}"]
+    if case.style == "capture":
+        return judge_capture(case, req, response, changes, world)
     problems: list[str] = []
     expect = case.expect
     is_get = req.method == "GET"
@@ -423,6 +425,36 @@ def judge(case: Case, req: Req, response, changes: Diff | None, world: World) ->
         problems.append("wrote: " + changes.describe())
     problems += [f"shows {leak}" for leak in leaks(text, refused_markers(world, case, req), req, case.actor)]
     return problems
+
+
+def judge_capture(case: Case, req: Req, response, changes: Diff | None, world: World) -> list[str]:
+    """An EPCIS capture of one event: recorded as the scan (ok), or refused as the scan would be, inside the
+    job (its `errors`) or by the route for a role that may not write; a refusal writes nothing but the job
+    (and, for a role's refusal at one's own site, the receipt and alert a phone's keeps)."""
+    status, payload = response.status_code, response.get_json(silent=True) or {}
+    results = payload.get("errors") or [{}]
+    counts = payload.get("counts") or {}
+    problems = []
+    if case.expect == "ok":
+        if status != 202 or counts.get("accepted") != 1:
+            problems.append(f"expected 202, the event recorded; got {status} {counts} {results[0].get('reason')}")
+        if changes is not None and not any(e["box_id"] == req.box.id for e in changes.added.get("custody_event", [])):
+            problems.append("no ledger event for the box")
+        markers = world.markers(case.actor)
+    else:
+        route_refused = status == 403 and "error" in payload
+        job_refused = status == 202 and counts.get("accepted") == 0 and results[0].get("reason") == "forbidden"
+        if not (route_refused or job_refused):
+            problems.append(f"expected forbidden, got {status} {counts} {results[0].get('reason')} {snippet(response)}")
+        if changes is not None:
+            kept = {"epcis_capture"} | ({"scan_receipt", "alert"} if case.expect == "role" else set())
+            if changes.tables - kept or set(changes.changed) - {"epcis_capture"} or changes.removed:
+                problems.append("wrote: " + changes.describe())
+            for alert in changes.added.get("alert", []):
+                if alert["site_id"] != world.sites.get((req.site or "").upper()):
+                    problems.append(f"raised an alert elsewhere: {alert}")
+        markers = refused_markers(world, case, req)
+    return problems + [f"shows {leak}" for leak in leaks(answer_text(response), markers, req, case.actor)]
 
 
 def send(client: FlaskClient, req: Req):

@@ -75,26 +75,27 @@ def read_body(max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-def check_shape(data: bytes) -> None:
-    """Refuse JSON text that is not UTF-8, not an object, too deep, of too many values, or holds NaN or
-    Infinity, without parsing it: linear C-speed scans that allocate a few copies of the body at most."""
+def check_shape(data: bytes, *, max_values: int = MAX_VALUES, max_containers: int = MAX_CONTAINERS) -> None:
+    """Refuse JSON text that is not UTF-8, not an object, too deep, of too many values (`max_values`) or arrays
+    and objects (`max_containers`), or holds NaN or Infinity, without parsing it: linear C-speed scans that
+    allocate a few copies of the body at most."""
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
         raise _invalid("the body is not UTF-8 text") from None
     # A run of backslashes pairs up from its left, as JSON reads it; an odd one left escapes a quote.
     text = data.replace(b"\\\\", b"").replace(b'\\"', b"")
-    if text.count(b'"') > 2 * MAX_VALUES:
-        raise _invalid(f"more than {MAX_VALUES} strings")
+    if text.count(b'"') > 2 * max_values:
+        raise _invalid(f"more than {max_values} strings")
     shape = _STRING.sub(b"", text.translate(None, _NOT_SHAPE))  # outside strings, only what matters
     if b"N" in shape or b"I" in shape:
         raise _invalid("NaN and Infinity are not JSON numbers")
     if not shape.startswith(b"{"):
         raise _invalid("the body must be a JSON object")
-    if shape.count(b",") > MAX_VALUES:
-        raise _invalid(f"more than {MAX_VALUES} items")
-    if shape.count(b"[") + shape.count(b"{") > MAX_CONTAINERS:
-        raise _invalid(f"more than {MAX_CONTAINERS} arrays and objects")
+    if shape.count(b",") > max_values:
+        raise _invalid(f"more than {max_values} items")
+    if shape.count(b"[") + shape.count(b"{") > max_containers:
+        raise _invalid(f"more than {max_containers} arrays and objects")
     depth = 0
     for byte in shape.translate(None, b","):
         depth += 1 if byte in b"[{" else -1

@@ -340,6 +340,64 @@ FORBIDDEN_PACK = {
     ]
 }
 # gunicorn refuses a request line (method, URL, protocol) longer than this before the app sees it.
+CAPTURE_RESULT = {
+    "type": "object",
+    "required": ["index", "eventID", "epc", "verdict", "reason", "message"],
+    "properties": {
+        "index": {"type": "integer", "minimum": 0, "description": "The event's place in the document's eventList"},
+        "eventID": {"type": ["string", "null"], "description": "Its eventID (or a digest of the event without one)"},
+        "epc": {"type": ["string", "null"], "description": "The box, as the event named it (null: unreadable event)"},
+        "verdict": {
+            "enum": ["refused", "error"],
+            "description": "refused by the rules, or unreadable (nothing written)",
+        },
+        "reason": {"type": "string"},
+        "message": {"type": "string", "description": "In the caller's language (Indonesian by default)"},
+        "original_verdict": {"type": "string"},
+    },
+}
+CAPTURE_JOB = {
+    "type": "object",
+    "description": "The EPCIS 2.0 REST binding's capture job, with Jejak's progress and counts",
+    "required": ["captureID", "url", "createdAt", "finishedAt", "running", "success", "captureErrorBehaviour",
+                 "state", "events", "done", "counts", "errors", "error"],
+    "properties": {
+        "captureID": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+        "url": {"type": "string"},
+        "createdAt": {"type": "string", "format": "date-time"},
+        "finishedAt": {"type": ["string", "null"], "format": "date-time"},
+        "running": {"type": "boolean"},
+        "success": {"type": "boolean", "description": "Done, and every event recorded (or already)"},
+        "captureErrorBehaviour": {"const": "proceed"},
+        "state": {"enum": ["queued", "running", "done", "failed"]},
+        "events": {"type": "integer", "minimum": 0},
+        "done": {"type": "integer", "minimum": 0, "description": "Events taken so far"},
+        "counts": {
+            "type": "object",
+            "description": "Boxes by verdict",
+            "required": ["accepted", "duplicate", "refused", "error"],
+            "additionalProperties": {"type": "integer", "minimum": 0},
+        },
+        "errors": {"type": "array", "items": {"$ref": "#/components/schemas/CaptureResult"}},
+        "error": {"type": ["string", "null"], "description": "Why a failed job stopped, and what to do"},
+    },
+}  # fmt: skip
+EPCIS_DOCUMENT_IN = {
+    "type": "object",
+    "description": "An EPCIS 2.0 JSON-LD document. Each ObjectEvent (OBSERVE; bizStep shipping or departing, "
+    "receiving, accepting or arriving, inspecting) is one scan per box of its epcList (GS1 Digital Link "
+    "https://id.gs1.org/00/SSCC or urn:epc:id:sscc) at its readPoint (GLN Digital Link /414/, SGLN URN); a "
+    "shipment names its destination (destinationList, type location); `jejak:seals` may carry the seal numbers seen.",
+    "required": ["type", "epcisBody"],
+    "properties": {
+        "type": {"const": "EPCISDocument"},
+        "epcisBody": {
+            "type": "object",
+            "required": ["eventList"],
+            "properties": {"eventList": {"type": "array", "maxItems": 10000}},
+        },
+    },
+}
 REQUEST_LINE_LIMIT = 4094
 NO_NUL = {"type": "string", "pattern": r"^[^\u0000]*$"}
 # The error answers, each with the envelope; 405 also names the allowed methods in Allow.
@@ -548,6 +606,9 @@ def document() -> dict:
     components = {
         "Error": ERROR,
         "ScanResult": SCAN_RESULT,
+        "CaptureJob": CAPTURE_JOB,
+        "CaptureResult": CAPTURE_RESULT,
+        "EPCISDocumentIn": EPCIS_DOCUMENT_IN,
         "EventSummary": EVENT_SUMMARY,
         "Box": BOX,
         "Event": EVENT,
@@ -901,6 +962,76 @@ def document() -> dict:
                 404,
                 params=(region,),
             ),
+            "/epcis/capture": {
+                "post": {
+                    "summary": "Capture an EPCIS 2.0 document (EPCIS 2.0 REST binding): its events become the "
+                    "caller's scans, by the rules a phone's scan meets",
+                    "description": "202 with the capture job (Location: its address); a job of the queue records the "
+                    "events a part at a time, once each by eventID (a document sent again records nothing new). "
+                    "Refused events are kept as the phone's refusals are (receipt, alert); unreadable ones write "
+                    "nothing; both are listed in the job's errors. 400: not an EPCIS document, more than 10,000 "
+                    "events or 20,000 boxes, or a capture error behaviour other than proceed; 413: over 4 MB.",
+                    "parameters": [
+                        {"name": "GS1-Capture-Error-Behaviour", "in": "header", "schema": {"enum": ["proceed"]}},
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            media: {"schema": {"$ref": "#/components/schemas/EPCISDocumentIn"}}
+                            for media in ("application/ld+json", "application/json")
+                        },
+                    },
+                    "responses": {
+                        "202": {
+                            **_json("CaptureJob", "Taken: the capture job"),
+                            "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
+                        },
+                        **_errors(403, 415, method="post"),
+                    },
+                }
+            },
+            "/epcis/capture/{capture_id}": _get(
+                "One of the caller's capture jobs: its state, and each refused or unreadable event",
+                "CaptureJob",
+                403,
+                404,
+                params=(_path("capture_id"),),
+            ),
+            "/epcis/events": {
+                "get": {
+                    "summary": "EPCIS 2.0 simple event query (REST binding) over the events of boxes in the caller's "
+                    "area, oldest first, as an EPCISQueryDocument",
+                    "description": "Lists are comma-separated. A value naming nothing Jejak knows matches nothing. "
+                    "The next page's address is in the Link header (rel=next); a page may hold fewer than perPage "
+                    "events when EQ_bizStep or eventType is given. 400: an unknown parameter, or a time or number "
+                    "that cannot be read.",
+                    "parameters": [
+                        _query("eventType", NO_NUL, "ObjectEvent, AggregationEvent"),
+                        _query("GE_eventTime", moment, "Events at or after this time"),
+                        _query("LT_eventTime", moment, "Events before this time"),
+                        _query("GE_recordTime", moment, "Recorded at or after this time"),
+                        _query("LT_recordTime", moment, "Recorded before this time"),
+                        _query("EQ_bizStep", NO_NUL, "CBV 2.0 business steps, short or URI form"),
+                        _query("EQ_readPoint", NO_NUL, "Places: GLN Digital Link (/414/) or SGLN URN"),
+                        _query("MATCH_epc", NO_NUL, "Boxes: Digital Link /00/SSCC, SSCC URN or the 18 digits"),
+                        _query("MATCH_anyEPC", NO_NUL, "Boxes or packets, in epcList, parentID or childEPCs"),
+                        _query("perPage", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
+                        _query(
+                            "nextPageToken",
+                            {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                            "From the previous page's Link header",
+                        ),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "EPCISQueryDocument (queryName SimpleEventQuery)",
+                            "content": {"application/ld+json": {"schema": {"type": "object"}}},
+                            "headers": {"Link": {"schema": {"type": "string"}, "description": "rel=next"}},
+                        },
+                        **_errors(403),
+                    },
+                }
+            },
             "/export/epcis": {
                 "get": {
                     "summary": "The region's events (default: the whole country) as an EPCIS 2.0 JSON-LD document, "

@@ -8,7 +8,9 @@ work) and remembers the app, so that every task runs inside an app context with 
 - `labels/tasks.py`: print a label job (retried LABEL_JOB_RETRIES times, then shown as failed), and run
   again a job whose worker died;
 - `custody/signing_job.py`: sign a ledger checkpoint every LEDGER_MAX_DELAY / 2 seconds;
-- `alerts/tasks.py`: the stalled and overdue sweep every ALERTS_SWEEP_MINUTES.
+- `alerts/tasks.py`: the stalled and overdue sweep every ALERTS_SWEEP_MINUTES;
+- `custody/capture_jobs.py`: record an EPCIS document sent to the capture API, a part at a time, and run
+  again a capture whose worker died.
 
 A web request only enqueues; `flask jobs worker` (Huey's consumer, in threads) takes the tasks from the queue
 and runs the periodic ones. The queue outlives both: a task enqueued before a restart of the web server or of
@@ -18,8 +20,10 @@ enqueued, inside the caller's app context and transaction, as Huey's immediate m
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import TypeVar
@@ -30,6 +34,8 @@ from flask import Flask, has_app_context
 from flask.cli import with_appcontext
 from huey import Huey
 from huey.storage import MemoryStorage, PostgresStorage, PriorityRedisStorage, SqliteStorage
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from config import BASE_DIR
 
@@ -105,10 +111,58 @@ def app_task(work: Callable[..., T]) -> Callable[..., T]:
     return in_context
 
 
+class JobState(enum.StrEnum):
+    """Where a job of a jobs table stands (label print jobs, EPCIS capture jobs)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+def claim(session: Session, model: type, job_id: int) -> bool:
+    """Mark a queued job of `model` running, counting the attempt, in one statement and committed: of two
+    workers handed the same job, one gets it. False when it was not queued."""
+    from webapp.core.database import in_transaction
+
+    def mark() -> int:
+        running = {"state": JobState.RUNNING, "attempts": model.attempts + 1, "heartbeat_at": datetime.now(UTC)}
+        return session.execute(
+            update(model).where(model.id == job_id, model.state == JobState.QUEUED).values(**running)
+        ).rowcount
+
+    return bool(in_transaction(mark, session=session))
+
+
+def requeue_stalled(
+    session: Session, model: type, stale_seconds: int, retries: int, *, why: str, now: datetime | None = None
+) -> dict[int, int]:
+    """Jobs of `model` (a table of jobs with state, attempts, heartbeat_at, created_at, error, finished_at)
+    running without a sign of life for `stale_seconds` (their worker died: a restart, a crash): queued again
+    while they have runs left (of 1 + `retries`), failed otherwise, with `why`. Returns the queued ones' ids,
+    each with the retries left after its next run. The caller commits and enqueues them."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=stale_seconds)
+    jobs = session.scalars(
+        select(model).where(
+            model.state == JobState.RUNNING, func.coalesce(model.heartbeat_at, model.created_at) < cutoff
+        )
+    ).all()
+    queued = {}
+    for job in jobs:
+        job.error = why
+        if job.attempts > retries:
+            job.state, job.finished_at = JobState.FAILED, datetime.now(UTC)
+        else:
+            job.state = JobState.QUEUED
+            queued[job.id] = retries - job.attempts
+    return queued
+
+
 def init_app(app: Flask) -> None:
     """Configure the queue from `app` and register every task (each module registers its own on import)."""
     huey.init_app(app)
     from webapp.alerts import tasks as _alerts  # noqa: F401
+    from webapp.custody import capture_jobs as _capture  # noqa: F401
     from webapp.custody import signing_job as _signing  # noqa: F401
     from webapp.labels import tasks as _labels  # noqa: F401
 

@@ -51,6 +51,8 @@ from webapp.geo.gln import gs1_check_digit
 from webapp.geo.models import Site
 
 MAX_EVENTS = 10_000  # one document; a bigger one is sent in parts
+MAX_EPCS = 1_000  # boxes in one event (a truck's load is a few hundred)
+MAX_BOXES = 20_000  # boxes in one document, all its events together
 # Scan ids of captured events: uuid5 in this namespace of the event's id and the box.
 NAMESPACE = uuid.UUID("4b5a8d0e-5f2c-4f4e-9d3b-6a1c7e2f9b10")
 ACTIONS = {
@@ -202,6 +204,8 @@ def _read(event: dict, session: Session) -> _Read | tuple[str, str]:
     epcs = event.get("epcList")
     if not isinstance(epcs, list) or not epcs or not all(isinstance(e, str) for e in epcs):
         return "no_epc", _("The event names no box (epcList).")
+    if len(epcs) > MAX_EPCS:
+        return "too_many_epcs", _("At most %(n)s boxes per event: send it as several events.", n=f"{MAX_EPCS:,}")
     moment = _time(event)
     if moment is None:
         return "bad_time", _("eventTime is missing or not a time with its offset (RFC 3339).")
@@ -221,12 +225,8 @@ def _read(event: dict, session: Session) -> _Read | tuple[str, str]:
     return _Read(ACTIONS[step], site, moment, extra)
 
 
-def capture(
-    session: Session, *, actor: User, document: object, device: str, now: datetime | None = None
-) -> list[EventResult]:
-    """Record a capture document's events as `actor`'s scans, in one write (the caller commits). `device`
-    names where they came from (the capture job), as a phone's id does. One result per box per event, in the
-    document's order."""
+def document_events(document: object) -> list:
+    """The event list of an EPCIS 2.0 document, or DocumentProblem saying why it is none."""
     if not isinstance(document, dict) or document.get("type") != "EPCISDocument":
         raise DocumentProblem(_("This is not an EPCIS 2.0 document (type EPCISDocument)."))
     events = (document.get("epcisBody") or {}).get("eventList") if isinstance(document.get("epcisBody"), dict) else None
@@ -234,16 +234,28 @@ def capture(
         raise DocumentProblem(_("The document has no event list (epcisBody.eventList)."))
     if len(events) > MAX_EVENTS:
         raise DocumentProblem(_("At most %(n)s events per document: send it in parts.", n=f"{MAX_EVENTS:,}"))
-    results: list[EventResult | None] = []
+    boxes = sum(len(e["epcList"]) for e in events if isinstance(e, dict) and isinstance(e.get("epcList"), list))
+    if boxes > MAX_BOXES:
+        raise DocumentProblem(_("At most %(n)s boxes per document: send it in parts.", n=f"{MAX_BOXES:,}"))
+    return events
+
+
+def capture_events(
+    session: Session, *, actor: User, events: list, device: str, first: int = 0, now: datetime | None = None
+) -> list[EventResult]:
+    """Record events (the document's from index `first` on) as `actor`'s scans, in one write (the caller
+    commits). `device` names where they came from (the capture job), as a phone's id does; the scans are
+    numbered from `first`, so a document taken in parts keeps its order. One result per box per event."""
+    results: list[EventResult] = []
     scans: list[ScanInput] = []
     slots: list[int] = []  # the result each scan answers
-    for index, event in enumerate(events):
+    for index, event in enumerate(events, start=first):
         key = _event_key(event) if isinstance(event, dict) else None
         read = _read(event, session)
         if not isinstance(read, _Read):
             results.append(EventResult(index, key, None, "error", *read))
             continue
-        for epc in event["epcList"]:
+        for position, epc in enumerate(event["epcList"]):
             scans.append(
                 ScanInput(
                     client_id=str(uuid.uuid5(NAMESPACE, f"{key}\n{epc}")),
@@ -252,7 +264,7 @@ def capture(
                     site=read.site,
                     scanned_at=read.scanned_at,
                     device_id=device[:64],
-                    device_seq=len(scans) + 1,
+                    device_seq=index * MAX_EPCS + position + 1,  # the document's order
                     **read.extra,
                 )
             )
@@ -264,7 +276,14 @@ def capture(
             answer.verdict, answer.reason, answer.message = str(outcome.verdict), outcome.reason or "", message(outcome)
             if outcome.verdict == Verdict.DUPLICATE:
                 answer.original = outcome.original_verdict
-    return [r for r in results if r is not None]
+    return results
+
+
+def capture(
+    session: Session, *, actor: User, document: object, device: str, now: datetime | None = None
+) -> list[EventResult]:
+    """Record a whole capture document's events as `actor`'s scans, in one write (the caller commits)."""
+    return capture_events(session, actor=actor, events=document_events(document), device=device, now=now)
 
 
 epcis_cli = AppGroup("epcis", help="EPCIS 2.0 documents from other systems.")

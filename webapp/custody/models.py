@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.auth.models import User
 from webapp.boxes.models import Box
+from webapp.core.jobs import JobState
 from webapp.extensions import db
 from webapp.geo.models import Site
 
@@ -422,3 +423,37 @@ class LedgerCosignature(db.Model):
 
     def __repr__(self) -> str:
         return f"<LedgerCosignature {self.witness_id} checkpoint={self.checkpoint_id} at {self.timestamp}>"
+
+
+class CaptureJob(db.Model):
+    """An EPCIS 2.0 document sent to `POST /api/v1/epcis/capture`, recorded as its sender's scans by a task of
+    the job queue (custody/capture_jobs.py), a part at a time.
+
+    `capture_id` is the job's name in URLs (random, so one sender cannot guess another's). The document is
+    kept until it is captured, then dropped (its SHA-256 stays): its events are in the ledger. `done` counts
+    the events taken so far; `counts` the boxes by verdict; `errors` each box's refusal or an event's reason
+    it could not be read, as in the capture's results."""
+
+    __tablename__ = "epcis_capture"
+    __table_args__ = (CheckConstraint(f"state IN ({_values(JobState)})", name="state_valid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    capture_id: Mapped[str] = mapped_column(String(32), unique=True)
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    state: Mapped[str] = mapped_column(String(8), default=JobState.QUEUED)
+    document: Mapped[str | None] = mapped_column(Text)
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    events: Mapped[int] = mapped_column(Integer)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    errors: Mapped[list] = mapped_column(JSON, default=list)
+    error: Mapped[str | None] = mapped_column(Text)  # why the job itself failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    submitted_by: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<CaptureJob {self.capture_id} {self.state} {self.done}/{self.events}>"

@@ -129,7 +129,9 @@ def _holder_site(holder_column):
     return site, and_(holder_column.like(SITE + "%"), site.code == func.substr(holder_column, len(SITE) + 1))
 
 
-def _rows(session: Session, region: str, start: datetime, end: datetime):
+def _query(*conditions, region: str = ""):
+    """Every event's row for `epcis_event`, in ledger order, where `conditions` hold (on the event table,
+    `CustodyEvent.__table__`, on Box and on Packet) and, with `region`, of the boxes bound there."""
     dest = aliased(Site)
     here = aliased(Site)
     t = CustodyEvent.__table__
@@ -171,13 +173,32 @@ def _rows(session: Session, region: str, start: datetime, end: datetime):
         .outerjoin(Packet, Packet.packed_event_id == t.c.id)
         .outerjoin(fix, (fix.c.corrects == t.c.hash) & (fix.c.box_id == t.c.box_id) & (fix.c.kind == "correct"))
         .outerjoin(there, there.id == fix.c.site_id)
-        .where(t.c.scanned_at >= start, t.c.scanned_at < end)
+        .where(*conditions)
         .order_by(t.c.id)
-        .execution_options(yield_per=2000, stream_results=True)
     )
     if region:
         query = query.where((dest.region_code == region) | dest.region_code.startswith(region + "."))
-    return session.execute(query).mappings()
+    return query
+
+
+def _rows(session: Session, region: str, start: datetime, end: datetime):
+    t = CustodyEvent.__table__
+    query = _query(t.c.scanned_at >= start, t.c.scanned_at < end, region=region)
+    return session.execute(query.execution_options(yield_per=2000, stream_results=True)).mappings()
+
+
+def query_events(
+    session: Session, conditions: list, *, after: int, limit: int, base: str
+) -> tuple[list[dict], int | None]:
+    """Up to `limit` events after ledger id `after` where `conditions` hold, as EPCIS events, and the id to
+    go on after when there may be more (else None)."""
+    query = _query(CustodyEvent.__table__.c.id > after, *conditions).add_columns(
+        CustodyEvent.__table__.c.id.label("ledger_id")
+    )
+    rows = session.execute(query.limit(limit + 1)).mappings().all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return [epcis_event(_with_correction(row), base) for row in rows], rows[-1]["ledger_id"] if more else None
 
 
 def _with_correction(row: Mapping) -> dict:

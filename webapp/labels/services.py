@@ -7,17 +7,18 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import BinaryIO
 
 from flask import current_app, has_app_context
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from webapp.auth.models import User
 from webapp.boxes.models import Box, BoxStatus, Packet
 from webapp.core.batching import chunks
 from webapp.core.database import in_transaction
+from webapp.core.jobs import claim
 from webapp.custody.actions import EventKind
 from webapp.custody.models import CustodyEvent, Verdict
 from webapp.custody.pipeline import ScanInput, record_scans
@@ -299,17 +300,7 @@ def run_job(session: Session, job_id: int, *, base_url: str, last_attempt: bool 
     `last_attempt` it is recorded as the job's end (failed, with its error) instead. Running a job again
     commissions nothing twice (commission_print's run_key). JobNotRunnable when the job is not queued.
     """
-    claimed = in_transaction(  # one statement: of two workers handed the same job, one runs it
-        lambda: (
-            session.execute(
-                update(LabelJob)
-                .where(LabelJob.id == job_id, LabelJob.state == JobState.QUEUED)
-                .values(state=JobState.RUNNING, attempts=LabelJob.attempts + 1, heartbeat_at=datetime.now(UTC))
-            ).rowcount
-        ),
-        session=session,
-    )
-    if not claimed:
+    if not claim(session, LabelJob, job_id):
         raise JobNotRunnable(f"label job {job_id} is not waiting to run")
     job = session.get(LabelJob, job_id, populate_existing=True)
     try:
@@ -360,25 +351,3 @@ def run_job(session: Session, job_id: int, *, base_url: str, last_attempt: bool 
         _set(session, job, state=JobState.QUEUED, error=error)
         raise
     return job
-
-
-def requeue_stalled(session: Session, stale_seconds: int, retries: int, now: datetime | None = None) -> dict[int, int]:
-    """Running jobs that gave no sign of life for `stale_seconds` (their worker died: a restart, a crash):
-    queued again while they have runs left (of 1 + `retries`), failed otherwise. Returns the queued ones'
-    ids, each with the retries left after its next run. The caller commits and enqueues them."""
-    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=stale_seconds)
-    jobs = session.scalars(
-        select(LabelJob).where(
-            LabelJob.state == JobState.RUNNING,
-            func.coalesce(LabelJob.heartbeat_at, LabelJob.created_at) < cutoff,
-        )
-    ).all()
-    queued = {}
-    for job in jobs:
-        job.error = "the worker stopped while printing"
-        if job.attempts > retries:
-            job.state, job.finished_at = JobState.FAILED, datetime.now(UTC)
-        else:
-            job.state = JobState.QUEUED
-            queued[job.id] = retries - job.attempts
-    return queued

@@ -16,10 +16,10 @@ from huey import crontab
 from sqlalchemy.orm import Session
 
 from webapp.core.database import in_transaction
-from webapp.core.jobs import app_task, huey
+from webapp.core.jobs import app_task, huey, requeue_stalled
 from webapp.extensions import db
 from webapp.labels.models import JobState, LabelJob
-from webapp.labels.services import JobNotRunnable, requeue_stalled, run_job
+from webapp.labels.services import JobNotRunnable, run_job
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,9 @@ def requeue_stalled_jobs() -> None:
     """Run again the jobs whose worker died while printing (no sign of life for LABEL_JOB_STALE_SECONDS)."""
     config = current_app.config
     retries = config["LABEL_JOB_RETRIES"]
-    queued = in_transaction(lambda: requeue_stalled(db.session, config["LABEL_JOB_STALE_SECONDS"], retries))
+    why = "the worker stopped while printing"
+    stale = config["LABEL_JOB_STALE_SECONDS"]
+    queued = in_transaction(lambda: requeue_stalled(db.session, LabelJob, stale, retries, why=why))
     for job_id, left in queued.items():
         log.warning("label job %s lost its worker: queued again", job_id)
         huey.enqueue(print_labels.s(job_id, retries=left, retry_delay=config["LABEL_JOB_RETRY_DELAY"]))

@@ -1,0 +1,216 @@
+"""EPCIS 2.0 over its REST binding: capture (`POST /epcis/capture`, then `GET /epcis/capture/{captureID}`)
+and the simple event query (`GET /epcis/events`).
+
+Capture takes an EPCIS 2.0 JSON-LD document from another system (a printer's, a logistics company's) sent
+with an account's token: 202 with the capture job's address; a task records its events as that account's
+scans, by the phone's rules (custody/capture_jobs.py, custody/epcis_capture.py). Only the sender sees the
+job (anyone else: 404).
+
+The query answers an EPCISQueryDocument of the events of boxes in the caller's area, oldest first, by box
+(MATCH_epc / MATCH_anyEPC), business step (EQ_bizStep), event type, place (EQ_readPoint) and time range
+(GE_/LT_eventTime, GE_/LT_recordTime), `perPage` at a time; the next page's address is in the Link header
+(rel="next"), as the binding says (a page may hold fewer than perPage events when a business step or event
+type is asked for). A value that names nothing Jejak knows (an EPC of no box, another business step or event
+type, an unknown place) matches nothing; a parameter it does not know, or a time or number it cannot read, is
+refused (400), as the standard's QueryParameterException, rather than ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import current_app, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from webapp.api.body import BodyError, check_shape, read_body
+from webapp.api.custody import WRITE_ROLES
+from webapp.api.views import bp
+from webapp.auth.access import box_clause, roles_required
+from webapp.boxes.codes import CodeError, parse_code
+from webapp.boxes.models import Box, Packet
+from webapp.core.database import in_transaction
+from webapp.core.errors import error_response
+from webapp.custody.actions import ACTIONS
+from webapp.custody.capture_jobs import capture_json, enqueue, submit
+from webapp.custody.epcis_capture import MAX_BOXES, MAX_EVENTS, DocumentProblem, box_code, short_name, site_code
+from webapp.custody.event import utc_text
+from webapp.custody.models import CaptureJob, CustodyEvent
+from webapp.exports.epcis import CONTEXT, REPRINT, namespaces, query_events
+from webapp.extensions import db
+from webapp.geo.models import Site
+
+CAPTURE_MAX_BYTES = 4 * 1024 * 1024  # the app's MAX_CONTENT_LENGTH: a bigger document is sent in parts
+PER_PAGE, MAX_PER_PAGE = 100, 1000
+MAX_LIST = 100  # values of one list parameter (EPCs, business steps)
+QUERY_PARAMETERS = (
+    "eventType",
+    "GE_eventTime",
+    "LT_eventTime",
+    "GE_recordTime",
+    "LT_recordTime",
+    "EQ_bizStep",
+    "EQ_readPoint",
+    "MATCH_epc",
+    "MATCH_anyEPC",
+    "perPage",
+    "nextPageToken",
+)
+EVENT_TYPES = ("ObjectEvent", "AggregationEvent")
+# Each CBV business step, the ledger's kinds that export with it (a label reprint: `encoding`).
+STEP_KINDS: dict[str, set[str]] = {}
+for _kind, _action in ACTIONS.items():
+    STEP_KINDS.setdefault(_action.epcis[0], set()).add(_kind.value)
+STEP_KINDS.setdefault(REPRINT[0], set()).add("commission")
+
+
+@bp.route("/epcis/capture", methods=["POST"])
+@roles_required(*WRITE_ROLES)
+def epcis_capture():
+    """Take an EPCIS 2.0 document to capture: 202 and the job (Location: its address)."""
+    if request.headers.get("GS1-Capture-Error-Behaviour", "proceed").strip().lower() != "proceed":
+        return error_response(
+            400,
+            "invalid_request",
+            _("Only the proceed capture error behaviour is offered: a refused event keeps its alert."),
+        )
+    body = read_body(CAPTURE_MAX_BYTES)
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if request.mimetype not in ("application/json", "application/ld+json") or charset != "utf-8":
+        raise BodyError(
+            415, "unsupported_media_type", _("Send the document as JSON-LD (Content-Type: application/ld+json).")
+        )
+    check_shape(body, max_values=60 * MAX_EVENTS + 2 * MAX_BOXES, max_containers=20 * MAX_EVENTS)
+    actor = current_user._get_current_object()
+    try:
+        job = in_transaction(lambda: submit(db.session, actor, body))
+    except DocumentProblem as problem:
+        return error_response(400, "invalid_request", str(problem))
+    enqueue(db.session, job)  # a worker captures it (at once with JOBS_IMMEDIATE)
+    url = url_for("api.epcis_capture_job", capture_id=job.capture_id)
+    return capture_json(job, url=url), 202, {"Location": url}
+
+
+@bp.route("/epcis/capture/<capture_id>")
+@roles_required(*WRITE_ROLES)
+def epcis_capture_job(capture_id: str):
+    """One capture job of the caller's: its state and each refused or unreadable event."""
+    job = None
+    if len(capture_id) == 32 and capture_id.isascii() and capture_id.isalnum():
+        job = db.session.scalar(select(CaptureJob).where(CaptureJob.capture_id == capture_id.lower()))
+    if job is None or job.submitted_by_id != current_user.id:
+        return error_response(404, "not_found", _("No capture job with that id of yours."))
+    return capture_json(job, url=url_for("api.epcis_capture_job", capture_id=job.capture_id))
+
+
+class QueryProblem(ValueError):
+    """A query parameter the query cannot take (400, as EPCIS's QueryParameterException)."""
+
+
+def _values(name: str) -> list[str]:
+    values = [v.strip() for raw in request.args.getlist(name) for v in raw.split(",") if v.strip()]
+    if len(values) > MAX_LIST:
+        raise QueryProblem(_("At most %(n)s values for %(name)s.", n=MAX_LIST, name=name))
+    return values
+
+
+def _time(name: str) -> datetime | None:
+    text = request.args.get(name)
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise QueryProblem(_("%(name)s must be a time with its offset (RFC 3339).", name=name))
+    return moment.astimezone(UTC)
+
+
+def _number(name: str, default: int, largest: int) -> int:
+    text = request.args.get(name)
+    if text is None:
+        return default
+    if not (text.isascii() and text.isdigit() and 0 < len(text) <= 19 and 0 < int(text) <= largest):
+        raise QueryProblem(_("%(name)s must be a whole number from 1 to %(n)s.", name=name, n=largest))
+    return int(text)
+
+
+def _ssccs(name: str) -> list[str] | None:
+    """The boxes' SSCCs the EPCs name (an EPC that names no box matches nothing), or None if not asked."""
+    found = []
+    for epc in _values(name):
+        try:
+            found.append(parse_code(box_code(epc)))
+        except CodeError:
+            found.append("")  # no box has it
+    return found or None
+
+
+def _conditions() -> tuple[list, set[str] | None, set[str] | None]:
+    """The query's SQL conditions, and the exact business steps and event types to keep (None: any)."""
+    unknown = sorted(set(request.args) - set(QUERY_PARAMETERS))
+    if unknown:
+        raise QueryProblem(
+            _(
+                "Unknown query parameter %(name)s; known: %(known)s.",
+                name=unknown[0][:40],
+                known=", ".join(QUERY_PARAMETERS),
+            )
+        )
+    t = CustodyEvent.__table__
+    conditions = [box_clause(current_user)]
+    for name, column, op in (
+        ("GE_eventTime", t.c.scanned_at, "ge"),
+        ("LT_eventTime", t.c.scanned_at, "lt"),
+        ("GE_recordTime", t.c.recorded_at, "ge"),
+        ("LT_recordTime", t.c.recorded_at, "lt"),
+    ):
+        moment = _time(name)
+        if moment is not None:
+            conditions.append(column >= moment if op == "ge" else column < moment)
+    steps = None
+    if wanted := _values("EQ_bizStep"):
+        steps = {short_name(step) for step in wanted}
+        conditions.append(t.c.kind.in_(sorted({k for s in steps for k in STEP_KINDS.get(s, ())}) or [""]))
+    types = set(_values("eventType")) or None  # another type than Jejak's two matches nothing
+    if places := _values("EQ_readPoint"):
+        codes = [site_code(db.session, place) for place in places]
+        conditions.append(t.c.site_id.in_(select(Site.id).where(Site.code.in_([c for c in codes if c]))))
+    if (ssccs := _ssccs("MATCH_epc")) is not None:
+        conditions.append(Box.sscc.in_(ssccs))
+        types = (types or set(EVENT_TYPES)) & {"ObjectEvent"}
+    if (ssccs := _ssccs("MATCH_anyEPC")) is not None:
+        conditions.append(or_(Box.sscc.in_(ssccs), Packet.sscc.in_(ssccs)))
+    return conditions, steps, types
+
+
+@bp.route("/epcis/events")
+@roles_required()
+def epcis_events():
+    """The simple event query over the events of boxes in the caller's area, as an EPCISQueryDocument."""
+    try:
+        conditions, steps, types = _conditions()
+        per_page = _number("perPage", PER_PAGE, MAX_PER_PAGE)
+        after = _number("nextPageToken", 0, 2**63 - 1) if "nextPageToken" in request.args else 0
+    except QueryProblem as problem:
+        return error_response(400, "invalid_request", str(problem))
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    events, next_after = query_events(db.session, conditions, after=after, limit=per_page, base=base)
+    events = [e for e in events if (steps is None or e["bizStep"] in steps) and (types is None or e["type"] in types)]
+    document = {
+        "@context": [CONTEXT, namespaces(base)],
+        "type": "EPCISQueryDocument",
+        "schemaVersion": "2.0",
+        "creationDate": utc_text(datetime.now(UTC)),
+        "epcisBody": {"queryResults": {"queryName": "SimpleEventQuery", "resultsBody": {"eventList": events}}},
+    }
+    headers = {}
+    if next_after is not None:
+        args = {k: request.args.getlist(k) for k in request.args if k != "nextPageToken"}
+        headers["Link"] = f'<{url_for("api.epcis_events", **args, nextPageToken=next_after)}>; rel="next"'
+    response = current_app.json.response(document)
+    response.mimetype = "application/ld+json"
+    response.headers.update(headers)
+    return response

@@ -41,6 +41,24 @@ def test_epcis2js_computes_each_exported_event_id(client, world, full_ledger):  
     assert epcis2js_hashes(text) == [e["eventID"] for e in events]
 
 
+def test_epcis2js_loads_and_validates_the_export(client, world, full_ledger):  # noqa: F811
+    """The SDK's own validator (GS1's schema and each event by its type) takes the whole export, and its
+    EPCISDocument class loads every event."""
+    text, document = _export(client, world)
+    checked = subprocess.run(
+        [NODE, "validate.js"], cwd=TOOL, input=text, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.split() == ["valid", str(len(document["epcisBody"]["eventList"]))]
+    # and it refuses what is not EPCIS: the check can fail
+    broken = json.loads(text)
+    broken["epcisBody"]["eventList"][0]["action"] = "SHIPPED"
+    refused = subprocess.run(
+        [NODE, "validate.js"], cwd=TOOL, input=json.dumps(broken), capture_output=True, text=True, timeout=120
+    )
+    assert refused.returncode == 1 and refused.stdout.startswith("invalid")
+
+
 def test_epcis2js_agrees_with_ours_on_the_published_examples():
     """On the reference implementation's example events that ours covers, epcis2.js and ours agree, except
     where epcis2.js differs from the reference's published values, which ours matches: an SSCC given as

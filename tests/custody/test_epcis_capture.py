@@ -194,3 +194,18 @@ def test_flask_epcis_capture_records_a_file_and_says_what_was_refused(world, run
     path.write_text("{}")
     assert runner.invoke(args=["epcis", "capture", str(path), "--as", world.gudang.username]).exit_code == 1
     assert runner.invoke(args=["epcis", "capture", str(path), "--as", "nobody"]).exit_code == 2
+
+
+def test_flask_epcis_export_writes_the_document_the_api_serves(world, runner, tmp_path):
+    [box] = kecamatan_boxes(world, "31.01.01", 1)
+    path = tmp_path / "ekspor.jsonld"
+    result = runner.invoke(args=["epcis", "export", str(path), "--region", "3101"])
+    assert result.exit_code == 0, result.output
+    exported = json.loads(path.read_text())
+    events = exported["epcisBody"]["eventList"]
+    assert exported["type"] == "EPCISDocument" and exported["jejak:complete"] == {"events": len(events)}
+    assert [e["bizStep"] for e in events if e.get("epcList") == [f"http://127.0.0.1:8000/00/{box.sscc}"]] == [
+        "commissioning",
+        "packing",
+    ]
+    assert runner.invoke(args=["epcis", "export", str(path), "--region", "99.99"]).exit_code == 1

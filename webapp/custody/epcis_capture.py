@@ -32,7 +32,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -316,3 +316,26 @@ def capture_command(path: Path, username: str) -> None:
     click.echo(", ".join(f"{n} {verdict}" for verdict, n in sorted(counts.items())) or "no events")
     if any(r.verdict not in ("accepted", "duplicate") for r in results):
         raise SystemExit(1)
+
+
+@epcis_cli.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--region", help="Only the events of boxes bound for this region (e.g. 31.75); default: all.")
+def export_command(path: Path, region: str | None) -> None:
+    """Write the ledger's events as one EPCIS 2.0 JSON-LD document, as GET /api/v1/export/epcis does."""
+    from flask import current_app
+
+    from webapp.exports.epcis import stream_document
+    from webapp.geo.models import Region, dotted_code
+
+    code = ""
+    if region is not None:
+        code = dotted_code(region) or ""
+        if not code or db.session.get(Region, code) is None:
+            raise click.ClickException("no region with that code (e.g. 31.75)")
+    start, end = datetime(2020, 1, 1, tzinfo=UTC), datetime.now(UTC)
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    with path.open("w", encoding="utf-8", newline="\n") as out:
+        for chunk in stream_document(db.session, region=code, start=start, end=end, base=base):
+            out.write(chunk)
+    click.echo(f"Exported to {path}.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import itertools
+from dataclasses import replace
 
 import pypdfium2 as pdfium
 import pytest
@@ -17,7 +18,7 @@ from PIL import Image, ImageFilter, ImageOps
 from sqlalchemy import select
 
 from webapp.geo.models import Site
-from webapp.labels.render import render_pdf
+from webapp.labels.render import render_pdf, sscc_text
 from webapp.labels.services import label_specs
 
 BASE = "https://jejak.kpu.go.id"
@@ -237,3 +238,24 @@ def test_the_gs1_128_decodes_at_150_dpi_with_a_blur(seeded, app, fmt):
             read = zxingcpp.read_barcodes(label, formats=zxingcpp.BarcodeFormat.Code128)
             decoded += any(r.text == f"(00){spec.sscc}" and r.symbology_identifier == "]C1" for r in read)
     assert decoded >= 190, f"{decoded} of 200 decoded"
+
+
+def test_labels_sharing_a_sheet_each_show_their_own_band_sender_and_reprint(one_tps):
+    """What labels have in common is drawn once a PDF and reused: each label must still show its own
+    contest, sender and reprint number, whatever the labels before it on the sheet showed."""
+    senders = ["Gudang KPU Kota Jakarta Timur", "PT Percetakan Nusantara"]
+    specs = [replace(spec, reprint=(0, 2, 1)[i % 3], sender=senders[i // 4]) for i, spec in enumerate(one_tps * 2)]
+    document = render(specs, "a4")
+    assert len(document) == 2
+    for number, page in enumerate(document):
+        text = page.get_textpage()
+        for (left, top, right, bottom), spec in zip(label_slots("a4"), specs[number * 4 : number * 4 + 4], strict=True):
+            shown = text.get_text_bounded(
+                left / PX * PT, (A4[1] - bottom / PX) * PT, right / PX * PT, (A4[1] - top / PX) * PT
+            )
+            assert spec.contest_label.upper() in shown
+            assert f"Dari {spec.sender}" in shown
+            assert ("REPRINT" in shown) == bool(spec.reprint)
+            if spec.reprint:
+                assert f"REPRINT {spec.reprint}" in shown
+            assert f"(00) {sscc_text(spec.sscc, spec.prefix_length)}" in shown

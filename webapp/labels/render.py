@@ -12,6 +12,7 @@ operators in parallel while this process lays out the pages, in order.
 from __future__ import annotations
 
 import functools
+import hashlib
 import multiprocessing
 import os
 import threading
@@ -24,6 +25,7 @@ from qrcode.constants import ERROR_CORRECT_M
 from reportlab import rl_config
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
+from reportlab.lib.rl_accel import fp_str
 from reportlab.lib.units import inch, mm
 from reportlab.pdfgen.canvas import Canvas
 
@@ -150,13 +152,9 @@ def codes_for(spec: LabelSpec, reduction: float = 0.0) -> Codes:
 
 
 def _draw_codes(canvas: Canvas, ops: str, x: float, y: float, sx: float, sy: float) -> None:
-    """Draw module-unit operators with their origin at (x, y) (top left for a QR: sy < 0)."""
-    canvas.saveState()
-    canvas.setFillColorRGB(0, 0, 0)
-    canvas.translate(x, y)
-    canvas.scale(sx, sy)
-    canvas.addLiteral(ops)
-    canvas.restoreState()
+    """Draw module-unit operators with their origin at (x, y) (top left for a QR: sy < 0), in black: one
+    path in its own graphics state (one `cm` for the translation and the scale together)."""
+    canvas.addLiteral(f"q 0 0 0 rg {fp_str(sx, 0, 0, sy, x, y)} cm {ops} Q")
 
 
 def sscc_text(sscc: str, prefix_length: int = 0) -> str:
@@ -178,65 +176,98 @@ def _text(canvas: Canvas, text: str, x: float, y: float, font: str, size: float,
     canvas.drawString(x, y, text)
 
 
-def draw_label(canvas: Canvas, spec: LabelSpec, codes: Codes, x: float, y: float, w: float, h: float) -> None:
-    """One GS1 logistic label in the box (x, y, w, h), y at the bottom, top to bottom: the contest's colour
-    band, the from-block (who printed it), the to-block (where it goes, with the QR code and box n of N),
-    and the SSCC block (title, the SSCC in text, the GS1-128 symbol and its human-readable line)."""
-    # the contest's colour band
+def _label_form(canvas: Canvas, spec: LabelSpec, w: float, h: float) -> str:
+    """The name of a Form XObject with what labels of one contest, sender and reprint number share, in
+    the label's own coordinates: the colour band and its text, the from-block, the two rules, "Kepada:"
+    and the SSCC block's title. Drawn once a PDF, then placed on each label with one `Do`."""
+    key = (round(w, 3), round(h, 3), spec.colour, spec.contest, spec.contest_label, spec.reprint, spec.sender)
+    name = "label" + hashlib.sha1(repr(key).encode()).hexdigest()[:16]
+    if canvas.hasForm(name):
+        return name
+    canvas.beginForm(name, 0, 0, w, h)
     canvas.setFillColor(HexColor(spec.colour))
-    canvas.rect(x, y + h - BAND, w, BAND, stroke=0, fill=1)
+    canvas.rect(0, h - BAND, w, BAND, stroke=0, fill=1)
     light_band = spec.contest == "DPR"  # black on the yellow band, white on the others
     canvas.setFillColorRGB(*((0, 0, 0) if light_band else (1, 1, 1)))
     canvas.setFont("Helvetica-Bold", 12)
-    canvas.drawString(x + PAD, y + h - BAND + 2.3 * mm, spec.contest_label.upper())
+    canvas.drawString(PAD, h - BAND + 2.3 * mm, spec.contest_label.upper())
     if spec.reprint:
-        canvas.drawRightString(x + w - PAD, y + h - BAND + 2.3 * mm, f"REPRINT {spec.reprint}")
+        canvas.drawRightString(w - PAD, h - BAND + 2.3 * mm, f"REPRINT {spec.reprint}")
     canvas.setFillColorRGB(0, 0, 0)
     canvas.setLineWidth(0.6)
-
-    # from-block
-    top = y + h - BAND
+    top = h - BAND
     if spec.sender:
-        _text(canvas, f"Dari {spec.sender}", x + PAD, top - 7 * mm, "Helvetica-Bold", 12, w - 2 * PAD)
+        _text(canvas, f"Dari {spec.sender}", PAD, top - 7 * mm, "Helvetica-Bold", 12, w - 2 * PAD)
     to_top = top - FROM_BLOCK
-    sscc_top = y + SSCC_BLOCK
-    canvas.line(x + PAD, to_top, x + w - PAD, to_top)
-    canvas.line(x + PAD, sscc_top, x + w - PAD, sscc_top)
+    canvas.line(PAD, to_top, w - PAD, to_top)
+    canvas.line(PAD, SSCC_BLOCK, w - PAD, SSCC_BLOCK)
+    canvas.setFont("Helvetica", 7)
+    canvas.drawString(PAD, to_top - 3.5 * mm, "Kepada:")
+    canvas.setFont("Helvetica-Bold", 13)  # the data title, capitals 3.3 mm tall
+    canvas.drawString(PAD, SSCC_BLOCK - 5.8 * mm, "SSCC")
+    canvas.endForm()
+    return name
+
+
+def draw_label(canvas: Canvas, spec: LabelSpec, codes: Codes, x: float, y: float, w: float, h: float) -> None:
+    """One GS1 logistic label in the box (x, y, w, h), y at the bottom, top to bottom: the contest's colour
+    band, the from-block (who printed it), the to-block (where it goes, with the QR code and box n of N),
+    and the SSCC block (title, the SSCC in text, the GS1-128 symbol and its human-readable line).
+
+    What labels share is one Form XObject (`_label_form`); each label adds its two codes (a path each)
+    and one text object with its own lines."""
+    form = _label_form(canvas, spec, w, h)
+    canvas.saveState()
+    canvas.translate(x, y)
+    canvas.doForm(form)
+    canvas.restoreState()
 
     # to-block: the QR at the right with its quiet zone, the destination at the left
+    to_top = y + h - BAND - FROM_BLOCK
+    sscc_top = y + SSCC_BLOCK
     qr_module = QR_SIDE / codes.qr_size
     quiet = QUIET_QR * qr_module
     qr_left = x + w - QR_EDGE - quiet - QR_SIDE  # the quiet zone ends QR_EDGE inside the label's edge
     qr_top = to_top - QR_GAP - quiet
     _draw_codes(canvas, codes.qr_ops, qr_left, qr_top, qr_module, -qr_module)
+    # SSCC block: GS1-128 with AI (00)
+    bar_module = bar_geometry(w)[0]
+    bar_left = round((x + (w - codes.bar_modules * bar_module) / 2) / DOT) * DOT  # on a printer's dot
+    _draw_codes(canvas, codes.bar_ops, bar_left, y + BAR_BOTTOM, bar_module, BAR_HEIGHT)
+
+    text = canvas.beginText()
+    font_now = None
+
+    def put(line: str, left: float, baseline: float, font: str, size: float) -> None:
+        nonlocal font_now
+        if font_now != (font, size):
+            text.setFont(font, size)
+            font_now = (font, size)
+        text.setTextOrigin(left, baseline)
+        text.textLine(line)  # unlike textOut, no string width to compute
+
+    def centred(line: str, centre: float, baseline: float, font: str, size: float) -> None:
+        put(line, centre - canvas.stringWidth(line, font, size) / 2, baseline, font, size)
+
     text_x, text_width = x + PAD, qr_left - quiet - x - PAD - 1 * mm
-    canvas.setFont("Helvetica", 7)
-    canvas.drawString(text_x, to_top - 3.5 * mm, "Kepada:")
     lines = _carton_lines(spec) if spec.order_ref else _box_lines(spec)
     line_y = to_top - 3.5 * mm - 10 * mm
-    for text, font, size in lines:
-        _text(canvas, text, text_x, line_y, font, size, text_width)
+    for line, font, size in lines:
+        put(line, text_x, line_y, font, _fit(canvas, line, font, size, text_width))
         line_y -= size * 1.3
     count = spec.quantity if spec.quantity and not spec.order_ref else None
     if count is None:
         count = f"{'Karton' if spec.order_ref else 'Kotak'} {spec.box_index} dari {spec.box_count}"
     centre = qr_left + QR_SIDE / 2
-    canvas.setFont("Helvetica-Bold", _fit(canvas, count, "Helvetica-Bold", 16, QR_SIDE + 2 * quiet))
-    canvas.drawCentredString(centre, qr_top - QR_SIDE - quiet - 6 * mm, count)
-    canvas.setFont("Courier", 9)
-    canvas.drawCentredString(centre, qr_top - QR_SIDE - quiet - 11 * mm, spec.tps_code)
+    size = _fit(canvas, count, "Helvetica-Bold", 16, QR_SIDE + 2 * quiet)
+    centred(count, centre, qr_top - QR_SIDE - quiet - 6 * mm, "Helvetica-Bold", size)
+    centred(spec.tps_code, centre, qr_top - QR_SIDE - quiet - 11 * mm, "Courier", 9)
 
-    # SSCC block: title, the SSCC in text, GS1-128 with AI (00) and its human-readable line
+    # SSCC block: the SSCC in text beside the title, the human-readable line under the symbol
     readable = sscc_text(spec.sscc, spec.prefix_length)
-    canvas.setFont("Helvetica-Bold", 13)  # the data title, capitals 3.3 mm tall
-    canvas.drawString(x + PAD, sscc_top - 5.8 * mm, "SSCC")
-    canvas.setFont("Helvetica-Bold", 16)
-    canvas.drawString(x + PAD + 16 * mm, sscc_top - 5.8 * mm, readable)
-    bar_module = bar_geometry(w)[0]
-    bar_left = round((x + (w - codes.bar_modules * bar_module) / 2) / DOT) * DOT  # on a printer's dot
-    _draw_codes(canvas, codes.bar_ops, bar_left, y + BAR_BOTTOM, bar_module, BAR_HEIGHT)
-    canvas.setFont("Helvetica", 13)  # digits 3.2 mm tall
-    canvas.drawCentredString(x + w / 2, y + HRI_BASELINE, f"(00) {readable}")
+    put(readable, x + PAD + 16 * mm, sscc_top - 5.8 * mm, "Helvetica-Bold", 16)
+    centred(f"(00) {readable}", x + w / 2, y + HRI_BASELINE, "Helvetica", 13)  # digits 3.2 mm tall
+    canvas.drawText(text)
 
 
 def _box_lines(spec: LabelSpec) -> list[tuple[str, str, float]]:

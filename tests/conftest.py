@@ -52,14 +52,14 @@ from webapp.geo.services import import_regions  # noqa: E402
 IS_POSTGRES = TestConfig.SQLALCHEMY_DATABASE_URI.startswith("postgresql")
 
 
-def _seeded_uri(uri: str) -> str:
-    """The database beside the test database that holds Kepulauan Seribu seeded once: instance/test-gw0-seeded.db,
-    or on PostgreSQL `<name>_seeded` (created when missing)."""
+def _seeded_uri(uri: str, suffix: str) -> str:
+    """A database beside the test database, for regions seeded once: instance/test-gw0-SUFFIX.db, or on
+    PostgreSQL `<name>_SUFFIX` (created when missing)."""
     if uri.startswith("sqlite:///"):
         path = Path(uri.removeprefix("sqlite:///"))
-        return f"sqlite:///{path.with_name(path.stem + '-seeded' + path.suffix)}"
+        return f"sqlite:///{path.with_name(path.stem + '-' + suffix + path.suffix)}"
     parsed = make_url(uri)
-    name = f"{parsed.database}_seeded"
+    name = f"{parsed.database}_{suffix}"
     admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
@@ -137,26 +137,42 @@ class _ThisThreadOnly:
         return getattr(self._pick(), name)
 
 
-@pytest.fixture(scope="session")
-def seeded_engine(app):
-    """Kepulauan Seribu (31.01) seeded once per run, in a database of its own built as the test database is
-    (migrations, the region table), then seeded and committed: the tests that ask for `seeded` run on it, each
-    inside its own rolled-back transaction, instead of seeding it again (about 2 s a test)."""
+def _seeded_database(app, suffix: str, regions: tuple[str, ...]):
+    """A database beside the test database, built as it is (migrations, the region table), with `regions`
+    seeded and committed: the engine, for the tests that ask for it to run on, each inside its own
+    rolled-back transaction, instead of seeding the same regions again."""
     from webapp.core.jobs import huey
     from webapp.geo.seed import seed_region
 
     class Seeded(TestConfig):
-        SQLALCHEMY_DATABASE_URI = _seeded_uri(TestConfig.SQLALCHEMY_DATABASE_URI)
+        SQLALCHEMY_DATABASE_URI = _seeded_uri(TestConfig.SQLALCHEMY_DATABASE_URI, suffix)
 
     _reset_database(Seeded.SQLALCHEMY_DATABASE_URI)
     seeded_app = create_app(Seeded)
     with seeded_app.app_context():
         upgrade()
         import_regions(db.session)
-        seed_region(db.session, "31.01", seeded_app.config)
+        for region in regions:
+            seed_region(db.session, region, seeded_app.config)
         db.session.commit()
         engine = db.engine
     huey.init_app(app)  # the queue's tasks run for the tests' app, as before this second app was made
+    return engine
+
+
+@pytest.fixture(scope="session")
+def seeded_engine(app):
+    """Kepulauan Seribu (31.01) seeded once per run: about 2 s a test saved, over 400 tests."""
+    engine = _seeded_database(app, "seeded", ("31.01",))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def jakarta_timur_engine(app):
+    """Kepulauan Seribu and Jakarta Timur (31.75: 7,785 TPS, the demo's kab/kota) seeded once per run, for
+    the few tests that need a real kab/kota's size (10 to 20 s each to seed)."""
+    engine = _seeded_database(app, "jakarta", ("31.01", "31.75"))
     yield engine
     engine.dispose()
 
@@ -169,7 +185,11 @@ def session(app, request):
     No application context is held during the test, so each request gets its own context
     (and its own `g`), as in production.
     """
-    engine = request.getfixturevalue("seeded_engine") if "seeded" in request.fixturenames else None
+    engine = None
+    if "jakarta_timur" in request.fixturenames:
+        engine = request.getfixturevalue("jakarta_timur_engine")
+    elif "seeded" in request.fixturenames:
+        engine = request.getfixturevalue("seeded_engine")
     with app.app_context():
         connection = (engine or db.engine).connect()
     outer = connection.begin()
@@ -213,6 +233,12 @@ def log_in(client):
         return client
 
     return _log_in
+
+
+@pytest.fixture
+def jakarta_timur(session):
+    """Kepulauan Seribu and Jakarta Timur (31.75) seeded (the session is on `jakarta_timur_engine`)."""
+    return session
 
 
 @pytest.fixture

@@ -272,12 +272,11 @@ def test_a_tps_box_s_history_reaches_back_to_the_printer_through_its_packet_s_ca
     assert (first.kind, first.site.code, first.actor.username) == ("commission", "PRN-1", world.printer.username)
 
 
-def test_a_packet_counted_from_a_carton_of_another_dapil_is_refused_and_kept_as_an_alert(client, intake, app):
+def test_a_packet_counted_from_a_carton_of_another_dapil_is_refused_and_kept_as_an_alert(
+    client, intake, app, jakarta_timur
+):
     """Jakarta Timur: DPRD DKI 6 ballots counted into a DKI 5 TPS's packet, the neighbours' swap of 2024."""
-    from webapp.geo.seed import seed_region
-
     world, session = intake, intake.session
-    seed_region(session, "31.75", app.config)
     tps = session.scalar(
         select(Site)
         .join(TpsDapil, TpsDapil.site_id == Site.id)
@@ -425,11 +424,7 @@ def test_needs_by_dapil_add_up_to_the_region_s_needs_and_psu_reserve(intake):
     assert summed == expected
 
 
-def test_stock_pages_are_scoped_to_the_user_s_warehouses(client, intake, app):
-    from webapp.geo.seed import seed_region
-
-    seed_region(intake.session, "31.75", app.config)
-    intake.session.commit()
+def test_stock_pages_are_scoped_to_the_user_s_warehouses(client, intake, app, jakarta_timur):
     login(client, intake.gudang.username)
     assert client.get("/stock").location.endswith(f"/stock/{WAREHOUSE}")
     assert client.get("/stock/KPU-3175").status_code == 403

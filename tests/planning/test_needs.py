@@ -41,8 +41,8 @@ def test_a_tps_of_300_voters_needs_306_ballots_per_contest(seeded):
     assert (row.items["KOTAK_SUARA"], row.items["BILIK_SUARA"], row.items["TINTA"]) == (4, 4, 2)
 
 
-def test_jakarta_timur_totals_are_the_sum_over_its_tps(session, app):
-    seed_region(session, "31.75", app.config)
+def test_jakarta_timur_totals_are_the_sum_over_its_tps(jakarta_timur):
+    session = jakarta_timur
     needs = compute_needs(session, "31.75")
     assert needs.total.tps == 7785 and len(needs.children) == 10  # its kecamatan
     assert needs.total.items == by_python(session, "31.75")

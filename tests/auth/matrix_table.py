@@ -816,16 +816,17 @@ def label_jobs(method: str, rule: str) -> list[Case]:
 
 
 def epcis_captures(method: str, rule: str) -> list[Case]:
-    """An EPCIS document of one event, inspecting a box at one's own site, the box in scope and out: it is
+    """An EPCIS document of one event, inspecting a box at one's own site (box in scope and out) or at a site
+    out of scope (box in scope): it is
     judged inside the capture job exactly as the phone's inspect scan (scan_expect), the refusal being the
     job's result; a role that may not write is refused before any job."""
     found = []
     for actor in ACTORS.values():
-        for variant in ("in", "out"):
-            site = _scan_site(actor, "inspect", away=False)
+        for variant in ("in", "out", "site_out"):
+            site = _scan_site(actor, "inspect", away=variant == "site_out")
 
             def make(world: World, actor=actor, variant=variant, site=site) -> Req:
-                ref = world.box(actor, "inspect", inside=variant == "in")
+                ref = world.box(actor, "inspect", inside=variant != "out")
                 event = {
                     "type": "ObjectEvent",
                     "eventID": f"urn:uuid:{uuid.uuid4()}",
@@ -840,7 +841,7 @@ def epcis_captures(method: str, rule: str) -> list[Case]:
                 body = json.dumps(document).encode()
                 return Req("POST", rule, body=body, content_type="application/ld+json", box=ref, site=site)
 
-            key = box_key(actor, "inspect", inside=variant == "in")
+            key = box_key(actor, "inspect", inside=variant != "out")
             found.append(
                 Case(method, rule, actor.key, f"inspect: {VARIANT_WORDS[variant]}", scan_expect(actor, "inspect", variant),
                      make, "capture", (202,), ("custody_event", "epcis_capture"), objects=(f"box:{key}", f"site:{site}"))

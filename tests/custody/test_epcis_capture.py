@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -16,6 +16,9 @@ from webapp.custody.models import Alert, CustodyEvent
 from webapp.geo.models import Site
 
 BASE = "http://127.0.0.1:8000"
+WIB = timezone(timedelta(hours=7))
+# When the carrier's events happened: this morning, in Jakarta (a scan's time is from 2020 up to a day ahead).
+RECENT = (datetime.now(WIB) - timedelta(hours=2)).replace(microsecond=0)
 PPK, OTHER_PPK, WAREHOUSE = "PPK-310101", "PPK-310102", "KPU-3101"
 
 
@@ -28,7 +31,7 @@ def document(events: list[dict]) -> dict:
         "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
         "type": "EPCISDocument",
         "schemaVersion": "2.0",
-        "creationDate": "2029-02-01T08:00:00+07:00",
+        "creationDate": datetime.now(WIB).isoformat(timespec="seconds"),
         "epcisBody": {"eventList": events},
     }
 
@@ -37,7 +40,7 @@ def event(step: str, sscc: str, site: str, to: str | None = None, **more) -> dic
     found = {
         "type": "ObjectEvent",
         "eventID": f"urn:uuid:{uuid.uuid4()}",
-        "eventTime": "2029-02-01T09:30:00+07:00",
+        "eventTime": RECENT.isoformat(),
         "eventTimeZoneOffset": "+07:00",
         "epcList": [f"https://id.gs1.org/00/{sscc}"],
         "action": "OBSERVE",
@@ -94,7 +97,7 @@ def test_a_carrier_s_50_shipments_are_recorded_as_scans_and_the_2_to_the_wrong_p
     )
     assert (dispatch.kind, dispatch.site.code, dispatch.actor_id) == ("dispatch", WAREHOUSE, world.gudang.id)
     at = dispatch.scanned_at  # SQLite gives it without its zone, in UTC
-    assert (at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)) == datetime(2029, 2, 1, 2, 30, tzinfo=UTC)
+    assert (at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)) == RECENT.astimezone(UTC)
     # The supervisor sees each refusal, as for a phone's.
     assert session.scalar(select(func.count()).select_from(Alert)) >= 2
 
@@ -209,3 +212,68 @@ def test_flask_epcis_export_writes_the_document_the_api_serves(world, runner, tm
         "packing",
     ]
     assert runner.invoke(args=["epcis", "export", str(path), "--region", "99.99"]).exit_code == 1
+
+
+def test_what_the_phone_would_refuse_as_malformed_is_an_error_of_its_own_event(world):
+    """Times out of a scan's range, seal lists the phone refuses, fields of the wrong shape, text that is no
+    Unicode: each such event is an error with nothing of it written, and the good event beside it goes in."""
+    session = world.session
+    [box, other] = kecamatan_boxes(world, "31.01.01", 2)
+    shipped = event("shipping", other.sscc, WAREHOUSE, PPK)
+    checked = event("inspecting", other.sscc, WAREHOUSE)
+    no_id = {k: v for k, v in checked.items() if k != "eventID"}
+    bad = [
+        ({**checked, "eventTime": "2019-06-01T08:00:00+07:00"}, "implausible_time"),
+        ({**checked, "eventTime": "2099-06-01T08:00:00+07:00"}, "implausible_time"),
+        ({**checked, "eventTime": "0001-01-01T00:00:00+14:00"}, "bad_time"),
+        ({**checked, "jejak:seals": ["S-1", ""]}, "bad_seals"),  # not one seal quietly dropped
+        ({**checked, "jejak:seals": ["A B <x>"]}, "bad_seals"),
+        ({**checked, "jejak:seals": ["S-1\n"]}, "bad_seals"),
+        ({**checked, "jejak:seals": [f"S-{n}" for n in range(21)]}, "bad_seals"),
+        ({**checked, "jejak:seals": "S-1"}, "bad_seals"),
+        ({**shipped, "destinationList": 5}, "unknown_destination"),
+        ({**no_id, "bizLocation": "\ud800"}, "unreadable"),  # a lone surrogate: no UTF-8 for its digest
+        ({**checked, "eventID": "x\ud800"}, "unreadable"),
+        ({**checked, "readPoint": ["KPU-3101"]}, "unknown_place"),
+    ]
+    before = events_now(session)
+    results = capture(
+        session,
+        actor=world.gudang,
+        document=document([e for e, _ in bad] + [event("inspecting", box.sscc, WAREHOUSE)]),
+        device="epcis:t",
+    )
+    session.commit()
+    assert [(r.verdict, r.reason) for r in results] == [("error", reason) for _, reason in bad] + [("accepted", "")]
+    assert all(r.message for r in results[:-1]) and events_now(session) == before + 1
+
+
+def test_one_event_is_one_scan_however_its_box_is_spelt_and_whoever_else_used_its_id(world):
+    session = world.session
+    [box] = kecamatan_boxes(world, "31.01.01", 1)
+    same_id = f"urn:uuid:{uuid.uuid4()}"
+    spellings = [
+        f"https://id.gs1.org/00/{box.sscc}",
+        f"urn:epc:id:sscc:{box.sscc[1:8]}.{box.sscc[0]}{box.sscc[8:17]}",
+        f"https://kpu.example/labels/00/{box.sscc}?x=1",
+    ]
+    before = events_now(session)
+    results = capture(
+        session,
+        actor=world.gudang,
+        document=document([event("inspecting", box.sscc, WAREHOUSE, eventID=same_id, epcList=[s]) for s in spellings]),
+        device="epcis:t",
+    )
+    session.commit()
+    assert [r.verdict for r in results] == ["accepted", "duplicate", "duplicate"]
+    assert events_now(session) == before + 1
+    # Another sender's system that happens to use the same eventID for its own look at the box is judged on
+    # its own, not answered with the first sender's verdict.
+    [theirs] = capture(
+        session,
+        actor=world.supervisor,
+        document=document([event("inspecting", box.sscc, WAREHOUSE, eventID=same_id)]),
+        device="epcis:u",
+    )
+    session.commit()
+    assert theirs.verdict == "accepted" and events_now(session) == before + 2

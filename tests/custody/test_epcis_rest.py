@@ -11,19 +11,33 @@ import json
 import shutil
 import subprocess
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
 
-from tests.custody.test_epcis_capture import OTHER_PPK, PPK, WAREHOUSE, document, event, events_now, kecamatan_boxes
+from tests.custody.test_epcis_capture import (
+    OTHER_PPK,
+    PPK,
+    WAREHOUSE,
+    WIB,
+    document,
+    event,
+    events_now,
+    kecamatan_boxes,
+)
 from tests.monitor.test_epcis import _validator as validator
 from webapp.boxes.models import Box
 from webapp.custody import capture_jobs
 from webapp.custody.models import Alert, CaptureJob, CustodyEvent
 from webapp.geo.models import Site
 
+# This morning in Jakarta: picked up at the warehouse, then delivered at the PPK.
+_HOUR = (datetime.now(WIB) - timedelta(hours=3)).replace(microsecond=0)
+HANDED = _HOUR - timedelta(hours=2)  # the warehouse hands the boxes to the courier
+PICKUP, BETWEEN, DELIVERY = ((_HOUR + timedelta(hours=h)).isoformat(timespec="milliseconds") for h in (-1, 0, 1))
 TOOL = Path(__file__).parent.parent.parent / "tools" / "epcis2js"
 NODE = shutil.which("node")
 needs_epcis2js = pytest.mark.skipif(
@@ -70,20 +84,20 @@ def test_a_courier_company_s_document_made_with_epcis2js_is_captured_as_the_cour
     session = world.session
     boxes = kecamatan_boxes(world, "31.01.01", 50)
     for box in boxes:  # the warehouse hands the boxes to the courier, on its own phone
-        assert world.scan(world.gudang, "dispatch", box, WAREHOUSE, to=f"courier:{world.kurir.username}").verdict == (
-            "accepted"
-        )
+        assert world.scan(
+            world.gudang, "dispatch", box, WAREHOUSE, to=f"courier:{world.kurir.username}", scanned_at=HANDED
+        ).verdict == ("accepted")
     wrong = {boxes[7].sscc, boxes[31].sscc}  # bound for kecamatan 31.01.01, delivered to 31.01.02's PPK
     spec = {"events": []}
     for box in boxes:  # picked up at the warehouse, then delivered at the PPK (the courier hands over there)
         epc = f"https://id.gs1.org/00/{box.sscc}"
         spec["events"].append(
-            {"bizStep": "receiving", "epc": epc, "eventTime": "2029-02-01T08:00:00.000+07:00",
+            {"bizStep": "receiving", "epc": epc, "eventTime": PICKUP,
              "readPoint": gln(session, WAREHOUSE)}
         )  # fmt: skip
         ppk = OTHER_PPK if box.sscc in wrong else PPK
         spec["events"].append(
-            {"bizStep": "shipping", "epc": epc, "eventTime": "2029-02-01T11:00:00.000+07:00",
+            {"bizStep": "shipping", "epc": epc, "eventTime": DELIVERY,
              "readPoint": gln(session, ppk), "destination": gln(session, ppk)}
         )  # fmt: skip
     made = epcis2js("make-document.js", json.dumps(spec))
@@ -134,7 +148,7 @@ def test_a_courier_company_s_document_made_with_epcis2js_is_captured_as_the_cour
             "/api/v1/epcis/events",
             query_string={
                 "EQ_bizStep": "shipping",
-                "GE_eventTime": "2029-02-01T10:00:00+07:00",  # the deliveries, not the warehouse's handing over
+                "GE_eventTime": BETWEEN,  # the deliveries, not the warehouse's handing over (just now)
                 "MATCH_epc": ",".join(f"https://id.gs1.org/00/{b.sscc}" for b in boxes),
             },
             headers=headers,
@@ -144,7 +158,7 @@ def test_a_courier_company_s_document_made_with_epcis2js_is_captured_as_the_cour
         assert len(listed) == 48 and {e["bizStep"] for e in listed} == {"shipping"}
         assert {e["epcList"][0].rsplit("/", 1)[1] for e in listed} == {b.sscc for b in right}
         assert {e["readPoint"]["id"] for e in listed} == {gln(session, PPK)}
-        assert {e["eventTime"] for e in listed} == {"2029-02-01T11:00:00.000+07:00"}
+        assert {e["eventTime"] for e in listed} == {DELIVERY}
         assert world.kurir.username not in found.get_data(as_text=True)
         assert sorted(validator().iter_errors(found.json), key=str) == []
         checked = epcis2js("validate.js", found.get_data(as_text=True))
@@ -231,17 +245,35 @@ def test_a_job_goes_on_where_it_stopped_and_fails_visibly_on_its_last_attempt(ap
 
 
 def test_a_capture_whose_worker_died_is_queued_again_and_goes_on(world, monkeypatch):
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC
 
     session = world.session
-    job = capture_jobs.submit(session, world.gudang, json.dumps(document([])).encode())
-    job.state, job.attempts, job.heartbeat_at = "running", 1, datetime.now(UTC) - timedelta(minutes=5)
+    boxes = kecamatan_boxes(world, "31.01.01", 2)
+    text = json.dumps(document([event("inspecting", b.sscc, WAREHOUSE) for b in boxes])).encode()
+    long_ago = datetime.now(UTC) - timedelta(minutes=10)
+    died = capture_jobs.submit(session, world.gudang, text)  # its worker died after the first event
+    died.state, died.attempts, died.heartbeat_at, died.done, died.counts = "running", 1, long_ago, 1, {"accepted": 1}
+    lost = capture_jobs.submit(session, world.gudang, text)  # kept, but never handed to the queue
+    lost.created_at = long_ago
+    busy = capture_jobs.submit(session, world.gudang, text)  # running, alive
+    busy.state, busy.attempts, busy.heartbeat_at = "running", 1, datetime.now(UTC)
+    spent = capture_jobs.submit(session, world.gudang, text)  # died on its last run
+    spent.state, spent.attempts, spent.heartbeat_at = "running", 1 + capture_jobs.RETRIES, long_ago
     session.commit()
-    ran = []
-    monkeypatch.setattr(capture_jobs.huey, "enqueue", lambda task: ran.append(task.args))
+    handed = []
+    monkeypatch.setattr(capture_jobs.huey, "enqueue", lambda task: handed.append(task.args[0]))
     capture_jobs.requeue_stalled_captures.call_local()
-    session.refresh(job)
-    assert job.state == "queued" and ran == [(job.id,)]
+    assert sorted(handed) == sorted([died.id, lost.id])
+    for job in (died, lost, busy, spent):
+        session.refresh(job)
+    assert (died.state, lost.state, busy.state, spent.state) == ("queued", "queued", "running", "failed")
+    capture_jobs.requeue_stalled_captures.call_local()  # a minute on: not handed again yet
+    assert len(handed) == 2
+    before = events_now(session)
+    capture_jobs.run_capture(session, died.id)  # goes on from its second event
+    session.refresh(died)
+    assert (died.state, died.done, died.counts) == ("done", 2, {"accepted": 2})
+    assert events_now(session) == before + 1
 
 
 def test_the_query_pages_refuses_what_it_does_not_know_and_shows_only_the_caller_s_area(client, runner, world):
@@ -279,6 +311,8 @@ def test_the_query_pages_refuses_what_it_does_not_know_and_shows_only_the_caller
         assert none.json["epcisBody"]["queryResults"]["resultsBody"]["eventList"] == []
     for bad in (
         {"GE_eventTime": "kemarin"},
+        {"GE_eventTime": "9999-12-31T23:59:59-14:00"},  # past year 9999 in UTC
+        {"LT_recordTime": "0001-01-01T00:00:00+14:00"},
         {"GE_eventTime": "2029-02-01T09:30:00"},
         {"perPage": "0"},
         {"perPage": "1001"},

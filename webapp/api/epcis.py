@@ -9,8 +9,8 @@ job (anyone else: 404).
 The query answers an EPCISQueryDocument of the events of boxes in the caller's area, oldest first, by box
 (MATCH_epc / MATCH_anyEPC), business step (EQ_bizStep), event type, place (EQ_readPoint) and time range
 (GE_/LT_eventTime, GE_/LT_recordTime), `perPage` at a time; the next page's address is in the Link header
-(rel="next"), as the binding says (a page may hold fewer than perPage events when a business step or event
-type is asked for). A value that names nothing Jejak knows (an EPC of no box, another business step or event
+(rel="next"), as the binding says (a page may hold fewer than perPage events when `commissioning` or
+`encoding` is asked for: a label's first print and its reprints are one kind of ledger event). A value that names nothing Jejak knows (an EPC of no box, another business step or event
 type, an unknown place) matches nothing; a parameter it does not know, or a time or number it cannot read, is
 refused (400), as the standard's QueryParameterException, rather than ignored.
 """
@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from flask import current_app, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import false, or_, select
 
 from webapp.api.body import BodyError, check_shape, read_body
 from webapp.api.custody import WRITE_ROLES
@@ -121,11 +121,11 @@ def _time(name: str) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise QueryProblem(_("%(name)s must be a time with its offset (RFC 3339).", name=name))
-    return moment.astimezone(UTC)
+        if moment.tzinfo is not None:
+            return moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # not a time; a time whose UTC falls outside years 1 to 9999
+        pass
+    raise QueryProblem(_("%(name)s must be a time with its offset (RFC 3339).", name=name))
 
 
 def _number(name: str, default: int, largest: int) -> int:
@@ -148,8 +148,9 @@ def _ssccs(name: str) -> list[str] | None:
     return found or None
 
 
-def _conditions() -> tuple[list, set[str] | None, set[str] | None]:
-    """The query's SQL conditions, and the exact business steps and event types to keep (None: any)."""
+def _conditions() -> tuple[list, set[str] | None]:
+    """The query's SQL conditions, and the exact business steps to keep (None: any; a label's first print
+    and its reprints are one kind of event in the ledger, told apart as the export writes them)."""
     unknown = sorted(set(request.args) - set(QUERY_PARAMETERS))
     if unknown:
         raise QueryProblem(
@@ -174,16 +175,24 @@ def _conditions() -> tuple[list, set[str] | None, set[str] | None]:
     if wanted := _values("EQ_bizStep"):
         steps = {short_name(step) for step in wanted}
         conditions.append(t.c.kind.in_(sorted({k for s in steps for k in STEP_KINDS.get(s, ())}) or [""]))
-    types = set(_values("eventType")) or None  # another type than Jejak's two matches nothing
+    if types := set(_values("eventType")):  # another type than Jejak's two matches nothing
+        aggregation = (t.c.kind == "pack") & Packet.sscc.is_not(None)  # as the export writes a pack event
+        if types >= set(EVENT_TYPES):
+            pass
+        elif "AggregationEvent" in types:
+            conditions.append(aggregation)
+        elif "ObjectEvent" in types:
+            conditions.append(~aggregation)
+        else:
+            conditions.append(false())
     if places := _values("EQ_readPoint"):
         codes = [site_code(db.session, place) for place in places]
         conditions.append(t.c.site_id.in_(select(Site.id).where(Site.code.in_([c for c in codes if c]))))
-    if (ssccs := _ssccs("MATCH_epc")) is not None:
-        conditions.append(Box.sscc.in_(ssccs))
-        types = (types or set(EVENT_TYPES)) & {"ObjectEvent"}
+    if (ssccs := _ssccs("MATCH_epc")) is not None:  # epcList: an ObjectEvent's boxes
+        conditions += [Box.sscc.in_(ssccs), ~((t.c.kind == "pack") & Packet.sscc.is_not(None))]
     if (ssccs := _ssccs("MATCH_anyEPC")) is not None:
         conditions.append(or_(Box.sscc.in_(ssccs), Packet.sscc.in_(ssccs)))
-    return conditions, steps, types
+    return conditions, steps
 
 
 @bp.route("/epcis/events")
@@ -191,14 +200,14 @@ def _conditions() -> tuple[list, set[str] | None, set[str] | None]:
 def epcis_events():
     """The simple event query over the events of boxes in the caller's area, as an EPCISQueryDocument."""
     try:
-        conditions, steps, types = _conditions()
+        conditions, steps = _conditions()
         per_page = _number("perPage", PER_PAGE, MAX_PER_PAGE)
         after = _number("nextPageToken", 0, 2**63 - 1) if "nextPageToken" in request.args else 0
     except QueryProblem as problem:
         return error_response(400, "invalid_request", str(problem))
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     events, next_after = query_events(db.session, conditions, after=after, limit=per_page, base=base)
-    events = [e for e in events if (steps is None or e["bizStep"] in steps) and (types is None or e["type"] in types)]
+    events = [e for e in events if steps is None or e["bizStep"] in steps]
     document = {
         "@context": [CONTEXT, namespaces(base)],
         "type": "EPCISQueryDocument",

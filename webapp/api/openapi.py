@@ -972,7 +972,14 @@ def document() -> dict:
                     "nothing; both are listed in the job's errors. 400: not an EPCIS document, more than 10,000 "
                     "events or 20,000 boxes, or a capture error behaviour other than proceed; 413: over 4 MB.",
                     "parameters": [
-                        {"name": "GS1-Capture-Error-Behaviour", "in": "header", "schema": {"enum": ["proceed"]}},
+                        {
+                            "name": "GS1-Capture-Error-Behaviour",
+                            "in": "header",
+                            "schema": {"enum": ["proceed"]},
+                            "description": "Jejak always proceeds past a refused or unreadable event (a refusal's "
+                            "alert must stay), also when this header is absent, where the binding's default is "
+                            "rollback; rollback is refused (400)",
+                        },
                     ],
                     "requestBody": {
                         "required": True,
@@ -1003,7 +1010,7 @@ def document() -> dict:
                     "area, oldest first, as an EPCISQueryDocument",
                     "description": "Lists are comma-separated. A value naming nothing Jejak knows matches nothing. "
                     "The next page's address is in the Link header (rel=next); a page may hold fewer than perPage "
-                    "events when EQ_bizStep or eventType is given. 400: an unknown parameter, or a time or number "
+                    "events when EQ_bizStep asks for commissioning or encoding. 400: an unknown parameter, or a time or number "
                     "that cannot be read.",
                     "parameters": [
                         _query("eventType", NO_NUL, "ObjectEvent, AggregationEvent"),

@@ -6,16 +6,15 @@ counts; the services trim what they look up (codes, site codes, receivers) thems
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from webapp.custody.actions import ACTIONS, EventKind
+from webapp.custody.event import EARLIEST, FUTURE_TOLERANCE, SEAL_MAX, SEAL_PATTERN
 
-EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)
-FUTURE_TOLERANCE = timedelta(days=1)
 MAX_BATCH = 1000
 # PostgreSQL text cannot hold NUL: text that is stored is refused with it, as bad input, and says so.
 NO_NUL = r"^[^\u0000]*$"
@@ -30,7 +29,7 @@ def _integral(value: object) -> object:
     return value
 
 
-Seal = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9\-/\.]*$")]
+Seal = Annotated[str, Field(min_length=1, max_length=SEAL_MAX, pattern=SEAL_PATTERN)]
 Action = Literal[tuple(kind.value for kind in EventKind)]  # type: ignore[valid-type]
 # The actions that put seals on (and must name them) and those that name a receiver (custody/actions.py).
 SEALING = [kind.value for kind, action in ACTIONS.items() if action.seals]

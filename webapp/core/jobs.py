@@ -153,7 +153,7 @@ def requeue_stalled(
         if job.attempts > retries:
             job.state, job.finished_at = JobState.FAILED, datetime.now(UTC)
         else:
-            job.state = JobState.QUEUED
+            job.state, job.heartbeat_at = JobState.QUEUED, datetime.now(UTC)  # queued again now
             queued[job.id] = retries - job.attempts
     return queued
 

@@ -21,10 +21,11 @@ import hashlib
 import json
 import logging
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask_babel import gettext as _
 from huey import crontab
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp.auth.models import User
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 CAPTURE_PART = 500  # boxes recorded in one transaction (one phone batch holds up to 1,000)
 RETRIES = 2  # runs after the first, when a run fails
 RETRY_DELAY = 10  # seconds
-STALE_SECONDS = 120  # a running job without a sign of life for this long lost its worker
+STALE_SECONDS = 300  # a running job without a sign of life (a part recorded) for this long lost its worker
 MAX_ERRORS = 20_000  # refusals kept per job (a document holds at most 20,000 boxes)
 
 
@@ -98,12 +99,23 @@ def run_capture(session: Session, job_id: int, *, last_attempt: bool = True) -> 
     if not claim(session, CaptureJob, job_id):
         raise CaptureNotRunnable(f"capture job {job_id} is not waiting to run")
     job = session.get(CaptureJob, job_id, populate_existing=True)
-    device = f"epcis:{job.capture_id[:16]}"
+    device, mine = f"epcis:{job.capture_id[:16]}", job.attempts
+
+    def still_mine() -> None:
+        """Inside each write: the job's row, locked, is still this run's (a run thought dead and queued again
+        may have been claimed by another worker: then this one stops, writing nothing more)."""
+        row = session.execute(
+            select(CaptureJob.attempts, CaptureJob.state).where(CaptureJob.id == job_id).with_for_update()
+        ).one()
+        if (row.attempts, row.state) != (mine, JobState.RUNNING):
+            raise CaptureNotRunnable(f"capture job {job_id} was taken over by another run")
+
     try:
         events = document_events(json.loads(job.document))
         for first, part in _parts(events, job.done):
 
             def take(first=first, part=part) -> None:
+                still_mine()
                 results = capture_events(session, actor=job.submitted_by, events=part, device=device, first=first)
                 counts = dict(job.counts)
                 refused = []
@@ -119,20 +131,25 @@ def run_capture(session: Session, job_id: int, *, last_attempt: bool = True) -> 
             in_transaction(take, session=session)
 
         def finish() -> None:
+            still_mine()
             job.state, job.error, job.document = JobState.DONE, None, None
             job.finished_at = job.heartbeat_at = datetime.now(UTC)
 
         in_transaction(finish, session=session)
+    except CaptureNotRunnable:
+        session.rollback()
+        log.warning("capture job %s: another run took it over; this one stops", job.capture_id)
     except Exception as exc:
         session.rollback()
         log.exception("capture job %s failed (attempt %s)", job.capture_id, job.attempts)
         error = f"{type(exc).__name__}: {exc}"[:500]
 
         def failed() -> None:
+            still_mine()
             job.error = error
             job.state = JobState.FAILED if last_attempt else JobState.QUEUED
-            if last_attempt:
-                job.finished_at = datetime.now(UTC)
+            if last_attempt:  # the end: what was taken stays in the ledger, the document goes
+                job.finished_at, job.document = datetime.now(UTC), None
 
         in_transaction(failed, session=session)
         if not last_attempt:
@@ -171,12 +188,32 @@ def enqueue(session: Session, job: CaptureJob) -> None:
 @huey.periodic_task(crontab(minute="*"))
 @app_task
 def requeue_stalled_captures() -> None:
-    """Run again the capture jobs whose worker died part-way; they go on where they stopped."""
+    """Run again the capture jobs whose worker died part-way (they go on where they stopped), and hand the
+    queue again any job queued long ago that no task holds (the web process died between keeping the job
+    and enqueuing it, or the queue was down): a job run twice is claimed once."""
     why = "the worker stopped while capturing"
     queued = in_transaction(lambda: requeue_stalled(db.session, CaptureJob, STALE_SECONDS, RETRIES, why=why))
-    for job_id, left in queued.items():
-        log.warning("capture job %s lost its worker: queued again", job_id)
-        huey.enqueue(capture_document.s(job_id, retries=left, retry_delay=RETRY_DELAY))
+
+    def waiting() -> list[int]:  # and not handed again for another STALE_SECONDS
+        cutoff = datetime.now(UTC) - timedelta(seconds=STALE_SECONDS)
+        jobs = db.session.scalars(
+            select(CaptureJob).where(
+                CaptureJob.state == JobState.QUEUED,
+                func.coalesce(CaptureJob.heartbeat_at, CaptureJob.created_at) < cutoff,
+                CaptureJob.id.not_in(list(queued) or [0]),
+            )
+        ).all()
+        for job in jobs:
+            job.heartbeat_at = datetime.now(UTC)
+        return [job.id for job in jobs]
+
+    again = in_transaction(waiting)
+    for job_id, left in [*queued.items(), *((j, RETRIES) for j in again)]:
+        log.warning("capture job %s had no worker: queued again", job_id)
+        try:
+            huey.enqueue(capture_document.s(job_id, retries=left, retry_delay=RETRY_DELAY))
+        except Exception:  # the queue is down: the next sweep tries again
+            log.exception("capture job %s could not be queued again", job_id)
 
 
 def capture_json(job: CaptureJob, *, url: str) -> dict:

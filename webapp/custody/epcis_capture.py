@@ -18,8 +18,12 @@ or Jejak's own site URI (`.../sites/<CODE>`, as Jejak's export wrote it before s
 source and destination types are read in any of CBV 2.0's forms (`shipping`, `urn:epcglobal:cbv:bizstep:shipping`,
 `https://ref.gs1.org/cbv/BizStep-shipping`). Seal numbers seen may travel as `jejak:seals` (a list).
 
-Each event is recorded once: its scan id is derived from its `eventID` (or, without one, from its content) and
-the box, so a document sent again changes nothing and answers as before. An event Jejak cannot read (not an
+Each event is recorded once: its scan id is derived from the sender, its `eventID` (or, without one, its
+content) and the box's SSCC however the EPC spells it, so a document sent again changes nothing and answers as
+before, and no sender's event ids stand in the way of another's. eventTime must be a plausible time for a scan
+(as the phone's: from 2020 up to a day ahead); `jejak:seals`, if there, seal numbers as the phone takes them.
+An event's boxes are judged each as a scan, as at a handover: a box refused at the door does not stop the
+others of the same truck. An event Jejak cannot read (not an
 ObjectEvent, no time, an unknown step or place, a malformed box code) gets an error of its own and nothing of
 it is written; an event the rules refuse is refused as the phone's scan would be (its receipt, and the alert a
 supervisor sees: that is the point of the 388 TPS of 2024).
@@ -42,7 +46,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.auth.models import User
+from webapp.boxes.codes import CodeError, parse_code
 from webapp.core.database import in_transaction
+from webapp.custody.event import EARLIEST, FUTURE_TOLERANCE, SEAL_MAX, SEAL_PATTERN
 from webapp.custody.messages import message
 from webapp.custody.models import Verdict
 from webapp.custody.pipeline import ScanInput, record_scans
@@ -50,6 +56,7 @@ from webapp.extensions import db
 from webapp.geo.gln import gs1_check_digit
 from webapp.geo.models import Site
 
+SEAL = re.compile(SEAL_PATTERN, re.ASCII)
 MAX_EVENTS = 10_000  # one document; a bigger one is sent in parts
 MAX_EPCS = 1_000  # boxes in one event (a truck's load is a few hundred)
 MAX_BOXES = 20_000  # boxes in one document, all its events together
@@ -150,6 +157,15 @@ def site_code(session: Session, location: object) -> str | None:
     return None
 
 
+def _box_key(epc: str) -> str:
+    """A box as the scan id counts it: its SSCC however the EPC spells it (Digital Link on any host, with a
+    query or not; EPC URN), or the text itself if it names no box (then refused as the scanner refuses it)."""
+    try:
+        return parse_code(box_code(epc))
+    except CodeError:
+        return epc
+
+
 def _event_key(event: dict) -> str:
     """The event's own id, or (without one) a digest of its content: the same event sent twice is one event."""
     if isinstance(event.get("eventID"), str) and event["eventID"].strip():
@@ -164,13 +180,14 @@ def _time(event: dict) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return moment.astimezone(UTC) if moment.tzinfo is not None else None
+    except (ValueError, OverflowError):
         return None
-    return moment if moment.tzinfo is not None else None
 
 
 def _destination(session: Session, event: dict) -> str | None:
-    entries = [e for e in event.get("destinationList") or [] if isinstance(e, dict)]
+    listed = event.get("destinationList")
+    entries = [e for e in listed if isinstance(e, dict)] if isinstance(listed, list) else []
     located = [e for e in entries if short_name(e.get("type")) == "location"] or entries
     for entry in located:
         if code := site_code(session, entry.get("destination")):
@@ -178,11 +195,19 @@ def _destination(session: Session, event: dict) -> str | None:
     return None
 
 
-def _seals(event: dict) -> list[str] | None:
-    seals = event.get("jejak:seals")
-    if isinstance(seals, list) and seals and all(isinstance(s, str) and 0 < len(s) <= 40 for s in seals[:20]):
-        return seals[:20]
-    return None
+def _seals(event: dict) -> list[str] | bool | None:
+    """The seal numbers the event says were seen (None: it says none), or False if they are not seal numbers
+    as the phone takes them (1 to 20, each as SEAL says)."""
+    if "jejak:seals" not in event:
+        return None
+    seals = event["jejak:seals"]
+    if (
+        isinstance(seals, list)
+        and 0 < len(seals) <= 20
+        and all(isinstance(s, str) and len(s) <= SEAL_MAX and SEAL.fullmatch(s) for s in seals)
+    ):
+        return seals
+    return False
 
 
 @dataclass
@@ -195,7 +220,7 @@ class _Read:
     extra: dict
 
 
-def _read(event: dict, session: Session) -> _Read | tuple[str, str]:
+def _read(event: dict, session: Session, now: datetime | None = None) -> _Read | tuple[str, str]:
     """The event as scans (its place and destination looked up once), or why it cannot be: (reason, message)."""
     if not isinstance(event, dict) or event.get("type") != "ObjectEvent":
         return "not_object_event", _("Only ObjectEvents describe a box's handover.")
@@ -209,6 +234,8 @@ def _read(event: dict, session: Session) -> _Read | tuple[str, str]:
     moment = _time(event)
     if moment is None:
         return "bad_time", _("eventTime is missing or not a time with its offset (RFC 3339).")
+    if not EARLIEST <= moment <= (now or datetime.now(UTC)) + FUTURE_TOLERANCE:
+        return "implausible_time", _("eventTime is not a plausible time for a scan: from 2020 up to one day ahead.")
     step = short_name(event.get("bizStep"))
     if step not in ACTIONS:
         return "unknown_step", _("Business step %(step)s is not one Jejak records.", step=step or "-")
@@ -220,7 +247,10 @@ def _read(event: dict, session: Session) -> _Read | tuple[str, str]:
         extra["to"] = _destination(session, event)
         if extra["to"] is None:
             return "unknown_destination", _("A shipment names no destination site Jejak knows (destinationList).")
-    if seals := _seals(event):
+    seals = _seals(event)
+    if seals is False:
+        return "bad_seals", _("jejak:seals must list 1 to 20 seal numbers (letters, digits, - / .).")
+    if seals:
         extra["seals"] = seals
     return _Read(ACTIONS[step], site, moment, extra)
 
@@ -250,15 +280,20 @@ def capture_events(
     scans: list[ScanInput] = []
     slots: list[int] = []  # the result each scan answers
     for index, event in enumerate(events, start=first):
-        key = _event_key(event) if isinstance(event, dict) else None
-        read = _read(event, session)
+        try:  # whatever an event holds, it gets an answer of its own and the others go on
+            key = _event_key(event) if isinstance(event, dict) else None
+            read = _read(event, session, now)
+            if isinstance(read, _Read):
+                ids = [str(uuid.uuid5(NAMESPACE, f"{actor.id}\n{key}\n{_box_key(epc)}")) for epc in event["epcList"]]
+        except (ValueError, TypeError, OverflowError, UnicodeError):
+            key, read = None, ("unreadable", _("This event cannot be read: check its fields against EPCIS 2.0."))
         if not isinstance(read, _Read):
             results.append(EventResult(index, key, None, "error", *read))
             continue
-        for position, epc in enumerate(event["epcList"]):
+        for position, (epc, client_id) in enumerate(zip(event["epcList"], ids, strict=True)):
             scans.append(
                 ScanInput(
-                    client_id=str(uuid.uuid5(NAMESPACE, f"{key}\n{epc}")),
+                    client_id=client_id,
                     code=box_code(epc),
                     action=read.action,
                     site=read.site,

@@ -12,10 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 ENCODING_VERSION = 1
+# What a scan may say, however it comes (the phone's API, an EPCIS capture): its time, from EARLIEST up to
+# FUTURE_TOLERANCE past the server's clock; a seal number, SEAL_PATTERN, at most SEAL_MAX characters.
+EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)
+FUTURE_TOLERANCE = timedelta(days=1)
+SEAL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9\-/\.]*$"
+SEAL_MAX = 40
 
 
 def utc_text(moment: datetime) -> str:

@@ -115,7 +115,9 @@ def test_a_courier_company_s_document_made_with_epcis2js_is_captured_as_the_cour
     assert job["counts"] == {"accepted": 98, "duplicate": 0, "refused": 2, "error": 0}
     refused = job["errors"]
     assert {e["epc"].rsplit("/", 1)[1] for e in refused} == wrong
-    assert all(e["verdict"] == "refused" and e["reason"] and e["message"] for e in refused)
+    # refused as the courier's phone is, in Indonesian, with where each box belongs
+    assert {(e["verdict"], e["reason"]) for e in refused} == {("refused", "wrong_destination")}
+    assert all("JANGAN DITERIMA" in e["message"] and "Kepulauan Seribu Utara" in e["message"] for e in refused)
     ids = [e["eventID"] for e in json.loads(text)["epcisBody"]["eventList"]]
     assert {e["eventID"] for e in refused} <= set(ids) and all(e["index"] % 2 == 1 for e in refused)
     # Exactly as the courier's phone: 98 events in the ledger, the boxes on their way to the PPK.

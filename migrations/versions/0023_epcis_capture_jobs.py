@@ -27,6 +27,7 @@ def upgrade():
     sa.Column('state', sa.String(length=8), nullable=False),
     sa.Column('document', sa.Text(), nullable=True),
     sa.Column('document_sha256', sa.String(length=64), nullable=False),
+    sa.Column('locale', sa.String(length=8), nullable=False),
     sa.Column('events', sa.Integer(), nullable=False),
     sa.Column('done', sa.Integer(), nullable=False),
     sa.Column('counts', sa.JSON(), nullable=False),

@@ -627,7 +627,7 @@ def build_world(session: Session, config: dict) -> World:
     # An EPCIS capture job, done, of each actor and of the national admin (only its sender may read it).
     for key, username in (*((a.key, a.username) for a in ACTORS.values()), ("national", NATIONAL_ADMIN)):
         capture = CaptureJob(
-            capture_id=uuid.uuid4().hex, submitted_by=users[username], state="done", document_sha256="0" * 64,
+            capture_id=uuid.uuid4().hex, submitted_by=users[username], state="done", document_sha256="0" * 64, locale="id",
             events=0, done=0, counts={}, errors=[], attempts=1, created_at=datetime.now(UTC),
             finished_at=datetime.now(UTC),
         )  # fmt: skip

@@ -344,3 +344,22 @@ def test_an_unknown_place_in_the_query_finds_nothing(client, runner, world):
         "/api/v1/epcis/events", query_string={"EQ_readPoint": f"urn:uuid:{uuid.uuid4()}"}, headers=headers
     )
     assert nowhere.json["epcisBody"]["queryResults"]["resultsBody"]["eventList"] == []
+
+
+def test_a_worker_writes_the_refusals_in_the_sender_s_language(app, world):
+    """The job runs in a worker, outside any request: its messages are still in the language the document
+    was sent in (Indonesian by default)."""
+    session = world.session
+    [box] = kecamatan_boxes(world, "31.01.01", 1)
+    sent = {}
+    for locale in ("id", "en"):  # each its own events (the same events sent again would be duplicates)
+        text = json.dumps(document([event("shipping", box.sscc, WAREHOUSE, OTHER_PPK), {"type": "Quantity"}]))
+        sent[locale] = capture_jobs.submit(session, world.gudang, text.encode(), locale=locale)
+    session.commit()
+    for job in sent.values():
+        with app.app_context():  # as the worker runs a task
+            capture_jobs.run_capture(session, job.id)
+        session.refresh(job)
+    said = {locale: [e["message"] for e in job.errors] for locale, job in sent.items()}
+    assert "JANGAN DITERIMA" in said["id"][0] and "Hanya ObjectEvent" in said["id"][1], said
+    assert "DO NOT ACCEPT" in said["en"][0] and "Only ObjectEvents" in said["en"][1], said

@@ -20,6 +20,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import current_app, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import false, or_, select
@@ -84,7 +85,7 @@ def epcis_capture():
     check_shape(body, max_values=60 * MAX_EVENTS + 2 * MAX_BOXES, max_containers=20 * MAX_EVENTS)
     actor = current_user._get_current_object()
     try:
-        job = in_transaction(lambda: submit(db.session, actor, body))
+        job = in_transaction(lambda: submit(db.session, actor, body, locale=str(get_locale())))
     except DocumentProblem as problem:
         return error_response(400, "invalid_request", str(problem))
     enqueue(db.session, job)  # a worker captures it (at once with JOBS_IMMEDIATE)

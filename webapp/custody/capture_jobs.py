@@ -23,6 +23,7 @@ import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from huey import crontab
 from sqlalchemy import func, select
@@ -54,7 +55,7 @@ class CaptureNotRunnable(Exception):
     """The job is not waiting to run (handed twice, or finished)."""
 
 
-def submit(session: Session, actor: User, body: bytes) -> CaptureJob:
+def submit(session: Session, actor: User, body: bytes, locale: str = "id") -> CaptureJob:
     """Keep a document as a queued capture job of `actor` (the caller commits and enqueues it), or
     DocumentProblem if it is no EPCIS document within the limits."""
     try:
@@ -68,6 +69,7 @@ def submit(session: Session, actor: User, body: bytes) -> CaptureJob:
         state=JobState.QUEUED,
         document=body.decode("utf-8"),
         document_sha256=hashlib.sha256(body).hexdigest(),
+        locale=locale,
         events=len(events),
         done=0,
         counts={},
@@ -116,7 +118,8 @@ def run_capture(session: Session, job_id: int, *, last_attempt: bool = True) -> 
 
             def take(first=first, part=part) -> None:
                 still_mine()
-                results = capture_events(session, actor=job.submitted_by, events=part, device=device, first=first)
+                with force_locale(job.locale):  # a worker has no request: the refusals in the sender's language
+                    results = capture_events(session, actor=job.submitted_by, events=part, device=device, first=first)
                 counts = dict(job.counts)
                 refused = []
                 for result in results:

@@ -443,6 +443,7 @@ class CaptureJob(db.Model):
     state: Mapped[str] = mapped_column(String(8), default=JobState.QUEUED)
     document: Mapped[str | None] = mapped_column(Text)
     document_sha256: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(8))  # the sender's language: its refusals are written in it
     events: Mapped[int] = mapped_column(Integer)
     done: Mapped[int] = mapped_column(Integer, default=0)
     counts: Mapped[dict] = mapped_column(JSON, default=dict)

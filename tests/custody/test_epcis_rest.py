@@ -363,3 +363,16 @@ def test_a_worker_writes_the_refusals_in_the_sender_s_language(app, world):
     said = {locale: [e["message"] for e in job.errors] for locale, job in sent.items()}
     assert "JANGAN DITERIMA" in said["id"][0] and "Hanya ObjectEvent" in said["id"][1], said
     assert "DO NOT ACCEPT" in said["en"][0] and "Only ObjectEvents" in said["en"][1], said
+
+
+def test_a_sender_with_ten_documents_waiting_is_asked_to_wait(client, runner, world):
+    headers = token_for(runner, world.gudang)
+    text = json.dumps(document([])).encode()
+    for _ in range(10):
+        capture_jobs.submit(world.session, world.gudang, text)  # kept, not yet run
+    world.session.commit()
+    refused = send(client, headers, text.decode())
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "60"
+    assert "10 dokumen Anda masih diproses" in refused.json["error"]["message"]
+    others = token_for(runner, world.supervisor)  # another sender is not held up
+    assert send(client, others, text.decode()).status_code == 202

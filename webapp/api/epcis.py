@@ -23,7 +23,7 @@ from flask import current_app, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import false, or_, select
+from sqlalchemy import false, func, or_, select
 
 from webapp.api.body import BodyError, check_shape, read_body
 from webapp.api.custody import WRITE_ROLES
@@ -33,6 +33,7 @@ from webapp.boxes.codes import CodeError, parse_code
 from webapp.boxes.models import Box, Packet
 from webapp.core.database import in_transaction
 from webapp.core.errors import error_response
+from webapp.core.jobs import JobState
 from webapp.custody.actions import ACTIONS
 from webapp.custody.capture_jobs import capture_json, enqueue, submit
 from webapp.custody.epcis_capture import MAX_BOXES, MAX_EVENTS, DocumentProblem, box_code, short_name, site_code
@@ -43,6 +44,7 @@ from webapp.extensions import db
 from webapp.geo.models import Site
 
 CAPTURE_MAX_BYTES = 4 * 1024 * 1024  # the app's MAX_CONTENT_LENGTH: a bigger document is sent in parts
+MAX_WAITING = 10  # a sender's capture jobs queued or running at once
 PER_PAGE, MAX_PER_PAGE = 100, 1000
 MAX_LIST = 100  # values of one list parameter (EPCs, business steps)
 QUERY_PARAMETERS = (
@@ -84,6 +86,18 @@ def epcis_capture():
         )
     check_shape(body, max_values=60 * MAX_EVENTS + 2 * MAX_BOXES, max_containers=20 * MAX_EVENTS)
     actor = current_user._get_current_object()
+    waiting = db.session.scalar(
+        select(func.count())
+        .select_from(CaptureJob)
+        .where(CaptureJob.submitted_by_id == actor.id, CaptureJob.state.in_((JobState.QUEUED, JobState.RUNNING)))
+    )
+    if waiting >= MAX_WAITING:  # one sender cannot fill the queue (each job may hold 4 MB)
+        return error_response(
+            429,
+            "too_many_requests",
+            _("%(n)s of your documents are still being captured: send more when they are done.", n=waiting),
+            headers={"Retry-After": "60"},
+        )
     try:
         job = in_transaction(lambda: submit(db.session, actor, body, locale=str(get_locale())))
     except DocumentProblem as problem:

@@ -970,7 +970,8 @@ def document() -> dict:
                     "events a part at a time, once each by eventID (a document sent again records nothing new). "
                     "Refused events are kept as the phone's refusals are (receipt, alert); unreadable ones write "
                     "nothing; both are listed in the job's errors. 400: not an EPCIS document, more than 10,000 "
-                    "events or 20,000 boxes, or a capture error behaviour other than proceed; 413: over 4 MB.",
+                    "events or 20,000 boxes, or a capture error behaviour other than proceed; 413: over 4 MB; 429: ten "
+                    "of the caller's documents are still waiting or being captured (Retry-After).",
                     "parameters": [
                         {
                             "name": "GS1-Capture-Error-Behaviour",
@@ -993,7 +994,7 @@ def document() -> dict:
                             **_json("CaptureJob", "Taken: the capture job"),
                             "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
                         },
-                        **_errors(403, 415, method="post"),
+                        **_errors(403, 415, 429, method="post"),
                     },
                 }
             },

@@ -94,6 +94,16 @@ def _parts(events: list, start: int):
         index = end
 
 
+def _still_mine(session: Session, job_id: int, attempt: int) -> None:
+    """Inside each write of a run: the job's row, locked, is still this run's (a run thought dead and queued
+    again may have been claimed by another worker: then this one stops, writing nothing more)."""
+    row = session.execute(
+        select(CaptureJob.attempts, CaptureJob.state).where(CaptureJob.id == job_id).with_for_update()
+    ).one()
+    if (row.attempts, row.state) != (attempt, JobState.RUNNING):
+        raise CaptureNotRunnable(f"capture job {job_id} was taken over by another run")
+
+
 def run_capture(session: Session, job_id: int, *, last_attempt: bool = True) -> CaptureJob:
     """Run a queued capture job to the end, a part at a time (each part and the job's progress in one
     transaction). A failure is recorded on the job and raised again for the queue to retry; on the
@@ -104,13 +114,7 @@ def run_capture(session: Session, job_id: int, *, last_attempt: bool = True) -> 
     device, mine = f"epcis:{job.capture_id[:16]}", job.attempts
 
     def still_mine() -> None:
-        """Inside each write: the job's row, locked, is still this run's (a run thought dead and queued again
-        may have been claimed by another worker: then this one stops, writing nothing more)."""
-        row = session.execute(
-            select(CaptureJob.attempts, CaptureJob.state).where(CaptureJob.id == job_id).with_for_update()
-        ).one()
-        if (row.attempts, row.state) != (mine, JobState.RUNNING):
-            raise CaptureNotRunnable(f"capture job {job_id} was taken over by another run")
+        _still_mine(session, job_id, mine)
 
     try:
         events = document_events(json.loads(job.document))

@@ -128,7 +128,8 @@ async function scanBox(raw, action) {
   let text = outcome.reason === "ok_for" && !outcome.vars.where ? t("ok") : t(outcome.reason, outcome.vars);
   let verdict = outcome.verdict;
   const expected = expectedList(h);
-  if (action === "receive" && verdict === "accepted" && expected.length && !expected.includes(sscc)) {
+  const unexpected = action === "receive" && verdict === "accepted" && expected.length > 0 && !expected.includes(sscc);
+  if (unexpected) {
     verdict = "warning";
     text = t("not_expected");
   }
@@ -153,7 +154,7 @@ async function scanBox(raw, action) {
     showVerdict("refused", t("not_saved"), sscc, action);
     return;
   }
-  h.scans[stored.id] = { sscc, action, verdict, text, status: "pending" };
+  h.scans[stored.id] = { sscc, action, verdict, text, status: "pending", unexpected };
   state.shown = stored.id;
   showVerdict(verdict, text, sscc, action);
   showSource(navigator.onLine ? t("source_waiting") : t("source_offline"));
@@ -204,7 +205,10 @@ async function answered(results) {
       showVerdict("refused", result.message, mine.sscc, mine.action); // with sound and vibration
       showSource(t("source_server"));
     } else if (state.shown === sent.id && !$("verdict").hidden) {
-      showVerdict(result.warnings && result.warnings.length ? "warning" : "accepted", result.message, mine.sscc, mine.action);
+      // The server takes a box that was not on the sender's list, and the BAST lists it as unexpected: the
+      // screen goes on saying so (amber), as the BAST will, not a plain "received".
+      const warned = mine.unexpected || (result.warnings && result.warnings.length);
+      showVerdict(warned ? "warning" : "accepted", mine.unexpected ? mine.text : result.message, mine.sscc, mine.action);
       showSource(t("source_server"));
     }
   }

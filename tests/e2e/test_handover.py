@@ -3,6 +3,7 @@ one that was not on the list does; both sign on screen, and the numbered BAST PD
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -100,6 +101,12 @@ def test_a_handover_with_a_missing_and_an_unexpected_box_ends_in_a_signed_bast(
     scan(receiver, "#r-code", stray, "warning")  # not on the list: kept as unexpected
     counts = "2 diterima, 1 belum diterima, 1 tidak diharapkan, 0 ditolak."
     expect(receiver.locator("#counts")).to_have_text(counts, timeout=15_000)  # once the server has answered all three
+    # The server took the stray box: the last verdict shown (the phone's, or the server's over it) still says
+    # what the BAST will, amber, not on the list, never a plain "received".
+    expect(receiver.locator("#verdict")).to_have_class(re.compile(r"verdict-warning"))
+    expect(receiver.locator("#verdict-text")).to_have_text(
+        "Tidak ada di daftar pengirim: dicatat sebagai tidak diharapkan."
+    )
     receiver.reload()  # an app closed mid-handover comes back to the same lists
     expect(receiver.locator("body")).to_have_attribute("data-ready", "true")
     expect(receiver.locator("#counts")).to_have_text(counts)

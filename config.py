@@ -105,6 +105,8 @@ class Config:
     # A browser that logged in as a username within this many days is counted apart from strangers.
     LOGIN_KNOWN_BROWSER_DAYS = int(os.environ.get("LOGIN_KNOWN_BROWSER_DAYS", "90"))
     EXPORT_RATE_LIMIT = "10 per hour"  # GET /api/v1/export/ledger: each download streams every event
+    # GET /api/v1/epcis/events, per client address: a page is at most 1,000 events, one indexed query
+    EPCIS_QUERY_RATE_LIMIT = os.environ.get("EPCIS_QUERY_RATE_LIMIT", "120 per minute")
     # Streamed exports (ledger, EPCIS) running at once on this machine, over all workers; more get 429.
     EXPORT_CONCURRENCY = int(os.environ.get("EXPORT_CONCURRENCY", "2"))
     EXPORT_SLOTS_DIR = os.environ.get("EXPORT_SLOTS_DIR") or str(INSTANCE_DIR / "export-slots")

@@ -376,3 +376,19 @@ def test_a_sender_with_ten_documents_waiting_is_asked_to_wait(client, runner, wo
     assert "10 dokumen Anda masih diproses" in refused.json["error"]["message"]
     others = token_for(runner, world.supervisor)  # another sender is not held up
     assert send(client, others, text.decode()).status_code == 202
+
+
+def test_the_query_has_a_rate_limit_of_its_own(tmp_path):
+    """Two queries a minute here: the third is refused (429, the JSON envelope) before anything is read."""
+    from config import TestConfig
+    from webapp import create_app
+
+    class Limited(TestConfig):
+        RATELIMIT_ENABLED = True
+        EPCIS_QUERY_RATE_LIMIT = "2 per minute"
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'limited.db'}"
+
+    limited = create_app(Limited).test_client()
+    assert [limited.get("/api/v1/epcis/events").status_code for _ in range(2)] == [401, 401]
+    answer = limited.get("/api/v1/epcis/events?perPage=junk")
+    assert answer.status_code == 429 and answer.json["error"]["code"] == "too_many_requests"

@@ -40,7 +40,7 @@ from webapp.custody.epcis_capture import MAX_BOXES, MAX_EVENTS, DocumentProblem,
 from webapp.custody.event import utc_text
 from webapp.custody.models import CaptureJob, CustodyEvent
 from webapp.exports.epcis import CONTEXT, REPRINT, namespaces, query_events
-from webapp.extensions import db
+from webapp.extensions import db, limiter
 from webapp.geo.models import Site
 
 CAPTURE_MAX_BYTES = 4 * 1024 * 1024  # the app's MAX_CONTENT_LENGTH: a bigger document is sent in parts
@@ -211,6 +211,7 @@ def _conditions() -> tuple[list, set[str] | None]:
 
 
 @bp.route("/epcis/events")
+@limiter.limit(lambda: current_app.config["EPCIS_QUERY_RATE_LIMIT"])
 @roles_required()
 def epcis_events():
     """The simple event query over the events of boxes in the caller's area, as an EPCISQueryDocument."""

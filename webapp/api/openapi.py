@@ -1012,7 +1012,7 @@ def document() -> dict:
                     "description": "Lists are comma-separated. A value naming nothing Jejak knows matches nothing. "
                     "The next page's address is in the Link header (rel=next); a page may hold fewer than perPage "
                     "events when EQ_bizStep asks for commissioning or encoding. 400: an unknown parameter, or a time or number "
-                    "that cannot be read.",
+                    "that cannot be read; 429: more than EPCIS_QUERY_RATE_LIMIT queries (120 a minute) from one address.",
                     "parameters": [
                         _query("eventType", NO_NUL, "ObjectEvent, AggregationEvent"),
                         _query("GE_eventTime", moment, "Events at or after this time"),
@@ -1036,7 +1036,7 @@ def document() -> dict:
                             "content": {"application/ld+json": {"schema": {"type": "object"}}},
                             "headers": {"Link": {"schema": {"type": "string"}, "description": "rel=next"}},
                         },
-                        **_errors(403),
+                        **_errors(403, 429),
                     },
                 }
             },

@@ -99,6 +99,7 @@ def test_a_handover_with_a_missing_and_an_unexpected_box_ends_in_a_signed_bast(
     scan(receiver, "#r-code", handed[0], "accepted")
     scan(receiver, "#r-code", handed[1], "accepted")
     scan(receiver, "#r-code", stray, "warning")  # not on the list: kept as unexpected
+    receiver.screenshot(path=str(artifacts / "handover-receiver-unexpected-360.png"))
     counts = "2 diterima, 1 belum diterima, 1 tidak diharapkan, 0 ditolak."
     expect(receiver.locator("#counts")).to_have_text(counts, timeout=15_000)  # once the server has answered all three
     # The server took the stray box: the last verdict shown (the phone's, or the server's over it) still says

@@ -14,6 +14,17 @@ import pytest
 from sqlalchemy import create_engine, make_url, orm, text
 
 
+def _sibling_database(parsed, suffix: str) -> str:
+    """The URL of the PostgreSQL database `<name>_SUFFIX` beside `parsed`'s, created when missing."""
+    name = f"{parsed.database}_{suffix}"
+    admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
 def _database_per_worker() -> None:
     """Under pytest-xdist each worker gets a database of its own: instance/test-gw0.db, or on PostgreSQL
     a sibling database `<name>_gw0`, created when missing (its name keeps 'test', so it may be emptied)."""
@@ -30,13 +41,7 @@ def _database_per_worker() -> None:
     parsed = make_url(
         url.replace("postgres://", "postgresql://", 1).replace("postgresql://", "postgresql+psycopg://", 1)
     )
-    name = f"{parsed.database}_{worker}"
-    admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    os.environ["TEST_DATABASE_URL"] = parsed.set(database=name).render_as_string(hide_password=False)
+    os.environ["TEST_DATABASE_URL"] = _sibling_database(parsed, worker)
 
 
 _database_per_worker()
@@ -58,14 +63,7 @@ def _seeded_uri(uri: str, suffix: str) -> str:
     if uri.startswith("sqlite:///"):
         path = Path(uri.removeprefix("sqlite:///"))
         return f"sqlite:///{path.with_name(path.stem + '-' + suffix + path.suffix)}"
-    parsed = make_url(uri)
-    name = f"{parsed.database}_{suffix}"
-    admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return parsed.set(database=name).render_as_string(hide_password=False)
+    return _sibling_database(make_url(uri), suffix)
 
 
 def _reset_database(uri: str) -> None:

@@ -29,15 +29,14 @@ from webapp.api.body import BodyError, check_shape, read_body
 from webapp.api.custody import WRITE_ROLES
 from webapp.api.views import bp
 from webapp.auth.access import box_clause, roles_required
-from webapp.boxes.codes import CodeError, parse_code
 from webapp.boxes.models import Box, Packet
 from webapp.core.database import in_transaction
 from webapp.core.errors import error_response
 from webapp.core.jobs import JobState
 from webapp.custody.actions import ACTIONS
 from webapp.custody.capture_jobs import capture_json, enqueue, submit
-from webapp.custody.epcis_capture import MAX_BOXES, MAX_EVENTS, DocumentProblem, box_code, short_name, site_code
-from webapp.custody.event import utc_text
+from webapp.custody.epcis_capture import MAX_BOXES, MAX_EVENTS, DocumentProblem, short_name, site_code, sscc_of
+from webapp.custody.event import parse_utc, utc_text
 from webapp.custody.models import CaptureJob, CustodyEvent
 from webapp.exports.epcis import CONTEXT, REPRINT, namespaces, query_events
 from webapp.extensions import db, limiter
@@ -134,12 +133,8 @@ def _time(name: str) -> datetime | None:
     text = request.args.get(name)
     if text is None:
         return None
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-        if moment.tzinfo is not None:
-            return moment.astimezone(UTC)
-    except (ValueError, OverflowError):  # not a time; a time whose UTC falls outside years 1 to 9999
-        pass
+    if (moment := parse_utc(text)) is not None:
+        return moment
     raise QueryProblem(_("%(name)s must be a time with its offset (RFC 3339).", name=name))
 
 
@@ -154,12 +149,7 @@ def _number(name: str, default: int, largest: int) -> int:
 
 def _ssccs(name: str) -> list[str] | None:
     """The boxes' SSCCs the EPCs name (an EPC that names no box matches nothing), or None if not asked."""
-    found = []
-    for epc in _values(name):
-        try:
-            found.append(parse_code(box_code(epc)))
-        except CodeError:
-            found.append("")  # no box has it
+    found = [sscc_of(epc) or "" for epc in _values(name)]  # "": no box has it
     return found or None
 
 

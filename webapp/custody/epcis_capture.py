@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 from webapp.auth.models import User
 from webapp.boxes.codes import CodeError, parse_code
 from webapp.core.database import in_transaction
-from webapp.custody.event import EARLIEST, FUTURE_TOLERANCE, SEAL_MAX, SEAL_PATTERN
+from webapp.custody.event import EARLIEST, FUTURE_TOLERANCE, SEAL_MAX, SEAL_PATTERN, parse_utc
 from webapp.custody.messages import message
 from webapp.custody.models import Verdict
 from webapp.custody.pipeline import ScanInput, record_scans
@@ -157,13 +157,13 @@ def site_code(session: Session, location: object) -> str | None:
     return None
 
 
-def _box_key(epc: str) -> str:
-    """A box as the scan id counts it: its SSCC however the EPC spells it (Digital Link on any host, with a
-    query or not; EPC URN), or the text itself if it names no box (then refused as the scanner refuses it)."""
+def sscc_of(epc: str) -> str | None:
+    """The SSCC an EPC names however it is spelt (Digital Link on any host, with a query or not; EPC URN;
+    the 18 digits), or None if it names no box."""
     try:
         return parse_code(box_code(epc))
     except CodeError:
-        return epc
+        return None
 
 
 def _event_key(event: dict) -> str:
@@ -172,17 +172,6 @@ def _event_key(event: dict) -> str:
         return event["eventID"].strip()
     canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha-256:" + hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _time(event: dict) -> datetime | None:
-    text = event.get("eventTime")
-    if not isinstance(text, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return moment.astimezone(UTC) if moment.tzinfo is not None else None
-    except (ValueError, OverflowError):
-        return None
 
 
 def _destination(session: Session, event: dict) -> str | None:
@@ -231,7 +220,7 @@ def _read(event: dict, session: Session, now: datetime | None = None) -> _Read |
         return "no_epc", _("The event names no box (epcList).")
     if len(epcs) > MAX_EPCS:
         return "too_many_epcs", _("At most %(n)s boxes per event: send it as several events.", n=f"{MAX_EPCS:,}")
-    moment = _time(event)
+    moment = parse_utc(event.get("eventTime"))
     if moment is None:
         return "bad_time", _("eventTime is missing or not a time with its offset (RFC 3339).")
     if not EARLIEST <= moment <= (now or datetime.now(UTC)) + FUTURE_TOLERANCE:
@@ -284,7 +273,9 @@ def capture_events(
             key = _event_key(event) if isinstance(event, dict) else None
             read = _read(event, session, now)
             if isinstance(read, _Read):
-                ids = [str(uuid.uuid5(NAMESPACE, f"{actor.id}\n{key}\n{_box_key(epc)}")) for epc in event["epcList"]]
+                ids = [
+                    str(uuid.uuid5(NAMESPACE, f"{actor.id}\n{key}\n{sscc_of(epc) or epc}")) for epc in event["epcList"]
+                ]
         except (ValueError, TypeError, OverflowError, UnicodeError):
             key, read = None, ("unreadable", _("This event cannot be read: check its fields against EPCIS 2.0."))
         if not isinstance(read, _Read):

@@ -33,6 +33,18 @@ def utc_text(moment: datetime) -> str:
     return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
+def parse_utc(text: object) -> datetime | None:
+    """An RFC 3339 time with its offset, in UTC; None for anything else (no offset, not a time, or a time
+    whose UTC falls outside years 1 to 9999)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return moment.astimezone(UTC) if moment.tzinfo is not None else None
+    except (ValueError, OverflowError):
+        return None
+
+
 def to_millis(moment: datetime) -> datetime:
     """UTC, to the millisecond: what the canonical encoding keeps of a time."""
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)

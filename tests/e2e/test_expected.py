@@ -80,7 +80,8 @@ def test_waiting_scans_and_the_last_sync_survive_a_reload_and_an_old_sync_warns(
     open_scanner(page)
     status = page.locator("#sync-status")
     expect(status).to_contain_text("sinkron terakhir")  # the start's flush went through
-    expect(page.locator("body")).to_have_attribute("data-persist-asked", "true")  # persist() was called
+    # persist() was called, on this load or on the load before open_scanner's reload (it asks once a phone)
+    expect(page.locator("body")).to_have_attribute("data-persist-asked", re.compile(r"^(now|before)$"))
     assert page.locator("body").get_attribute("data-persist") in ("granted", "refused")
     expect(page.locator("#sync-warning, .sync-warning")).to_have_count(0)
 

@@ -33,7 +33,8 @@ export function syncState({ waitingCount: count, lastSyncAt, oldestWaitingAt, no
 
 // Ask once per phone that the browser keep our storage (Firefox asks the person; Chrome decides alone),
 // and say on the page what it answered: body data-persist = granted, refused or unsupported, and
-// data-persist-asked when persist() was called on this load. A refusal is shown nowhere: the outbox
+// data-persist-asked: "now" when persist() was called on this load, "before" when an earlier load on this
+// phone called it (it is asked once). A refusal is shown nowhere: the outbox
 // still works, it is only evictable under storage pressure.
 export async function askPersistence() {
   const body = document.body;
@@ -43,8 +44,10 @@ export async function askPersistence() {
   }
   try {
     let granted = navigator.storage.persisted ? await navigator.storage.persisted() : false;
-    if (!granted && !(await getMeta("persist_asked"))) {
-      body.dataset.persistAsked = "true";
+    const askedAt = await getMeta("persist_asked");
+    if (askedAt) body.dataset.persistAsked = "before";
+    if (!granted && !askedAt) {
+      body.dataset.persistAsked = "now";
       granted = await navigator.storage.persist();
       await setMeta("persist_asked", Date.now());
     }

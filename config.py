@@ -107,6 +107,9 @@ class Config:
     EXPORT_RATE_LIMIT = "10 per hour"  # GET /api/v1/export/ledger: each download streams every event
     # GET /api/v1/epcis/events, per client address: a page is at most 1,000 events, one indexed query
     EPCIS_QUERY_RATE_LIMIT = os.environ.get("EPCIS_QUERY_RATE_LIMIT", "120 per minute")
+    # A finished EPCIS capture job (its report of refused events) is kept this many days for its sender, then
+    # deleted; its events stay in the ledger.
+    CAPTURE_JOB_KEEP_DAYS = int(os.environ.get("CAPTURE_JOB_KEEP_DAYS", "30"))
     # Streamed exports (ledger, EPCIS) running at once on this machine, over all workers; more get 429.
     EXPORT_CONCURRENCY = int(os.environ.get("EXPORT_CONCURRENCY", "2"))
     EXPORT_SLOTS_DIR = os.environ.get("EXPORT_SLOTS_DIR") or str(INSTANCE_DIR / "export-slots")

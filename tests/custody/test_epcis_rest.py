@@ -365,6 +365,36 @@ def test_a_worker_writes_the_refusals_in_the_sender_s_language(app, world):
     assert "DO NOT ACCEPT" in said["en"][0] and "Only ObjectEvents" in said["en"][1], said
 
 
+def test_a_finished_job_is_kept_a_month_for_its_sender_then_deleted_and_its_events_stay(app, client, runner, world):
+    from datetime import UTC
+
+    [box] = kecamatan_boxes(world, "31.01.01", 1)
+    headers = token_for(runner, world.gudang)
+    answer = send(client, headers, json.dumps(document([event("inspecting", box.sscc, WAREHOUSE)])))
+    url = answer.headers["Location"]
+    assert job_of(client, headers, answer)["counts"]["accepted"] == 1
+    session, now = world.session, datetime.now(UTC)
+    done = session.scalar(select(CaptureJob).where(CaptureJob.capture_id == url.rsplit("/", 1)[1]))
+    text = json.dumps(document([])).encode()
+    failed = capture_jobs.submit(session, world.gudang, text)  # failed 31 days ago
+    failed.state, failed.finished_at, failed.document = "failed", now - timedelta(days=31), None
+    recent = capture_jobs.submit(session, world.gudang, text)  # done 29 days ago
+    recent.state, recent.finished_at = "done", now - timedelta(days=29)
+    waiting = capture_jobs.submit(session, world.gudang, text)  # sent long ago, still waiting: never expired
+    waiting.created_at = now - timedelta(days=90)
+    done.finished_at = now - timedelta(days=30, minutes=1)
+    session.commit()
+    before = events_now(session)
+    assert app.config["CAPTURE_JOB_KEEP_DAYS"] == 30
+    capture_jobs.expire_old_captures.call_local()
+    session.expire_all()
+    left = set(session.scalars(select(CaptureJob.id)))
+    assert left == {recent.id, waiting.id}
+    assert client.get(url, headers=headers).status_code == 404  # the sender's report is gone...
+    assert events_now(session) == before  # ...its events are not
+    assert capture_jobs.expire_captures(session, keep_days=28) == 1  # a shorter keep takes the 29-day one
+
+
 def test_a_sender_with_ten_documents_waiting_is_asked_to_wait(client, runner, world):
     headers = token_for(runner, world.gudang)
     text = json.dumps(document([])).encode()

@@ -999,7 +999,8 @@ def document() -> dict:
                 }
             },
             "/epcis/capture/{capture_id}": _get(
-                "One of the caller's capture jobs: its state, and each refused or unreadable event",
+                "One of the caller's capture jobs: its state, and each refused or unreadable event. A finished job is "
+                "kept CAPTURE_JOB_KEEP_DAYS days (30), then 404; its events stay in the ledger",
                 "CaptureJob",
                 403,
                 404,

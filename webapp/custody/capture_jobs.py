@@ -8,7 +8,9 @@ got and, per event, what was refused and why. Each part of CAPTURE_PART boxes is
 records the job's progress, so a worker that dies part-way loses nothing: the job is queued again
 (`requeue_stalled_captures`, every minute) and goes on from the first event not yet taken. Events are taken
 once each whatever happens (their scan ids come from their eventIDs): a document sent twice records nothing
-the second time, and its job says `duplicate` for each box.
+the second time, and its job says `duplicate` for each box. A finished job is kept CAPTURE_JOB_KEEP_DAYS days
+(30 by default) for its sender to read, then deleted (`expire_captures`, every hour): its events stay in the
+ledger.
 
 Refused events are written as the phone's refusals are (a receipt, and the alert a supervisor sees); an
 event Jejak cannot read writes nothing. The capture goes on past both, as GS1's `proceed` error behaviour
@@ -23,10 +25,11 @@ import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from huey import crontab
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from webapp.auth.models import User
@@ -221,6 +224,25 @@ def requeue_stalled_captures() -> None:
             huey.enqueue(capture_document.s(job_id, retries=left, retry_delay=RETRY_DELAY))
         except Exception:  # the queue is down: the next sweep tries again
             log.exception("capture job %s could not be queued again", job_id)
+
+
+def expire_captures(session: Session, keep_days: int, now: datetime | None = None) -> int:
+    """Delete the capture jobs that finished (done or failed) more than `keep_days` days ago; the number
+    deleted. Their events stay in the ledger; only the job's report of them goes."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=keep_days)
+    finished = CaptureJob.state.in_((JobState.DONE, JobState.FAILED))
+    expired = delete(CaptureJob).where(finished, CaptureJob.finished_at < cutoff)
+    return session.execute(expired, execution_options={"synchronize_session": "fetch"}).rowcount
+
+
+@huey.periodic_task(crontab(minute="41"))
+@app_task
+def expire_old_captures() -> None:
+    """Every hour: delete the capture jobs finished more than CAPTURE_JOB_KEEP_DAYS days ago."""
+    keep_days = current_app.config["CAPTURE_JOB_KEEP_DAYS"]
+    deleted = in_transaction(lambda: expire_captures(db.session, keep_days))
+    if deleted:
+        log.info("deleted %s capture jobs finished more than %s days ago", deleted, keep_days)
 
 
 def capture_json(job: CaptureJob, *, url: str) -> dict:

@@ -205,10 +205,13 @@ async function answered(results) {
       showVerdict("refused", result.message, mine.sscc, mine.action); // with sound and vibration
       showSource(t("source_server"));
     } else if (state.shown === sent.id && !$("verdict").hidden) {
-      // The server takes a box that was not on the sender's list, and the BAST lists it as unexpected: the
-      // screen goes on saying so (amber), as the BAST will, not a plain "received".
-      const warned = mine.unexpected || (result.warnings && result.warnings.length);
-      showVerdict(warned ? "warning" : "accepted", mine.unexpected ? mine.text : result.message, mine.sscc, mine.action);
+      // The server knows the sender's whole list (the phone's copy may be older, or empty when it was read
+      // before the sender's first scan): a box not on it is taken with the warning `not_on_handover`, and
+      // the BAST lists it as unexpected. The screen says what the server says, in the phone's words for it.
+      const warnings = result.warnings || [];
+      mine.unexpected = warnings.some((w) => w.code === "not_on_handover");
+      const text = mine.unexpected && warnings.length === 1 ? t("not_expected") : result.message;
+      showVerdict(warnings.length ? "warning" : "accepted", text, mine.sscc, mine.action);
       showSource(t("source_server"));
     }
   }

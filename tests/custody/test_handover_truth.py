@@ -7,6 +7,7 @@ import uuid
 
 from tests.conftest import login
 from tests.custody.conftest import OTHER_TPS
+from tests.custody.test_api import payload
 
 PPK = "PPK-310101"
 PPS = "PPS-3101011001"
@@ -113,3 +114,28 @@ def test_the_handover_refusals_speak_indonesian(client, world):
     login(client, world.ppk.username)
     response = client.get(f"/api/v1/handovers/{uuid.uuid4()}")
     assert response.status_code == 404 and "serah terima" in response.json["error"]["message"].lower()
+
+
+def test_a_box_not_on_the_sender_s_list_is_received_with_a_warning_the_bast_repeats(client, world, openapi):
+    token = open_handover(client, world, world.gudang, PPK, site="KPU-3101")
+    listed, other = world.box(), world.box(contest="DPD")
+    sealed_and_sent(world, listed, token)
+    sealed_and_sent(world, other, str(uuid.uuid4()))  # sent to the PPK too, under another handover
+    on_list = world.scan(world.ppk, "receive", listed, PPK, handover=token, seals=["S-1", "S-2"])
+    assert (on_list.verdict, on_list.warnings) == ("accepted", [])
+
+    login(client, world.ppk.username)  # the receiver's phone, as it sends the scan
+    body = payload(other.sscc, "receive", PPK, handover=token, seals=["S-1", "S-2"])
+    answer = client.post("/api/v1/scans", json=body)
+    assert answer.status_code == 201 and answer.json["verdict"] == "accepted", answer.json
+    openapi("ScanResult", answer.json)
+    note = "tidak ada di daftar pengirim serah terima ini (BAST mencatatnya sebagai tidak diharapkan)"
+    assert answer.json["warnings"] == [{"code": "not_on_handover", "message": note}]
+    assert answer.json["message"] == f"Diterima, dengan peringatan: {note}."
+
+    handover = client.get(f"/api/v1/handovers/{token}").json
+    assert [(i["sscc"], i["outcome"]) for i in handover["items"]] == [
+        (listed.sscc, "received"),
+        (other.sscc, "unexpected"),
+    ]
+    assert handover["counts"]["unexpected"] == 1

@@ -133,3 +133,35 @@ def test_a_handover_with_a_missing_and_an_unexpected_box_ends_in_a_signed_bast(
         handover = db.session.scalar(select(Handover).where(Handover.number == number))
         outcomes = {item["sscc"]: item["outcome"] for item in handover.summary["items"]}
         assert outcomes == {handed[0]: "received", handed[1]: "received", handed[2]: "missing", stray: "unexpected"}
+
+
+def test_a_box_the_receiver_s_phone_could_not_judge_is_marked_unexpected_when_the_server_answers(
+    browser, browser_context_args, live_app
+):
+    """The receiver read the sender's QR before the sender scanned anything: the phone has no list to judge
+    by and takes the box, and the server, which knows the sender's list, says the BAST will list it as
+    unexpected; the screen turns amber with the BAST's words, never a plain "received"."""
+    [stray] = send_to_ppk(live_app, 1)  # on its way to the PPK, but on no list of this handover
+    sender = browser.new_context(**browser_context_args).new_page()
+    log_in(sender, "gudang", "jejak-gudang", "/handover")
+    sender.get_by_role("button", name="Saya menyerahkan kotak").click()
+    sender.locator("#s-to").select_option(PPK)
+    sender.get_by_role("button", name="Mulai serah terima").click()
+    sender.get_by_role("button", name="Tampilkan QR serah terima").click()
+    expect(sender.locator("#qr svg")).to_be_visible()
+    payload = sender.locator("#qr").get_attribute("data-payload")
+
+    receiver = browser.new_context(**browser_context_args).new_page()
+    log_in(receiver, "petugas", "jejak-petugas", "/handover")
+    receiver.get_by_role("button", name="Saya menerima kotak").click()
+    receiver.locator("#r-payload").fill(payload)
+    receiver.get_by_role("button", name="Muat daftar").click()
+    expect(receiver.locator("#expected-list li")).to_have_count(0)
+    receiver.locator("#r-code").fill(stray)
+    receiver.locator("#r-code").press("Enter")
+    counts = "0 diterima, 0 belum diterima, 1 tidak diharapkan, 0 ditolak."
+    expect(receiver.locator("#counts")).to_have_text(counts, timeout=15_000)  # the server has answered
+    expect(receiver.locator("#verdict")).to_have_class(re.compile(r"verdict-warning"))
+    expect(receiver.locator("#verdict-text")).to_have_text(
+        "Tidak ada di daftar pengirim: dicatat sebagai tidak diharapkan."
+    )

@@ -125,7 +125,7 @@ SCAN_RESULT = {
                 "type": "object",
                 "required": ["code", "message"],
                 "properties": {
-                    "code": {"enum": ["seal_mismatch", "clock_skew", "late_sync"]},
+                    "code": {"enum": ["seal_mismatch", "clock_skew", "late_sync", "not_on_handover"]},
                     "message": {"type": "string"},
                 },
             },

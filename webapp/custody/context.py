@@ -43,6 +43,7 @@ class BatchContext:
         self._routes_loaded = False
         self._packets: dict | None = None
         self._sightings: dict[int, Sighting] | None = None
+        self._handover_boxes: dict[str, set[int]] = {}
         self.clone_alerted: set[int] = set()
         self.sites: dict[int, Site] = {}
         self.by_code: dict[str, Site] = {}
@@ -101,6 +102,15 @@ class BatchContext:
             ):
                 self._packets.setdefault((tps_id, contest), []).append((sscc, box_id))
         return [sscc for sscc, box_id in self._packets.get((box.destination_id, box.contest), []) if box_id != box.id]
+
+    def on_handover(self, token: str, box: Box) -> bool:
+        """Whether the box was dispatched under this handover token (its boxes loaded once a batch)."""
+        if token not in self._handover_boxes:
+            dispatched = select(CustodyEvent.box_id).where(
+                CustodyEvent.handover == token, CustodyEvent.kind == "dispatch"
+            )
+            self._handover_boxes[token] = set(self.session.scalars(dispatched))
+        return box.id in self._handover_boxes[token]
 
     def last_sighting(self, box: Box) -> Sighting | None:
         """Where and when the box was last seen with a GPS fix (loaded once a batch, the first time a scan

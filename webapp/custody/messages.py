@@ -185,4 +185,5 @@ def warning_label(warning: str) -> str:
         "seal_mismatch": _("seal numbers changed (witnessed)"),
         "clock_skew": _("the phone's clock is ahead"),
         "late_sync": _("sent long after the scan"),
+        "not_on_handover": _("not on the sender's list of this handover (the BAST lists it as unexpected)"),
     }.get(warning, warning)

@@ -153,7 +153,7 @@ def test_a_courier_company_s_document_made_with_epcis2js_is_captured_as_the_cour
                 "GE_eventTime": BETWEEN,  # the deliveries, not the warehouse's handing over (just now)
                 "MATCH_epc": ",".join(f"https://id.gs1.org/00/{b.sscc}" for b in boxes),
             },
-            headers=headers,
+            headers={**headers, "Accept": "application/ld+json"},
         )
         assert found.status_code == 200 and found.mimetype == "application/ld+json"
         listed = found.json["epcisBody"]["queryResults"]["resultsBody"]["eventList"]

@@ -13,13 +13,19 @@ The query answers an EPCISQueryDocument of the events of boxes in the caller's a
 `encoding` is asked for: a label's first print and its reprints are one kind of ledger event). A value that names nothing Jejak knows (an EPC of no box, another business step or event
 type, an unknown place) matches nothing; a parameter it does not know, or a time or number it cannot read, is
 refused (400), as the standard's QueryParameterException, rather than ignored.
+
+Answers speak the binding as GS1's OpenAPI document of it says (tests/custody/test_epcis_gs1_openapi.py checks
+them against that file): each carries `GS1-EPCIS-Version` and `GS1-CBV-Version`; an error is an RFC 7807
+problem (`application/problem+json`, `type` one of the binding's `epcisException:...` names, `title`,
+`status`, `detail`) that also keeps Jejak's own `error` member, so one client reads both APIs alike.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
-from flask import current_app, request, url_for
+from flask import Response, current_app, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -42,6 +48,19 @@ from webapp.exports.epcis import CONTEXT, REPRINT, namespaces, query_events
 from webapp.extensions import db, limiter
 from webapp.geo.models import Site
 
+EPCIS_ENDPOINTS = {"api.epcis_capture", "api.epcis_capture_job", "api.epcis_events"}
+# The binding's exception for each error status (GS1's OpenAPI document of the REST binding), and its title.
+PROBLEMS = {
+    400: ("ValidationException", "The request is not valid"),
+    401: ("SecurityException", "Not authenticated"),
+    403: ("SecurityException", "Not allowed"),
+    404: ("NoSuchNameException", "No such resource"),
+    406: ("NotAcceptableException", "Not acceptable"),
+    413: ("CaptureLimitExceededException", "Too large"),
+    415: ("UnsupportedMediaTypeException", "Unsupported media type"),
+    429: ("CaptureLimitExceededException", "Too many requests"),
+    500: ("ImplementationException", "Server error"),
+}
 CAPTURE_MAX_BYTES = 4 * 1024 * 1024  # the app's MAX_CONTENT_LENGTH: a bigger document is sent in parts
 MAX_WAITING = 10  # a sender's capture jobs queued or running at once
 PER_PAGE, MAX_PER_PAGE = 100, 1000
@@ -116,6 +135,37 @@ def epcis_capture_job(capture_id: str):
     if job is None or job.submitted_by_id != current_user.id:
         return error_response(404, "not_found", _("No capture job with that id of yours."))
     return capture_json(job, url=url_for("api.epcis_capture_job", capture_id=job.capture_id))
+
+
+@bp.after_request
+def speak_the_binding(response: Response) -> Response:
+    """On the EPCIS endpoints: the binding's version headers, and each error as an RFC 7807 problem that
+    keeps Jejak's `error` member (its code and message, in the caller's language)."""
+    if request.endpoint not in EPCIS_ENDPOINTS:
+        return response
+    response.headers["GS1-EPCIS-Version"] = "2.0.0"
+    response.headers["GS1-CBV-Version"] = "2.0.0"
+    status = response.status_code
+    if status < 400 or not response.is_json or response.is_streamed:
+        return response
+    body = response.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
+        return response
+    name, title = PROBLEMS.get(status, ("ImplementationException" if status >= 500 else "ValidationException", ""))
+    if status == 400 and request.endpoint == "api.epcis_events":
+        name, title = "QueryParameterException", "A query parameter is not valid"
+    if status == 413 and request.endpoint == "api.epcis_events":
+        name, title = "QueryTooLargeException", "The query is too large"
+    problem = {
+        "type": f"epcisException:{name}",
+        "title": title or str(status),
+        "status": status,
+        "detail": body["error"].get("message", ""),
+        **body,
+    }
+    response.set_data(json.dumps(problem, ensure_ascii=False))
+    response.mimetype = "application/problem+json"
+    return response
 
 
 class QueryProblem(ValueError):
@@ -226,6 +276,9 @@ def epcis_events():
         args = {k: request.args.getlist(k) for k in request.args if k != "nextPageToken"}
         headers["Link"] = f'<{url_for("api.epcis_events", **args, nextPageToken=next_after)}>; rel="next"'
     response = current_app.json.response(document)
-    response.mimetype = "application/ld+json"
+    # JSON, as GS1's OpenAPI document of the binding says, or JSON-LD to a client that asks for it
+    kind = request.accept_mimetypes.best_match(("application/json", "application/ld+json"))
+    response.mimetype = kind or "application/json"
+    response.vary.add("Accept")
     response.headers.update(headers)
     return response

@@ -342,8 +342,12 @@ FORBIDDEN_PACK = {
 # gunicorn refuses a request line (method, URL, protocol) longer than this before the app sees it.
 CAPTURE_RESULT = {
     "type": "object",
-    "required": ["index", "eventID", "epc", "verdict", "reason", "message"],
+    "description": "An RFC 7807 problem, as the binding's capture job lists errors, with Jejak's own members",
+    "required": ["type", "title", "detail", "index", "eventID", "epc", "verdict", "reason", "message"],
     "properties": {
+        "type": {"enum": ["epcisException:ValidationException", "epcisException:SecurityException"]},
+        "title": {"type": "string"},
+        "detail": {"type": "string", "description": "The message"},
         "index": {"type": "integer", "minimum": 0, "description": "The event's place in the document's eventList"},
         "eventID": {"type": ["string", "null"], "description": "Its eventID (or a digest of the event without one)"},
         "epc": {"type": ["string", "null"], "description": "The box, as the event named it (null: unreadable event)"},
@@ -382,6 +386,23 @@ CAPTURE_JOB = {
         "error": {"type": ["string", "null"], "description": "Why a failed job stopped, and what to do"},
     },
 }  # fmt: skip
+PROBLEM = {
+    "description": "An error of the EPCIS REST binding: an RFC 7807 problem (its type one of the binding's "
+    "epcisException names) that also keeps Jejak's `error` member",
+    "allOf": [
+        {"$ref": "#/components/schemas/Error"},
+        {
+            "type": "object",
+            "required": ["type", "title", "status", "detail"],
+            "properties": {
+                "type": {"type": "string", "pattern": "^epcisException:[A-Za-z]+$"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string", "description": "error.message"},
+            },
+        },
+    ],
+}
 EPCIS_DOCUMENT_IN = {
     "type": "object",
     "description": "An EPCIS 2.0 JSON-LD document. Each ObjectEvent (OBSERVE; bizStep shipping or departing, "
@@ -457,6 +478,30 @@ def _errors(*codes: int, method: str = "get", public: bool = False) -> dict:
         codes.add(413)
     answers = {str(code): {"$ref": f"#/components/responses/{ERRORS[code][0]}"} for code in sorted(codes)}
     return answers | {"414": {"$ref": "#/components/responses/UriTooLong"}}
+
+
+def _problems(answers: dict) -> dict:
+    """An EPCIS operation's error answers as the binding's RFC 7807 problems (application/problem+json);
+    405 (no operation matched) and 414 (refused by gunicorn) stay as they are everywhere."""
+    problems = {}
+    for code, answer in answers.items():
+        if code in ("405", "414") or not code.startswith(("4", "5")):
+            problems[code] = answer
+            continue
+        name = answer["$ref"].rsplit("/", 1)[1]
+        description = next(text for ref, text in ERRORS.values() if ref == name)
+        problems[code] = {
+            "description": description,
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+    return problems
+
+
+def _problem_answers(item: dict) -> dict:
+    """A path item whose operations answer errors as the binding's problems."""
+    for operation in item.values():
+        operation["responses"] = _problems(operation["responses"])
+    return item
 
 
 def _path(name: str) -> dict:
@@ -608,6 +653,7 @@ def document() -> dict:
         "ScanResult": SCAN_RESULT,
         "CaptureJob": CAPTURE_JOB,
         "CaptureResult": CAPTURE_RESULT,
+        "Problem": PROBLEM,
         "EPCISDocumentIn": EPCIS_DOCUMENT_IN,
         "EventSummary": EVENT_SUMMARY,
         "Box": BOX,
@@ -994,17 +1040,19 @@ def document() -> dict:
                             **_json("CaptureJob", "Taken: the capture job"),
                             "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
                         },
-                        **_errors(403, 415, 429, method="post"),
+                        **_problems(_errors(403, 415, 429, method="post")),
                     },
                 }
             },
-            "/epcis/capture/{capture_id}": _get(
-                "One of the caller's capture jobs: its state, and each refused or unreadable event. A finished job is "
-                "kept CAPTURE_JOB_KEEP_DAYS days (30), then 404; its events stay in the ledger",
-                "CaptureJob",
-                403,
-                404,
-                params=(_path("capture_id"),),
+            "/epcis/capture/{capture_id}": _problem_answers(
+                _get(
+                    "One of the caller's capture jobs: its state, and each refused or unreadable event. A finished job is "
+                    "kept CAPTURE_JOB_KEEP_DAYS days (30), then 404; its events stay in the ledger",
+                    "CaptureJob",
+                    403,
+                    404,
+                    params=(_path("capture_id"),),
+                )
             ),
             "/epcis/events": {
                 "get": {
@@ -1034,10 +1082,13 @@ def document() -> dict:
                     "responses": {
                         "200": {
                             "description": "EPCISQueryDocument (queryName SimpleEventQuery)",
-                            "content": {"application/ld+json": {"schema": {"type": "object"}}},
+                            "content": {
+                                media: {"schema": {"type": "object"}}
+                                for media in ("application/json", "application/ld+json")  # by Accept
+                            },
                             "headers": {"Link": {"schema": {"type": "string"}, "description": "rel=next"}},
                         },
-                        **_errors(403, 429),
+                        **_problems(_errors(403, 429)),
                     },
                 }
             },

@@ -245,6 +245,18 @@ def expire_old_captures() -> None:
         log.info("deleted %s capture jobs finished more than %s days ago", deleted, keep_days)
 
 
+def _problem(error: dict) -> dict:
+    """A refused or unreadable event as the binding's capture job lists errors: an RFC 7807 problem (type,
+    title, detail) with Jejak's own members (index, eventID, epc, verdict, reason, message)."""
+    if error.get("verdict") == "error":
+        kind, title = "ValidationException", "The event cannot be read"
+    elif error.get("reason") == "forbidden":
+        kind, title = "SecurityException", "Not allowed for this account"
+    else:
+        kind, title = "ValidationException", "Refused by the custody rules"
+    return {"type": f"epcisException:{kind}", "title": title, "detail": error.get("message", ""), **error}
+
+
 def capture_json(job: CaptureJob, *, url: str) -> dict:
     """The job as the EPCIS 2.0 REST binding's capture job (captureID, createdAt, finishedAt, running,
     success, captureErrorBehaviour, errors), with Jejak's progress and counts."""
@@ -261,7 +273,7 @@ def capture_json(job: CaptureJob, *, url: str) -> dict:
         "events": job.events,
         "done": job.done,
         "counts": {verdict: job.counts.get(verdict, 0) for verdict in ("accepted", "duplicate", "refused", "error")},
-        "errors": job.errors,
+        "errors": [_problem(error) for error in job.errors],
         # the failure itself is in the server's log; the sender is told what to do
         "error": failed_message() if job.state == JobState.FAILED else None,
     }

@@ -109,7 +109,7 @@ class Config:
     EPCIS_QUERY_RATE_LIMIT = os.environ.get("EPCIS_QUERY_RATE_LIMIT", "120 per minute")
     # A finished EPCIS capture job (its report of refused events) is kept this many days for its sender, then
     # deleted; its events stay in the ledger.
-    CAPTURE_JOB_KEEP_DAYS = int(os.environ.get("CAPTURE_JOB_KEEP_DAYS", "30"))
+    CAPTURE_JOB_KEEP_DAYS = max(1, int(os.environ.get("CAPTURE_JOB_KEEP_DAYS", "30")))  # at least a day
     # Streamed exports (ledger, EPCIS) running at once on this machine, over all workers; more get 429.
     EXPORT_CONCURRENCY = int(os.environ.get("EXPORT_CONCURRENCY", "2"))
     EXPORT_SLOTS_DIR = os.environ.get("EXPORT_SLOTS_DIR") or str(INSTANCE_DIR / "export-slots")

@@ -110,3 +110,18 @@ def test_errors_are_the_binding_s_problems_in_the_caller_s_language(client, runn
     assert body["status"] == response.status_code and body["type"].startswith("epcisException:")
     assert body["detail"] == body["error"]["message"] and body["detail"]  # Jejak's own member, kept
     assert all(response.headers.get(name) == "2.0.0" for name in VERSION_HEADERS)
+
+
+def test_routing_errors_under_epcis_are_problems_too_and_the_rest_of_the_api_keeps_its_shape(client, runner, world):
+    headers = token_for(runner, world.gudang)
+    missing = client.get("/api/v1/epcis/capture/a%2Fb", headers=headers)  # no route matches: no endpoint
+    assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
+    assert missing.json["type"] == "epcisException:NoSuchNameException" and missing.json["error"]["code"]
+    conforms("/capture/{captureID}", "GET", missing)
+    method = client.delete("/api/v1/epcis/events", headers=headers)
+    assert method.status_code == 405 and method.mimetype == "application/problem+json"
+    assert (method.json["type"], method.json["title"]) == ("about:blank", "Method Not Allowed")
+    assert "GET" in method.headers["Allow"] and method.headers["GS1-EPCIS-Version"] == "2.0.0"
+    other = client.get("/api/v1/sites/NO-SUCH-SITE", headers=headers)  # not EPCIS: Jejak's own shape only
+    assert other.status_code == 404 and other.mimetype == "application/json" and set(other.json) == {"error"}
+    assert "GS1-EPCIS-Version" not in other.headers

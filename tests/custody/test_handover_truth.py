@@ -139,3 +139,20 @@ def test_a_box_not_on_the_sender_s_list_is_received_with_a_warning_the_bast_repe
         (other.sscc, "unexpected"),
     ]
     assert handover["counts"]["unexpected"] == 1
+
+
+def test_an_unknown_or_closed_handover_warns_nothing_since_no_bast_will_list_the_box(client, world):
+    from sqlalchemy import select
+
+    from webapp.custody.models import Handover
+
+    token = open_handover(client, world, world.gudang, PPK, site="KPU-3101")
+    unknown, closed = world.box(), world.box(contest="DPD")
+    for box in (unknown, closed):
+        sealed_and_sent(world, box, str(uuid.uuid4()))
+    stray = world.scan(world.ppk, "receive", unknown, PPK, handover=str(uuid.uuid4()), seals=["S-1", "S-2"])
+    assert (stray.verdict, stray.warnings) == ("accepted", [])
+    world.session.scalar(select(Handover).where(Handover.token == token)).status = "closed"
+    world.session.commit()
+    late = world.scan(world.ppk, "receive", closed, PPK, handover=token, seals=["S-1", "S-2"])
+    assert (late.verdict, late.warnings) == ("accepted", [])  # its BAST is frozen: it lists nothing more

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from http import HTTPStatus
 
 from flask import Response, current_app, request, url_for
 from flask_babel import get_locale
@@ -48,7 +49,7 @@ from webapp.exports.epcis import CONTEXT, REPRINT, namespaces, query_events
 from webapp.extensions import db, limiter
 from webapp.geo.models import Site
 
-EPCIS_ENDPOINTS = {"api.epcis_capture", "api.epcis_capture_job", "api.epcis_events"}
+EPCIS_PREFIX = "/api/v1/epcis/"
 # The binding's exception for each error status (GS1's OpenAPI document of the REST binding), and its title.
 PROBLEMS = {
     400: ("ValidationException", "The request is not valid"),
@@ -137,11 +138,18 @@ def epcis_capture_job(capture_id: str):
     return capture_json(job, url=url_for("api.epcis_capture_job", capture_id=job.capture_id))
 
 
-@bp.after_request
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return str(status)
+
+
+@bp.after_app_request
 def speak_the_binding(response: Response) -> Response:
     """On the EPCIS endpoints: the binding's version headers, and each error as an RFC 7807 problem that
     keeps Jejak's `error` member (its code and message, in the caller's language)."""
-    if request.endpoint not in EPCIS_ENDPOINTS:
+    if not request.path.startswith(EPCIS_PREFIX):  # by path: a 404 or 405 of routing names no endpoint
         return response
     response.headers["GS1-EPCIS-Version"] = "2.0.0"
     response.headers["GS1-CBV-Version"] = "2.0.0"
@@ -151,14 +159,15 @@ def speak_the_binding(response: Response) -> Response:
     body = response.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
         return response
-    name, title = PROBLEMS.get(status, ("ImplementationException" if status >= 500 else "ValidationException", ""))
+    # RFC 7807's about:blank where the binding names no exception (405: this path does not take the method)
+    name, title = PROBLEMS.get(status, (None, _phrase(status)))
     if status == 400 and request.endpoint == "api.epcis_events":
         name, title = "QueryParameterException", "A query parameter is not valid"
     if status == 413 and request.endpoint == "api.epcis_events":
         name, title = "QueryTooLargeException", "The query is too large"
     problem = {
-        "type": f"epcisException:{name}",
-        "title": title or str(status),
+        "type": f"epcisException:{name}" if name else "about:blank",
+        "title": title,
         "status": status,
         "detail": body["error"].get("message", ""),
         **body,

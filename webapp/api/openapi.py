@@ -386,6 +386,7 @@ CAPTURE_JOB = {
         "error": {"type": ["string", "null"], "description": "Why a failed job stopped, and what to do"},
     },
 }  # fmt: skip
+ALLOW = {"Allow": {"required": True, "description": "The methods this path takes", "schema": {"type": "string"}}}
 PROBLEM = {
     "description": "An error of the EPCIS REST binding: an RFC 7807 problem (its type one of the binding's "
     "epcisException names) that also keeps Jejak's `error` member",
@@ -395,7 +396,11 @@ PROBLEM = {
             "type": "object",
             "required": ["type", "title", "status", "detail"],
             "properties": {
-                "type": {"type": "string", "pattern": "^epcisException:[A-Za-z]+$"},
+                "type": {
+                    "type": "string",
+                    "pattern": "^(epcisException:[A-Za-z]+|about:blank)$",
+                    "description": "The binding's exception; about:blank where it names none (405)",
+                },
                 "title": {"type": "string"},
                 "status": {"type": "integer"},
                 "detail": {"type": "string", "description": "error.message"},
@@ -457,9 +462,7 @@ def _responses() -> dict:
     """The shared error answers, by name (components/responses)."""
     responses = {name: _json("Error", text) for name, text in ERRORS.values()}
     responses["TooLarge"]["description"] = f"The body is larger than {current_app.config['MAX_CONTENT_LENGTH']:,} bytes"
-    responses["MethodNotAllowed"]["headers"] = {
-        "Allow": {"required": True, "description": "The methods this path takes", "schema": {"type": "string"}}
-    }
+    responses["MethodNotAllowed"]["headers"] = ALLOW
     responses["UriTooLong"] = {
         "description": f"The request line is longer than {REQUEST_LINE_LIMIT:,} bytes: gunicorn refuses it "
         "with an HTML page before the application sees it",
@@ -482,10 +485,10 @@ def _errors(*codes: int, method: str = "get", public: bool = False) -> dict:
 
 def _problems(answers: dict) -> dict:
     """An EPCIS operation's error answers as the binding's RFC 7807 problems (application/problem+json);
-    405 (no operation matched) and 414 (refused by gunicorn) stay as they are everywhere."""
+    414 (refused by gunicorn before the application) stays as it is everywhere."""
     problems = {}
     for code, answer in answers.items():
-        if code in ("405", "414") or not code.startswith(("4", "5")):
+        if code == "414" or not code.startswith(("4", "5")):
             problems[code] = answer
             continue
         name = answer["$ref"].rsplit("/", 1)[1]
@@ -494,6 +497,8 @@ def _problems(answers: dict) -> dict:
             "description": description,
             "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
+        if code == "405":
+            problems[code]["headers"] = ALLOW
     return problems
 
 

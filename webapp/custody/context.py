@@ -15,7 +15,7 @@ from webapp.boxes.models import Box, Packet
 from webapp.custody.clones import Sighting
 from webapp.custody.event import to_millis
 from webapp.custody.holders import receiver_username
-from webapp.custody.models import Alert, AlertState, CustodyEvent, ScanReceipt
+from webapp.custody.models import Alert, AlertState, CustodyEvent, Handover, ScanReceipt
 from webapp.geo.models import Region, Site
 from webapp.geo.services import route_codes_for
 
@@ -43,7 +43,7 @@ class BatchContext:
         self._routes_loaded = False
         self._packets: dict | None = None
         self._sightings: dict[int, Sighting] | None = None
-        self._handover_boxes: dict[str, set[int]] = {}
+        self._handovers: dict[str, tuple[Handover | None, set[int]]] = {}
         self.clone_alerted: set[int] = set()
         self.sites: dict[int, Site] = {}
         self.by_code: dict[str, Site] = {}
@@ -103,14 +103,35 @@ class BatchContext:
                 self._packets.setdefault((tps_id, contest), []).append((sscc, box_id))
         return [sscc for sscc, box_id in self._packets.get((box.destination_id, box.contest), []) if box_id != box.id]
 
-    def on_handover(self, token: str, box: Box) -> bool:
-        """Whether the box was dispatched under this handover token (its boxes loaded once a batch)."""
-        if token not in self._handover_boxes:
-            dispatched = select(CustodyEvent.box_id).where(
-                CustodyEvent.handover == token, CustodyEvent.kind == "dispatch"
-            )
-            self._handover_boxes[token] = set(self.session.scalars(dispatched))
-        return box.id in self._handover_boxes[token]
+    def _handover(self, token: str) -> tuple[Handover | None, set[int]]:
+        """The open handover of `token` (None if unknown or closed) and the boxes its sender dispatched under
+        it at the sender's site, by the BAST's own rule (custody/handovers.py); loaded once a batch (a batch is
+        one person's: the sender's dispatches and the receiver's receives never share one)."""
+        if token not in self._handovers:
+            handover = self.session.scalar(select(Handover).where(Handover.token == token, Handover.status == "open"))
+            sent: set[int] = set()
+            if handover is not None:
+                dispatched = select(CustodyEvent.box_id).where(
+                    CustodyEvent.handover == token,
+                    CustodyEvent.kind == "dispatch",
+                    CustodyEvent.site_id == handover.sender_site_id,
+                )
+                sent = set(self.session.scalars(dispatched))
+            self._handovers[token] = (handover, sent)
+        return self._handovers[token]
+
+    def unexpected_at_handover(self, token: str, box: Box, site: Site, actor: User) -> bool:
+        """Whether this receive will be listed as unexpected on the BAST of the open handover `token`: it is
+        made on the handover's receiver side, and the box was not dispatched under the token at the sender's
+        site. An unknown or closed token lists nothing."""
+        handover, sent = self._handover(token)
+        if handover is None:
+            return False
+        if handover.receiver_site_id:
+            receiver_side = site.id == handover.receiver_site_id
+        else:
+            receiver_side = actor.id == handover.receiver_user_id
+        return receiver_side and box.id not in sent
 
     def last_sighting(self, box: Box) -> Sighting | None:
         """Where and when the box was last seen with a GPS fix (loaded once a batch, the first time a scan

@@ -240,7 +240,7 @@ def _judge(
         setattr(box, name, value)
     if "seal_mismatch" in warnings:  # witnessed: the seals seen are the record from now on
         box.seals = list(scan.seals or [])
-    if kind == EventKind.RECEIVE and scan.handover and not ctx.on_handover(scan.handover, box):
+    if kind == EventKind.RECEIVE and scan.handover and ctx.unexpected_at_handover(scan.handover, box, site, actor):
         warnings.append("not_on_handover")  # the BAST lists it as unexpected: the receiver is told so now
     outcome = Outcome(Verdict.ACCEPTED, None, {}, warnings + _time_warnings(scan.scanned_at, now), scan.client_id)
     _append(box, scan, kind, site, actor, holder, ruling.to, now, outcome, batch)

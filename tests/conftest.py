@@ -216,6 +216,13 @@ def runner(app, session):
     return app.test_cli_runner()
 
 
+def rate_limited_app(tmp_path: Path, **limits):
+    """An app of its own with rate limits on (the suite runs with them off), on a fresh SQLite file, with
+    `limits` (e.g. LOGIN_RATE_LIMIT="3 per minute") set in its configuration."""
+    settings = {"RATELIMIT_ENABLED": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'limited.db'}"}
+    return create_app(type("Limited", (TestConfig,), {**settings, **limits}))
+
+
 def login(client, username: str, password: str = "password123"):
     """Log in through the real login form; returns the response after redirects."""
     return client.post("/login", data={"username": username, "password": password}, follow_redirects=True)

@@ -5,10 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from config import TestConfig
-from tests.conftest import login
+from tests.conftest import login, rate_limited_app
 from tests.factories import PASSWORD, UserFactory
-from webapp import create_app
 from webapp.auth.models import ApiToken, User
 from webapp.geo.models import Site
 
@@ -89,12 +87,7 @@ def test_forms_refuse_requests_without_csrf_token(app, client, session):
 
 
 def test_login_is_rate_limited(tmp_path):
-    class Limited(TestConfig):
-        RATELIMIT_ENABLED = True
-        LOGIN_RATE_LIMIT = "3 per minute"
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'limited.db'}"
-
-    limited = create_app(Limited).test_client()
+    limited = rate_limited_app(tmp_path, LOGIN_RATE_LIMIT="3 per minute").test_client()
     statuses = [limited.post("/login", data={"username": "x", "password": "y"}).status_code for _ in range(4)]
     assert statuses[-1] == 429
     assert "Terlalu banyak percobaan" in limited.post("/login", data={}).text

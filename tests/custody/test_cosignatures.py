@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
 from config import TestConfig
+from tests.conftest import rate_limited_app
 from tests.custody.test_witnesses import FakeLog, leaves
-from webapp import create_app
 from webapp.custody import notes, witnesses
 from webapp.custody.ledger import SigningKey
 from webapp.custody.models import LedgerCheckpoint, LedgerCosignature, LedgerWitness
@@ -276,12 +276,7 @@ def test_unknown_names_are_refused_by_retire(runner, session):
 
 
 def test_posts_are_rate_limited(app, tmp_path):
-    class Limited(TestConfig):
-        RATELIMIT_ENABLED = True
-        COSIGNATURE_RATE_LIMIT = "2 per minute"
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'limited.db'}"
-
-    limited = create_app(Limited)
+    limited = rate_limited_app(tmp_path, COSIGNATURE_RATE_LIMIT="2 per minute")
     try:
         client = limited.test_client()
         statuses = [post(client, "halo").status_code for _ in range(3)]

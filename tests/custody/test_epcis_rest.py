@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
+from tests.conftest import rate_limited_app
 from tests.custody.test_epcis_capture import (
     OTHER_PPK,
     PPK,
@@ -410,15 +411,7 @@ def test_a_sender_with_ten_documents_waiting_is_asked_to_wait(client, runner, wo
 
 def test_the_query_has_a_rate_limit_of_its_own(tmp_path):
     """Two queries a minute here: the third is refused (429, the JSON envelope) before anything is read."""
-    from config import TestConfig
-    from webapp import create_app
-
-    class Limited(TestConfig):
-        RATELIMIT_ENABLED = True
-        EPCIS_QUERY_RATE_LIMIT = "2 per minute"
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'limited.db'}"
-
-    limited = create_app(Limited).test_client()
+    limited = rate_limited_app(tmp_path, EPCIS_QUERY_RATE_LIMIT="2 per minute").test_client()
     assert [limited.get("/api/v1/epcis/events").status_code for _ in range(2)] == [401, 401]
     answer = limited.get("/api/v1/epcis/events?perPage=junk")
     assert answer.status_code == 429 and answer.json["error"]["code"] == "too_many_requests"

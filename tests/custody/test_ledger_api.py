@@ -10,9 +10,8 @@ import base64
 import pytest
 from sqlalchemy import select
 
-from config import TestConfig
+from tests.conftest import rate_limited_app
 from tests.custody.conftest import KEY
-from webapp import create_app
 from webapp.custody import notes, proofs
 from webapp.custody.checkpoints import make_checkpoint
 from webapp.custody.ledger import merkle_leaf
@@ -150,12 +149,7 @@ def test_the_ledger_endpoints_share_one_rate_limit(tmp_path):
     """Three requests a minute here: the fourth, to another of the ledger's endpoints, is refused (429, the
     JSON envelope) before its parameters are even read."""
 
-    class Limited(TestConfig):
-        RATELIMIT_ENABLED = True
-        LEDGER_RATE_LIMIT = "3 per minute"
-        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'limited.db'}"
-
-    limited = create_app(Limited).test_client()
+    limited = rate_limited_app(tmp_path, LEDGER_RATE_LIMIT="3 per minute").test_client()
     assert [limited.get("/api/v1/ledger/key").status_code for _ in range(3)] == [200, 200, 200]
     answer = limited.get("/api/v1/ledger/proof/inclusion?event=junk")
     assert answer.status_code == 429 and answer.json["error"]["code"] == "too_many_requests"

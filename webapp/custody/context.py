@@ -111,12 +111,7 @@ class BatchContext:
             handover = self.session.scalar(select(Handover).where(Handover.token == token, Handover.status == "open"))
             sent: set[int] = set()
             if handover is not None:
-                dispatched = select(CustodyEvent.box_id).where(
-                    CustodyEvent.handover == token,
-                    CustodyEvent.kind == "dispatch",
-                    CustodyEvent.site_id == handover.sender_site_id,
-                )
-                sent = set(self.session.scalars(dispatched))
+                sent = set(self.session.scalars(select(CustodyEvent.box_id).where(handover.sent())))
             self._handovers[token] = (handover, sent)
         return self._handovers[token]
 

@@ -232,8 +232,7 @@ def handover_items(session: Session, handover: Handover) -> list[Item]:
         .outerjoin(Dapil, Dapil.id == Box.dapil_id)
         .where(CustodyEvent.handover == handover.token)
         .where(  # only the two parties' own scans count: a token seen on a label's chain adds nothing
-            ((CustodyEvent.kind == EventKind.DISPATCH) & (CustodyEvent.site_id == handover.sender_site_id))
-            | ((CustodyEvent.kind == EventKind.RECEIVE) & _receiver_side(handover))
+            handover.sent() | ((CustodyEvent.kind == EventKind.RECEIVE) & _receiver_side(handover))
         )
         .order_by(CustodyEvent.id)
     ).all()

@@ -282,6 +282,15 @@ class Handover(db.Model):
         back_populates="handover", cascade="all, delete-orphan", order_by="HandoverSignature.id"
     )
 
+    def sent(self):
+        """SQL: the ledger events that are its sender's dispatches (the token, at the sender's site): the
+        boxes its BAST expects. Only the parties' own scans count: a token seen elsewhere adds nothing."""
+        return (
+            (CustodyEvent.handover == self.token)
+            & (CustodyEvent.kind == "dispatch")
+            & (CustodyEvent.site_id == self.sender_site_id)
+        )
+
     def __repr__(self) -> str:
         return f"<Handover {self.number or self.token} {self.status}>"
 

@@ -33,7 +33,7 @@ const state = {
   parties: null,
   shown: null, // the outbox id of the scan whose verdict is on screen
   unacked: new Set(), // refusals not yet acknowledged (their outbox ids)
-  sending: false,
+  sending: null, // the send under way (a promise)
   again: false,
 };
 
@@ -166,14 +166,20 @@ async function scanBox(raw, action) {
   send();
 }
 
-// Send the outbox, take the server's verdicts over the phone's, then read the handover back.
-async function send() {
-  if (!navigator.onLine) return;
+// Send the outbox, take the server's verdicts over the phone's, then read the handover back. A call made
+// while a run is under way makes it go round once more and waits for that run: what the caller reads
+// afterwards (the QR's list) includes its scans as the server holds them.
+function send() {
+  if (!navigator.onLine) return Promise.resolve();
   if (state.sending) {
     state.again = true; // a scan made while sending goes out straight after
-    return;
+    return state.sending;
   }
-  state.sending = true;
+  state.sending = sendRounds(); // it always waits before it ends, so this is set before it is cleared
+  return state.sending;
+}
+
+async function sendRounds() {
   try {
     // A scan made while this runs (flushing or reading back) sets `again`: go round once more for it.
     do {
@@ -186,7 +192,7 @@ async function send() {
     if (error instanceof LoginNeeded) $("login-needed").hidden = false;
     console.warn("outbox", error);
   } finally {
-    state.sending = false;
+    state.sending = null; // in the step that ends the last round: a later call starts a new run
   }
 }
 

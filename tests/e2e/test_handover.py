@@ -165,3 +165,38 @@ def test_a_box_the_receiver_s_phone_could_not_judge_is_marked_unexpected_when_th
     expect(receiver.locator("#verdict-text")).to_have_text(
         "Tidak ada di daftar pengirim: dicatat sebagai tidak diharapkan."
     )
+
+
+def test_the_qr_shown_while_the_phone_is_still_reading_the_list_back_lists_the_box_just_scanned(
+    browser, browser_context_args, live_app
+):
+    """The sender scans a box and at once asks for the QR while the phone is still reading the handover back
+    from the server (held here): the QR waits for that read and lists the box, never a list without it."""
+    [box] = commission(live_app, 1)
+    sender = browser.new_context(**browser_context_args).new_page()
+    log_in(sender, "gudang", "jejak-gudang", "/handover")
+    sender.get_by_role("button", name="Saya menyerahkan kotak").click()
+    sender.locator("#s-to").select_option(PPK)
+    sender.get_by_role("button", name="Mulai serah terima").click()
+    expect(sender.locator(".field:has(#s-code) + .cache-age")).to_be_visible()
+
+    held, holding = [], [True]
+    sender.route(
+        re.compile(r".*/api/v1/handovers/[0-9a-f-]{36}$"),
+        lambda route: held.append(route) if holding[0] else route.continue_(),
+    )
+    scan(sender, "#s-code", box, "accepted")
+    for _ in range(100):  # the scan went to the server; the phone now reads the handover back (held)
+        if held:
+            break
+        sender.wait_for_timeout(100)
+    assert held, "the phone never read the handover back"
+    sender.get_by_role("button", name="Tampilkan QR serah terima").click()
+    sender.wait_for_timeout(500)
+    if sender.locator("#qr svg").is_visible():  # shown before the list was read back: it must hold the box
+        assert box in sender.locator("#qr").get_attribute("data-payload")
+    holding[0] = False
+    for route in held:
+        route.continue_()
+    expect(sender.locator("#qr svg")).to_be_visible()
+    assert sender.locator("#qr").get_attribute("data-payload").endswith(f":{box}")
